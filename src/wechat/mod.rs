@@ -1,0 +1,1 @@
+//! The WeChat client (being written).
