@@ -1,1 +1,43 @@
-//! (being written)
+//! The command line: `wxgroups [serve]`, `wxgroups sim`.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "wxgroups", version, about = "Manage the user groups of a WeChat Official Account from a browser")]
+pub struct Cli {
+    /// A TOML file with settings (keys as in README's Configuration table). Environment variables win over it.
+    #[arg(long, global = true, env = "WXGROUPS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the dashboard (the default). With no AppID configured it runs the demo account.
+    Serve,
+    /// Run the WeChat API simulator alone, e.g. for a test setup or to point a second wxgroups at.
+    Sim(SimArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SimArgs {
+    /// Where to listen.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    pub listen: SocketAddr,
+    /// The AppID the simulator accepts.
+    #[arg(long, default_value = "wxdemo0000000000")]
+    pub appid: String,
+    /// The AppSecret the simulator accepts (a test value: it is visible in the process list).
+    #[arg(long, env = "WXGROUPS_SIM_SECRET", default_value = "demo-secret", hide_env_values = true)]
+    pub secret: String,
+    /// How many followers the account starts with.
+    #[arg(long, default_value_t = 1_000)]
+    pub followers: u32,
+    /// Lifetime of each access_token, in seconds (WeChat's is 7200).
+    #[arg(long, default_value_t = 7200, value_parser = clap::value_parser!(u64).range(1..))]
+    pub token_lifetime: u64,
+}

@@ -1,1 +1,336 @@
-//! (being written)
+//! Settings: `WXGROUPS_*` environment variables over an optional TOML file.
+//!
+//! figment does the merging; we only turn its errors into sentences that name the setting the
+//! way the operator wrote it (the variable *and* the file key), and check what serde cannot:
+//! a secret given twice, an AppID without a secret, a URL that is not one.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use crate::wechat::TokenMode;
+
+/// Everything `serve` needs, validated.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    /// `None` runs the in-process simulator: the demo account.
+    pub account: Option<Account>,
+    pub wechat_api: String,
+    pub token_mode: TokenMode,
+    /// How long the cached group list counts as fresh.
+    pub groups_max_age: Duration,
+    /// Whole-request timeout for every WeChat call.
+    pub upstream_timeout: Duration,
+    /// Followers seeded into the demo account.
+    pub demo_followers: u32,
+    pub log_format: LogFormat,
+}
+
+/// A real Official Account.
+#[derive(Clone)]
+pub struct Account {
+    pub appid: String,
+    pub secret: SecretString,
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("appid", &self.appid)
+            .field("secret", &"[redacted]")
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+/// The raw shape, as figment reads it. Field names are the lower-cased variable names without
+/// the `WXGROUPS_` prefix, and the keys of the TOML file.
+// No Debug: it holds the secret as a plain string until `from_figment` wraps it.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    listen: String,
+    appid: Option<String>,
+    appsecret: Option<String>,
+    appsecret_file: Option<PathBuf>,
+    wechat_api: String,
+    token_mode: String,
+    groups_max_age_secs: u64,
+    upstream_timeout_secs: u64,
+    demo_followers: u32,
+    log_format: LogFormat,
+}
+
+impl Default for Raw {
+    fn default() -> Self {
+        Raw {
+            listen: "127.0.0.1:8080".into(),
+            appid: None,
+            appsecret: None,
+            appsecret_file: None,
+            wechat_api: "https://api.weixin.qq.com".into(),
+            token_mode: "stable".into(),
+            groups_max_age_secs: 300,
+            upstream_timeout_secs: 10,
+            demo_followers: 1_000,
+            log_format: LogFormat::Human,
+        }
+    }
+}
+
+/// A setting that cannot be used, said so that the operator can fix it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SettingsError(String);
+
+fn named(key: &str) -> String {
+    format!(
+        "WXGROUPS_{} (or `{key}` in the config file)",
+        key.to_ascii_uppercase()
+    )
+}
+
+impl Settings {
+    /// Reads the environment (and `file`, when given). Environment variables win over the file.
+    pub fn load(file: Option<&std::path::Path>) -> Result<Self, SettingsError> {
+        let mut figment = Figment::from(Serialized::defaults(Raw::default()));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(SettingsError(format!(
+                    "the config file {} does not exist or is not a file",
+                    path.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        // WXGROUPS_CONFIG names the file itself; it is not a setting.
+        figment = figment.merge(Env::prefixed("WXGROUPS_").ignore(&["config"]));
+        Self::from_figment(figment)
+    }
+
+    fn from_figment(figment: Figment) -> Result<Self, SettingsError> {
+        let raw: Raw = figment.extract().map_err(|e| {
+            let e = e.into_iter().next().expect("a figment error has at least one cause");
+            let key = e.path.join(".");
+            let what = match &e.kind {
+                // Never echo a value back: it might be the secret in the wrong place.
+                figment::error::Kind::InvalidType(actual, expected) => {
+                    format!("has the wrong type ({actual}); expected {expected}")
+                }
+                figment::error::Kind::InvalidValue(_, expected) => {
+                    format!("has an invalid value; expected {expected}")
+                }
+                figment::error::Kind::UnknownField(field, _) => {
+                    return format!(
+                        "unknown setting {}: check its spelling (see README.md, Configuration)",
+                        named(field)
+                    );
+                }
+                other => other.to_string(),
+            };
+            if key.is_empty() {
+                format!("settings: {what}")
+            } else {
+                format!("setting {} {what}", named(&key))
+            }
+        })
+        .map_err(SettingsError)?;
+
+        let listen: SocketAddr = raw.listen.parse().map_err(|_| {
+            SettingsError(format!(
+                "setting {} is {:?}, which is not an address:port such as 127.0.0.1:8080",
+                named("listen"),
+                raw.listen
+            ))
+        })?;
+        let token_mode: TokenMode = raw.token_mode.parse().map_err(|_| {
+            SettingsError(format!(
+                "setting {} is {:?}; use `stable` (the default) or `classic`",
+                named("token_mode"),
+                raw.token_mode
+            ))
+        })?;
+        let wechat_api = raw.wechat_api.trim_end_matches('/').to_owned();
+        if !(wechat_api.starts_with("https://") || wechat_api.starts_with("http://"))
+            || wechat_api.len() <= "https://".len()
+        {
+            return Err(SettingsError(format!(
+                "setting {} is {:?}, which is not an http(s) URL such as https://api.weixin.qq.com",
+                named("wechat_api"),
+                raw.wechat_api
+            )));
+        }
+        if raw.upstream_timeout_secs == 0 || raw.upstream_timeout_secs > 120 {
+            return Err(SettingsError(format!(
+                "setting {} must be between 1 and 120 seconds",
+                named("upstream_timeout_secs")
+            )));
+        }
+
+        let secret = match (raw.appsecret, raw.appsecret_file) {
+            (Some(_), Some(_)) => {
+                return Err(SettingsError(format!(
+                    "both {} and {} are set: keep only one",
+                    named("appsecret"),
+                    named("appsecret_file")
+                )));
+            }
+            (Some(s), None) => Some(SecretString::from(s)),
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    SettingsError(format!(
+                        "setting {}: cannot read {} ({e})",
+                        named("appsecret_file"),
+                        path.display()
+                    ))
+                })?;
+                Some(SecretString::from(text.trim().to_owned()))
+            }
+            (None, None) => None,
+        };
+        let appid = raw.appid.map(|a| a.trim().to_owned()).filter(|a| !a.is_empty());
+        let account = match (appid, secret) {
+            (Some(appid), Some(secret)) => {
+                if secret.expose_secret().is_empty() {
+                    return Err(SettingsError(format!(
+                        "setting {} is empty",
+                        named("appsecret")
+                    )));
+                }
+                if !appid.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                    return Err(SettingsError(format!(
+                        "setting {} is {appid:?}; an AppID has only letters and digits (wx…)",
+                        named("appid")
+                    )));
+                }
+                Some(Account { appid, secret })
+            }
+            (Some(_), None) => {
+                return Err(SettingsError(format!(
+                    "{} is set but no AppSecret: set {} or {}",
+                    named("appid"),
+                    named("appsecret"),
+                    named("appsecret_file")
+                )));
+            }
+            (None, Some(_)) => {
+                return Err(SettingsError(format!(
+                    "an AppSecret is set but no AppID: set {}",
+                    named("appid")
+                )));
+            }
+            (None, None) => None,
+        };
+
+        Ok(Settings {
+            listen,
+            account,
+            wechat_api,
+            token_mode,
+            groups_max_age: Duration::from_secs(raw.groups_max_age_secs),
+            upstream_timeout: Duration::from_secs(raw.upstream_timeout_secs),
+            demo_followers: raw.demo_followers,
+            log_format: raw.log_format,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(env: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let mut figment = Figment::from(Serialized::defaults(Raw::default()));
+        for (k, v) in env {
+            figment = figment.merge((k.to_ascii_lowercase(), *v));
+        }
+        Settings::from_figment(figment)
+    }
+
+    #[test]
+    fn no_appid_means_the_demo_account() {
+        let s = load(&[]).unwrap();
+        assert!(s.account.is_none());
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.token_mode, TokenMode::Stable);
+    }
+
+    #[test]
+    fn an_appid_without_a_secret_is_refused_by_name() {
+        let e = load(&[("appid", "wx123")]).unwrap_err().to_string();
+        assert!(e.contains("WXGROUPS_APPSECRET"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_listen_address_names_the_setting() {
+        let e = load(&[("listen", "8080")]).unwrap_err().to_string();
+        assert!(e.contains("WXGROUPS_LISTEN"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_number_names_the_setting_without_echoing_the_value() {
+        let e = load(&[("groups_max_age_secs", "five")]).unwrap_err().to_string();
+        assert!(e.contains("WXGROUPS_GROUPS_MAX_AGE_SECS"), "{e}");
+        assert!(!e.contains("five"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_setting_is_refused_so_typos_do_not_pass_silently() {
+        let e = load(&[("apid", "wx123")]).unwrap_err().to_string();
+        assert!(e.contains("WXGROUPS_APID"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_token_mode_names_the_choices() {
+        let e = load(&[("token_mode", "fast")]).unwrap_err().to_string();
+        assert!(e.contains("stable") && e.contains("classic"), "{e}");
+    }
+
+    #[test]
+    fn the_secret_never_shows_in_debug() {
+        let s = load(&[("appid", "wx123"), ("appsecret", "s3cr3t-value")]).unwrap();
+        assert!(!format!("{s:?}").contains("s3cr3t-value"));
+    }
+
+    #[test]
+    fn a_secret_file_is_read_and_trimmed() {
+        let dir = std::env::temp_dir().join(format!("wxgroups-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("secret");
+        std::fs::write(&file, "from-file\n").unwrap();
+        let s = load(&[("appid", "wx123"), ("appsecret_file", file.to_str().unwrap())]).unwrap();
+        assert_eq!(s.account.unwrap().secret.expose_secret(), "from-file");
+        let e = load(&[
+            ("appid", "wx123"),
+            ("appsecret_file", "/nonexistent/secret"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("/nonexistent/secret"), "{e}");
+    }
+
+    #[test]
+    fn both_secret_forms_at_once_are_refused() {
+        let e = load(&[
+            ("appid", "wx123"),
+            ("appsecret", "a"),
+            ("appsecret_file", "/tmp/x"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("keep only one"), "{e}");
+    }
+}

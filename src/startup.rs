@@ -1,1 +1,201 @@
-//! (being written)
+//! Wiring: settings → WeChat client (or the demo's simulator) → router → listener.
+//!
+//! `build` binds but does not run, so tests can bind port 0, read the address and then run.
+
+use std::{net::SocketAddr, process::ExitCode, sync::Arc};
+
+use tokio::net::TcpListener;
+use tracing_subscriber::{EnvFilter, fmt, prelude::*};
+
+use crate::{
+    cli::{Cli, Command, SimArgs},
+    groups::GroupCache,
+    settings::{LogFormat, Settings},
+    simulator::{SimConfig, Simulator},
+    wechat::{ClientConfig, WeChatClient},
+    web::{self, AppState, Site},
+};
+
+/// Runs the chosen subcommand; the process's exit code says whether it went well.
+pub fn main(cli: Cli) -> ExitCode {
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("wxgroups: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(settings.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("wxgroups: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve(settings).await,
+            Command::Sim(args) => sim(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("wxgroups: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,hyper=warn,reqwest=warn"));
+    let registry = tracing_subscriber::registry().with(filter);
+    // try_init: a second call (tests) keeps the first subscriber instead of panicking.
+    let _ = match format {
+        LogFormat::Human => registry.with(fmt::layer()).try_init(),
+        LogFormat::Json => registry.with(fmt::layer().json()).try_init(),
+    };
+}
+
+/// A bound, ready-to-run dashboard.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    /// The demo's in-process simulator, when there is no real account.
+    pub demo: Option<Simulator>,
+}
+
+impl Application {
+    /// Builds everything and binds `settings.listen` (port 0 picks a free port).
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let (client_config, demo) = match &settings.account {
+            Some(account) => {
+                let mut c = ClientConfig::new(
+                    settings.wechat_api.clone(),
+                    account.appid.clone(),
+                    account.secret.clone(),
+                );
+                c.token_mode = settings.token_mode;
+                c.timeout = settings.upstream_timeout;
+                (c, None)
+            }
+            None => {
+                // The demo account: the simulator on a loopback port of our own, so the demo goes
+                // through exactly the same client code, HTTP and JSON as a real account.
+                let sim_config = SimConfig {
+                    followers: settings.demo_followers,
+                    ..SimConfig::default()
+                };
+                let (appid, secret) = (sim_config.appid.clone(), sim_config.secret.clone());
+                let sim = Simulator::new(sim_config);
+                let sim_listener = TcpListener::bind("127.0.0.1:0").await?;
+                let base = format!("http://{}", sim_listener.local_addr()?);
+                tokio::spawn(crate::simulator::serve(sim_listener, sim.clone()));
+                let mut c = ClientConfig::new(base, appid, secrecy::SecretString::from(secret));
+                c.token_mode = settings.token_mode;
+                c.timeout = settings.upstream_timeout;
+                (c, Some(sim))
+            }
+        };
+        let client = WeChatClient::new(client_config)
+            .map_err(|e| anyhow::anyhow!("cannot build the WeChat client: {e}"))?;
+        let site = Site {
+            demo: demo.is_some(),
+            appid: settings.account.as_ref().map(|a| a.appid.clone()),
+        };
+        let state = AppState {
+            client,
+            groups: Arc::new(GroupCache::new(settings.groups_max_age)),
+            site: Arc::new(site),
+            urls: crate::web::Urls::new(""),
+        };
+        let router = web::router(state);
+        let listener = TcpListener::bind(settings.listen).await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {} ({e}); set WXGROUPS_LISTEN to a free address:port",
+                settings.listen
+            )
+        })?;
+        Ok(Application {
+            listener,
+            router,
+            demo,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until SIGTERM or Ctrl-C; requests in flight are finished first.
+    pub async fn run(self) -> std::io::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let demo = settings.account.is_none();
+    let app = Application::build(settings).await?;
+    let addr = app.local_addr();
+    if demo {
+        tracing::info!(
+            "wxgroups is serving the DEMO account (no WXGROUPS_APPID set) on http://{addr}/"
+        );
+    } else {
+        tracing::info!("wxgroups is serving on http://{addr}/");
+    }
+    app.run().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn sim(args: SimArgs) -> anyhow::Result<()> {
+    let sim = Simulator::new(SimConfig {
+        appid: args.appid,
+        secret: args.secret,
+        followers: args.followers,
+        token_lifetime: std::time::Duration::from_secs(args.token_lifetime),
+        ..SimConfig::default()
+    });
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {} ({e})", args.listen))?;
+    tracing::info!("WeChat simulator listening on http://{}/cgi-bin/", listener.local_addr()?);
+    tokio::select! {
+        r = crate::simulator::serve(listener, sim) => r?,
+        () = shutdown_signal() => tracing::info!("stopped"),
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

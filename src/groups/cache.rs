@@ -1,0 +1,198 @@
+//! The group list, kept in memory so that a page view costs WeChat nothing.
+//!
+//! WeChat allows about 1,000 `groups/get` calls a day. The cache is refreshed on the operator's
+//! explicit request or once it is older than `max_age`, patched from our own successful writes in
+//! between, and never cleared by a failure: a bad answer leaves the last good list in place.
+
+use std::{
+    sync::{Arc, RwLock},
+    time::{Duration, Instant},
+};
+
+use jiff::Timestamp;
+
+use crate::{
+    domain::GroupId,
+    wechat::{Group, WeChatClient, WeChatError},
+};
+
+/// One fetched list, with the time it was fetched.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Ordered by id, as WeChat sends them.
+    pub groups: Vec<Group>,
+    pub fetched_at: Timestamp,
+    fetched: Instant,
+    /// Bumped by every refresh and every patch, so a caller can tell whether anything changed.
+    pub version: u64,
+}
+
+impl Snapshot {
+    pub fn total_followers(&self) -> u64 {
+        self.groups.iter().map(|g| g.count).sum()
+    }
+
+    pub fn find(&self, id: GroupId) -> Option<&Group> {
+        self.groups.iter().find(|g| g.id == id)
+    }
+
+    pub fn find_by_name(&self, name: &str) -> Option<&Group> {
+        self.groups.iter().find(|g| g.name == name)
+    }
+
+    pub fn age(&self) -> Duration {
+        self.fetched.elapsed()
+    }
+}
+
+/// What a page gets: the list (if there ever was one) and the error of a refresh that failed.
+#[derive(Debug)]
+pub struct View {
+    pub snapshot: Option<Arc<Snapshot>>,
+    pub error: Option<WeChatError>,
+}
+
+pub struct GroupCache {
+    current: RwLock<Option<Arc<Snapshot>>>,
+    /// Held while fetching, so a thousand cold requests cost one `groups/get`.
+    refreshing: tokio::sync::Mutex<()>,
+    max_age: Duration,
+}
+
+impl GroupCache {
+    pub fn new(max_age: Duration) -> Self {
+        GroupCache {
+            current: RwLock::new(None),
+            refreshing: tokio::sync::Mutex::new(()),
+            max_age,
+        }
+    }
+
+    /// The cached list without any upstream call, fresh or not.
+    pub fn peek(&self) -> Option<Arc<Snapshot>> {
+        self.current.read().expect("group cache lock").clone()
+    }
+
+    fn fresh(&self) -> Option<Arc<Snapshot>> {
+        self.peek().filter(|s| s.age() < self.max_age)
+    }
+
+    /// The list for a page view: the cached one while fresh, else fetched once for all waiters.
+    pub async fn view(&self, client: &WeChatClient) -> View {
+        if let Some(s) = self.fresh() {
+            return View {
+                snapshot: Some(s),
+                error: None,
+            };
+        }
+        let _guard = self.refreshing.lock().await;
+        // Whoever held the lock before us may have just fetched it.
+        if let Some(s) = self.fresh() {
+            return View {
+                snapshot: Some(s),
+                error: None,
+            };
+        }
+        self.fetch_locked(client).await
+    }
+
+    /// The operator's "refresh from WeChat": always fetches, unless a fetch that started after
+    /// this request was made already finished while we waited for the lock.
+    pub async fn refresh(&self, client: &WeChatClient) -> View {
+        let asked = Instant::now();
+        let _guard = self.refreshing.lock().await;
+        if let Some(s) = self.peek().filter(|s| s.fetched >= asked) {
+            return View {
+                snapshot: Some(s),
+                error: None,
+            };
+        }
+        self.fetch_locked(client).await
+    }
+
+    async fn fetch_locked(&self, client: &WeChatClient) -> View {
+        match client.get_groups().await {
+            Ok(mut groups) => {
+                groups.sort_by_key(|g| g.id);
+                let mut current = self.current.write().expect("group cache lock");
+                let version = current.as_ref().map_or(1, |s| s.version + 1);
+                let snapshot = Arc::new(Snapshot {
+                    groups,
+                    fetched_at: Timestamp::now(),
+                    fetched: Instant::now(),
+                    version,
+                });
+                *current = Some(snapshot.clone());
+                View {
+                    snapshot: Some(snapshot),
+                    error: None,
+                }
+            }
+            Err(error) => View {
+                snapshot: self.peek(),
+                error: Some(error),
+            },
+        }
+    }
+
+    /// Applies a change we made ourselves and WeChat accepted. Without a list there is nothing
+    /// to patch: the next view fetches one that already contains the change.
+    fn patch(&self, f: impl FnOnce(&mut Vec<Group>)) {
+        let mut current = self.current.write().expect("group cache lock");
+        if let Some(old) = current.as_ref() {
+            let mut next = Snapshot::clone(old);
+            f(&mut next.groups);
+            next.version += 1;
+            *current = Some(Arc::new(next));
+        }
+    }
+
+    /// A group WeChat just created (it starts empty).
+    pub fn created(&self, id: GroupId, name: &str) {
+        self.patch(|groups| {
+            if groups.iter().all(|g| g.id != id) {
+                groups.push(Group {
+                    id,
+                    name: name.to_owned(),
+                    count: 0,
+                });
+                groups.sort_by_key(|g| g.id);
+            }
+        });
+    }
+
+    pub fn renamed(&self, id: GroupId, name: &str) {
+        self.patch(|groups| {
+            if let Some(g) = groups.iter_mut().find(|g| g.id == id) {
+                g.name = name.to_owned();
+            }
+        });
+    }
+
+    /// `n` followers went from one group to another.
+    pub fn moved(&self, from: GroupId, to: GroupId, n: u64) {
+        if from == to {
+            return;
+        }
+        self.patch(|groups| {
+            if let Some(g) = groups.iter_mut().find(|g| g.id == from) {
+                g.count = g.count.saturating_sub(n);
+            }
+            if let Some(g) = groups.iter_mut().find(|g| g.id == to) {
+                g.count += n;
+            }
+        });
+    }
+
+    /// A group WeChat deleted: its members went back to 未分组.
+    pub fn deleted(&self, id: GroupId) {
+        self.patch(|groups| {
+            if let Some(pos) = groups.iter().position(|g| g.id == id) {
+                let gone = groups.remove(pos);
+                if let Some(g) = groups.iter_mut().find(|g| g.id == GroupId::UNGROUPED) {
+                    g.count += gone.count;
+                }
+            }
+        });
+    }
+}

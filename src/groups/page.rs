@@ -1,0 +1,215 @@
+//! The groups page: every group with its count, the total, when the list was fetched.
+//!
+//! The page is also the operator's dashboard: it wraps the group table, the create form and the
+//! follower panel, each of which htmx can swap on its own.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::{
+    extract::{Query, State},
+    http::StatusCode,
+    response::{Html, IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+
+use crate::{
+    domain::{GroupId, GroupName, OpenId},
+    groups::{Snapshot, View, create::CreateForm},
+    members::MemberPanel,
+    web::{AppError, AppState, Chrome, HxRequest, Notice, NoticeKind, Notices},
+};
+
+/// The table of groups with its summary line. `oob` marks it for an out-of-band swap when it
+/// rides along with another fragment (after a create or a move, the counts change).
+#[derive(Template)]
+#[template(path = "groups/_table.html")]
+pub struct GroupsTable {
+    pub chrome: Chrome,
+    pub snapshot: Option<Arc<Snapshot>>,
+    /// The row being renamed, on the no-JavaScript page.
+    pub edit: Option<crate::groups::rename::RenameRow>,
+    /// A row to draw attention to (just created or renamed).
+    pub highlight: Option<GroupId>,
+    pub oob: bool,
+}
+
+impl GroupsTable {
+    pub fn new(chrome: &Chrome, snapshot: Option<Arc<Snapshot>>) -> Self {
+        GroupsTable {
+            chrome: chrome.clone(),
+            snapshot,
+            edit: None,
+            highlight: None,
+            oob: false,
+        }
+    }
+
+    pub fn max_groups(&self) -> usize {
+        crate::groups::create::MAX_GROUPS
+    }
+
+    fn is_highlight(&self, id: impl std::borrow::Borrow<GroupId>) -> bool {
+        self.highlight == Some(*id.borrow())
+    }
+}
+
+/// The whole page.
+#[derive(Template)]
+#[template(path = "groups/page.html")]
+pub struct GroupsPage {
+    pub chrome: Chrome,
+    pub notices: Notices,
+    pub table: GroupsTable,
+    pub create: CreateForm,
+    pub member: MemberPanel,
+}
+
+/// What a plain form post just did, carried by the redirect so the page can say so.
+#[derive(Debug, Default, Deserialize)]
+pub struct Done {
+    #[serde(default)]
+    pub done: Option<String>,
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub openid: Option<String>,
+    #[serde(default)]
+    pub edit: Option<String>,
+}
+
+impl Done {
+    /// The success message for the redirect after a plain form post.
+    fn notice(&self, chrome: &Chrome, snapshot: Option<&Snapshot>) -> Option<Notice> {
+        let group = || {
+            let id = GroupId::parse(self.id.as_deref()?).ok()?;
+            snapshot?.find(id).cloned()
+        };
+        let text = match self.done.as_deref()? {
+            "refreshed" => chrome.t("groups.refreshed"),
+            "created" => {
+                let g = group()?;
+                chrome.t2("groups.created", "name", &g.name, "id", g.id)
+            }
+            "renamed" => {
+                let g = group()?;
+                chrome.t2("groups.renamed", "name", &g.name, "id", g.id)
+            }
+            "moved" => {
+                let g = group()?;
+                let openid = OpenId::parse(self.openid.as_deref()?).ok()?;
+                rust_i18n::replace_patterns(
+                    &chrome.t("members.moved"),
+                    &["openid", "name", "id"],
+                    &[openid.to_string(), g.name.clone(), g.id.to_string()],
+                )
+            }
+            _ => return None,
+        };
+        Some(Notice::success(text))
+    }
+}
+
+/// Turns a failed refresh into the message the page shows above the (possibly stale) list.
+pub fn view_notice(chrome: &Chrome, view: &View) -> Option<Notice> {
+    let error = view.error.as_ref()?;
+    let mut n = Notice::wechat(error, chrome.lang);
+    if let Some(s) = &view.snapshot {
+        n.kind = NoticeKind::Warning;
+        n.detail = Some(format!(
+            "{} {}",
+            n.detail.unwrap_or_default(),
+            chrome.t1("groups.showing_cached", "time", chrome.time(&s.fetched_at))
+        ));
+    }
+    Some(n)
+}
+
+/// Renders the full page around whatever state the handler has.
+pub fn render_page(page: GroupsPage, status: StatusCode) -> Result<Response, AppError> {
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+/// `GET /groups`: the dashboard. `?openid=` also looks a follower up; `?edit=` opens a rename
+/// form (both for browsers without JavaScript).
+pub async fn show(
+    State(state): State<AppState>,
+    chrome: Chrome,
+    Query(done): Query<Done>,
+) -> Result<Response, AppError> {
+    let view = state.groups.view(&state.client).await;
+    let mut notices = Notices::default();
+    if let Some(n) = view_notice(&chrome, &view) {
+        notices.push(n);
+    }
+    if let Some(n) = done.notice(&chrome, view.snapshot.as_deref()) {
+        notices.push(n);
+    }
+    let mut table = GroupsTable::new(&chrome, view.snapshot.clone());
+    if let Some(edit) = done.edit.as_deref().and_then(|e| GroupId::parse(e).ok()) {
+        if let Some(g) = view.snapshot.as_ref().and_then(|s| s.find(edit)) {
+            if !g.id.is_system() {
+                table.edit = Some(crate::groups::rename::RenameRow::new(&chrome, g.clone()));
+            }
+        }
+    }
+    if done.done.is_some() {
+        table.highlight = done.id.as_deref().and_then(|i| GroupId::parse(i).ok());
+    }
+    let mut member = MemberPanel::new(&chrome, view.snapshot.clone());
+    let mut status = StatusCode::OK;
+    if let Some(openid) = done.openid.as_deref() {
+        member = crate::members::lookup_into(&state, member, openid).await;
+        if member.has_error() {
+            status = StatusCode::UNPROCESSABLE_ENTITY;
+        }
+    }
+    let create = CreateForm::new(&chrome, view.snapshot.as_deref());
+    render_page(
+        GroupsPage {
+            chrome,
+            notices,
+            table,
+            create,
+            member,
+        },
+        status,
+    )
+}
+
+/// `POST /groups/refresh`: the operator's "refresh from WeChat".
+pub async fn refresh(
+    State(state): State<AppState>,
+    chrome: Chrome,
+    HxRequest(hx): HxRequest,
+) -> Result<Response, AppError> {
+    let view = state.groups.refresh(&state.client).await;
+    let failed = view.error.is_some();
+    if !hx && !failed {
+        return Ok(Redirect::to(&format!("{}?done=refreshed", chrome.urls.groups())).into_response());
+    }
+    let notice = view_notice(&chrome, &view).unwrap_or_else(|| Notice::success(chrome.t("groups.refreshed")));
+    let status = if failed { StatusCode::BAD_GATEWAY } else { StatusCode::OK };
+    if hx {
+        let table = GroupsTable::new(&chrome, view.snapshot.clone());
+        let html = format!("{}{}", table.render()?, Notices::one(notice).oob().render()?);
+        return Ok((status, Html(html)).into_response());
+    }
+    let page = GroupsPage {
+        notices: Notices::one(notice),
+        table: GroupsTable::new(&chrome, view.snapshot.clone()),
+        create: CreateForm::new(&chrome, view.snapshot.as_deref()),
+        member: MemberPanel::new(&chrome, view.snapshot.clone()),
+        chrome,
+    };
+    render_page(page, status)
+}
+
+/// Whether `name` is taken by a group other than `except`, per the cached list.
+pub fn name_taken(snapshot: Option<&Snapshot>, name: &GroupName, except: Option<GroupId>) -> Option<GroupId> {
+    snapshot?
+        .groups
+        .iter()
+        .find(|g| g.name == name.as_str() && Some(g.id) != except)
+        .map(|g| g.id)
+}

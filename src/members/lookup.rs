@@ -1,0 +1,105 @@
+//! Look a follower up by OpenID.
+
+use askama::Template;
+use axum::{
+    extract::{Query, State},
+    http::StatusCode,
+    response::{Html, IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+
+use crate::{
+    domain::OpenId,
+    members::{Found, MemberPanel},
+    web::{AppError, AppState, Chrome, HxRequest, Notice, Notices},
+};
+
+#[derive(Debug, Deserialize)]
+pub struct LookupQuery {
+    #[serde(default)]
+    openid: String,
+}
+
+/// `GET /members/lookup?openid=…`: the panel with the follower's group (htmx). A browser
+/// without JavaScript submits the same form to `/groups`, which renders the whole page.
+pub async fn lookup(
+    State(state): State<AppState>,
+    chrome: Chrome,
+    HxRequest(hx): HxRequest,
+    Query(q): Query<LookupQuery>,
+) -> Result<Response, AppError> {
+    if !hx {
+        let to = format!(
+            "{}?openid={}",
+            chrome.urls.groups(),
+            url_encode(&q.openid)
+        );
+        return Ok(Redirect::to(&to).into_response());
+    }
+    let panel = MemberPanel::new(&chrome, state.groups.peek());
+    let (panel, notice) = lookup_with_notice(&state, panel, &q.openid).await;
+    let status = if panel.has_error() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let notices = Notices { items: notice.into_iter().collect(), oob: true };
+    Ok((status, Html(format!("{}{}", panel.render()?, notices.render()?))).into_response())
+}
+
+/// Fills the panel from a lookup (used by the page handler for `/groups?openid=`).
+pub async fn lookup_into(state: &AppState, panel: MemberPanel, openid: &str) -> MemberPanel {
+    lookup_with_notice(state, panel, openid).await.0
+}
+
+async fn lookup_with_notice(
+    state: &AppState,
+    mut panel: MemberPanel,
+    input: &str,
+) -> (MemberPanel, Option<Notice>) {
+    let lang = panel.chrome.lang;
+    panel.openid_value = input.to_owned();
+    let openid = match OpenId::parse(input) {
+        Ok(o) => o,
+        Err(e) => {
+            panel.openid_error = Some(e.message(lang));
+            return (panel, None);
+        }
+    };
+    panel.openid_value = openid.to_string();
+    match state.client.get_user_group(&openid).await {
+        Ok(group_id) => {
+            panel.found = Some(Found {
+                openid: openid.to_string(),
+                group_id,
+                group_name: panel
+                    .snapshot
+                    .as_ref()
+                    .and_then(|s| s.find(group_id))
+                    .map(|g| g.name.clone()),
+            });
+            (panel, None)
+        }
+        Err(error) => {
+            // A refusal about this OpenID belongs next to the field; anything else (token,
+            // quota, network) is about WeChat and goes to the message region.
+            if matches!(error.code(), Some(40003 | 46004 | 49003)) {
+                panel.openid_error = Some(format!("{} {}", error.title(lang), error.explain(lang)));
+                (panel, None)
+            } else {
+                let notice = Notice::wechat(&error, lang);
+                panel.openid_error = Some(notice.title.clone());
+                (panel, Some(notice))
+            }
+        }
+    }
+}
+
+/// Percent-encodes a query value (only what can appear in a typed OpenID needs care).
+pub(crate) fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+

@@ -1,0 +1,87 @@
+//! One follower at a time: find their group by OpenID, move them to another.
+
+mod lookup;
+mod moving;
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::{
+    Router,
+    routing::{get, post},
+};
+
+pub use lookup::lookup_into;
+
+use crate::{
+    domain::GroupId,
+    groups::Snapshot,
+    web::{AppState, Chrome},
+    wechat::Group,
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/members/lookup", get(lookup::lookup))
+        .route("/members/move", post(moving::move_user))
+}
+
+/// A follower WeChat told us about.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub openid: String,
+    pub group_id: GroupId,
+    /// `None` when the cached list does not know the id (it may be stale).
+    pub group_name: Option<String>,
+}
+
+/// The "find a follower" panel: the lookup form, what was found, and the move form.
+#[derive(Template)]
+#[template(path = "members/_panel.html")]
+pub struct MemberPanel {
+    pub chrome: Chrome,
+    pub snapshot: Option<Arc<Snapshot>>,
+    /// What was typed into the OpenID field.
+    pub openid_value: String,
+    pub openid_error: Option<String>,
+    pub found: Option<Found>,
+    /// The group picked in the move form (kept when the move is refused).
+    pub to_value: String,
+    pub to_error: Option<String>,
+    /// Set after a successful move, to say so in the panel too.
+    pub moved: bool,
+    pub oob: bool,
+}
+
+impl MemberPanel {
+    pub fn new(chrome: &Chrome, snapshot: Option<Arc<Snapshot>>) -> Self {
+        MemberPanel {
+            chrome: chrome.clone(),
+            snapshot,
+            openid_value: String::new(),
+            openid_error: None,
+            found: None,
+            to_value: String::new(),
+            to_error: None,
+            moved: false,
+            oob: false,
+        }
+    }
+
+    pub fn has_error(&self) -> bool {
+        self.openid_error.is_some() || self.to_error.is_some()
+    }
+
+    /// The groups a follower can be moved to: all but the one they are in.
+    pub fn targets(&self) -> Vec<&Group> {
+        let current = self.found.as_ref().map(|f| f.group_id);
+        self.snapshot
+            .as_ref()
+            .map(|s| s.groups.iter().filter(|g| Some(g.id) != current).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn is_selected(&self, id: impl std::borrow::Borrow<GroupId>) -> bool {
+        self.to_value == id.borrow().to_string()
+    }
+}

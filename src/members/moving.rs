@@ -1,0 +1,143 @@
+//! Move one follower to another group.
+
+use askama::Template;
+use axum::{
+    extract::State,
+    http::StatusCode,
+    response::{Html, IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+
+use crate::{
+    domain::{GroupId, OpenId},
+    groups::{GroupsPage, GroupsTable, render_page},
+    members::{Found, MemberPanel, lookup::url_encode},
+    web::{AppError, AppState, Chrome, Form, HxRequest, Notice, NoticeKind, Notices},
+};
+
+#[derive(Debug, Deserialize)]
+pub struct MoveInput {
+    #[serde(default)]
+    openid: String,
+    #[serde(default)]
+    to_groupid: String,
+}
+
+/// `POST /members/move`.
+///
+/// We ask WeChat for the follower's current group first: it is the only way to keep both
+/// counts in the cached list right, and it spares the write when they are already there.
+pub async fn move_user(
+    State(state): State<AppState>,
+    chrome: Chrome,
+    HxRequest(hx): HxRequest,
+    Form(input): Form<MoveInput>,
+) -> Result<Response, AppError> {
+    let lang = chrome.lang;
+    let snapshot = state.groups.peek();
+    let mut panel = MemberPanel::new(&chrome, snapshot.clone());
+    panel.openid_value = input.openid.clone();
+    panel.to_value = input.to_groupid.trim().to_owned();
+
+    let openid = OpenId::parse(&input.openid).map_err(|e| e.message(lang));
+    let to = GroupId::parse(&input.to_groupid)
+        .map_err(|e| e.message(lang))
+        .and_then(|id| match &snapshot {
+            // With a list in hand, a group it does not have is refused before WeChat sees it.
+            Some(s) if s.find(id).is_none() => Err(chrome.t1("members.no_such_group", "id", id)),
+            _ => Ok(id),
+        });
+    let (openid, to) = match (openid, to) {
+        (Ok(o), Ok(t)) => (o, t),
+        (o, t) => {
+            panel.openid_error = o.err();
+            panel.to_error = t.err();
+            return respond(&state, chrome, hx, panel, None, StatusCode::UNPROCESSABLE_ENTITY, false);
+        }
+    };
+    panel.openid_value = openid.to_string();
+
+    let from = match state.client.get_user_group(&openid).await {
+        Ok(from) => from,
+        Err(error) => {
+            let notice = Notice::wechat(&error, lang);
+            if matches!(error.code(), Some(40003 | 46004 | 49003)) {
+                panel.openid_error = Some(format!("{} {}", error.title(lang), error.explain(lang)));
+            }
+            return respond(&state, chrome, hx, panel, Some(notice), StatusCode::BAD_GATEWAY, false);
+        }
+    };
+    let name_of = |id: GroupId| {
+        state.groups.peek().and_then(|s| s.find(id).map(|g| g.name.clone()))
+    };
+    if from == to {
+        panel.found = Some(Found { openid: openid.to_string(), group_id: from, group_name: name_of(from) });
+        let notice = Notice::success(chrome.t("members.already_there")).with_kind(NoticeKind::Info);
+        return respond(&state, chrome, hx, panel, Some(notice), StatusCode::OK, false);
+    }
+    match state.client.move_user(&openid, to).await {
+        Ok(()) => {
+            tracing::info!(from = %from, to = %to, "moved a follower");
+            state.groups.moved(from, to, 1);
+            if !hx {
+                return Ok(Redirect::to(&format!(
+                    "{}?done=moved&id={to}&openid={}",
+                    chrome.urls.groups(),
+                    url_encode(openid.as_str())
+                ))
+                .into_response());
+            }
+            panel.snapshot = state.groups.peek();
+            panel.found = Some(Found { openid: openid.to_string(), group_id: to, group_name: name_of(to) });
+            panel.moved = true;
+            panel.to_value.clear();
+            let text = rust_i18n::replace_patterns(
+                &chrome.t("members.moved"),
+                &["openid", "name", "id"],
+                &[openid.to_string(), name_of(to).unwrap_or_default(), to.to_string()],
+            );
+            respond(&state, chrome, hx, panel, Some(Notice::success(text)), StatusCode::OK, true)
+        }
+        Err(error) => {
+            tracing::warn!(to = %to, error = %error, "moving a follower failed");
+            panel.found = Some(Found { openid: openid.to_string(), group_id: from, group_name: name_of(from) });
+            let notice = Notice::wechat(&error, lang);
+            respond(&state, chrome, hx, panel, Some(notice), StatusCode::BAD_GATEWAY, false)
+        }
+    }
+}
+
+/// The panel (htmx) or the page around it; after a move, the table rides along so the
+/// counts change on screen.
+fn respond(
+    state: &AppState,
+    chrome: Chrome,
+    hx: bool,
+    panel: MemberPanel,
+    notice: Option<Notice>,
+    status: StatusCode,
+    with_table: bool,
+) -> Result<Response, AppError> {
+    let notices = Notices { items: notice.into_iter().collect(), oob: hx };
+    let snapshot = state.groups.peek();
+    if hx {
+        let mut html = panel.render()?;
+        if with_table {
+            let mut table = GroupsTable::new(&chrome, snapshot);
+            table.oob = true;
+            html.push_str(&table.render()?);
+        }
+        html.push_str(&notices.render()?);
+        return Ok((status, Html(html)).into_response());
+    }
+    render_page(
+        GroupsPage {
+            notices,
+            table: GroupsTable::new(&chrome, snapshot.clone()),
+            create: crate::groups::CreateForm::new(&chrome, snapshot.as_deref()),
+            member: panel,
+            chrome,
+        },
+        status,
+    )
+}

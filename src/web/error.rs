@@ -1,0 +1,120 @@
+//! One error type for everything a handler cannot answer with its own page.
+//!
+//! Validation problems never get here: handlers re-render their form with the message (422).
+//! What does get here is turned into a response in two steps: `IntoResponse` picks the status
+//! and marks the response; the `render` middleware, which knows the request's language and base
+//! path, replaces the body with a proper page. Internal causes are logged once with the request
+//! id and never shown.
+
+use askama::Template;
+use axum::{
+    extract::{Request, State},
+    http::StatusCode,
+    middleware::Next,
+    response::{Html, IntoResponse, Response},
+};
+
+use crate::web::{AppState, Chrome};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 404: no such page or group.
+    #[error("not found")]
+    NotFound,
+    /// 413: a request body over the limit.
+    #[error("request body too large")]
+    TooLarge,
+    /// 400: a body that is not the form the page sends.
+    #[error("malformed form: {0}")]
+    BadForm(String),
+    /// 500: a bug or an environment problem; the cause goes to the log only.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<askama::Error> for AppError {
+    fn from(e: askama::Error) -> Self {
+        AppError::Internal(anyhow::anyhow!("template: {e}"))
+    }
+}
+
+/// The marker the render middleware looks for.
+#[derive(Debug, Clone, Copy)]
+struct Rendered(ErrorKind);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ErrorKind {
+    NotFound,
+    TooLarge,
+    BadForm,
+    Internal,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, kind) = match &self {
+            AppError::NotFound => (StatusCode::NOT_FOUND, ErrorKind::NotFound),
+            AppError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, ErrorKind::TooLarge),
+            AppError::BadForm(why) => {
+                tracing::info!(%why, "refused a malformed form");
+                (StatusCode::BAD_REQUEST, ErrorKind::BadForm)
+            }
+            AppError::Internal(cause) => {
+                tracing::error!(error = %format!("{cause:#}"), "internal error");
+                (StatusCode::INTERNAL_SERVER_ERROR, ErrorKind::Internal)
+            }
+        };
+        let mut response = (status, status.canonical_reason().unwrap_or("error")).into_response();
+        response.extensions_mut().insert(Rendered(kind));
+        response
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    chrome: Chrome,
+    title: String,
+    detail: String,
+    status: u16,
+}
+
+/// Gives marked error responses a real page in the operator's language.
+pub async fn render(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let chrome = <Chrome as axum::extract::FromRequestParts<AppState>>::from_request_parts(
+        &mut parts, &state,
+    )
+    .await
+    .unwrap_or_else(|never| match never {});
+    let hx = parts.headers.contains_key("hx-request");
+    let response = next.run(Request::from_parts(parts, body)).await;
+    let Some(Rendered(kind)) = response.extensions().get::<Rendered>().copied() else {
+        return response;
+    };
+    let key = match kind {
+        ErrorKind::NotFound => "error.not_found",
+        ErrorKind::TooLarge => "error.too_large",
+        ErrorKind::BadForm => "error.bad_form",
+        ErrorKind::Internal => "error.internal",
+    };
+    let status = response.status();
+    let page = ErrorPage {
+        title: chrome.t(&format!("{key}.title")),
+        detail: chrome.t(&format!("{key}.detail")),
+        status: status.as_u16(),
+        chrome,
+    };
+    if hx {
+        // An htmx request wants a message, not a page: put it in the message region.
+        let notices = crate::web::Notices::one(crate::web::Notice::error(page.title, page.detail)).oob();
+        return match notices.render() {
+            Ok(html) => (status, [("hx-reswap", "none")], Html(html)).into_response(),
+            Err(_) => response,
+        };
+    }
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(_) => response,
+    }
+}

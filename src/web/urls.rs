@@ -1,0 +1,109 @@
+//! Every URL the pages link to, built in one place that knows the base path.
+//!
+//! Behind a reverse proxy the app may live under a prefix such as `/wx`; templates and redirects
+//! ask `Urls` instead of writing paths, so a sub-path deployment is one setting.
+
+use std::sync::Arc;
+
+use crate::web::assets;
+
+#[derive(Debug, Clone, Default)]
+pub struct Urls {
+    /// "" or a prefix like "/wx" (no trailing slash).
+    base: Arc<str>,
+}
+
+impl Urls {
+    pub fn new(base: &str) -> Self {
+        Urls {
+            base: base.trim_end_matches('/').into(),
+        }
+    }
+
+    fn at(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn home(&self) -> String {
+        self.at("/")
+    }
+    pub fn groups(&self) -> String {
+        self.at("/groups")
+    }
+    pub fn groups_create(&self) -> String {
+        self.at("/groups")
+    }
+    pub fn groups_refresh(&self) -> String {
+        self.at("/groups/refresh")
+    }
+    pub fn group_row(&self, id: impl std::fmt::Display) -> String {
+        self.at(&format!("/groups/{id}/row"))
+    }
+    pub fn group_edit(&self, id: impl std::fmt::Display) -> String {
+        self.at(&format!("/groups/{id}/edit"))
+    }
+    /// The no-JavaScript way to the rename form: the page with that row in edit mode.
+    pub fn group_edit_page(&self, id: impl std::fmt::Display) -> String {
+        self.at(&format!("/groups?edit={id}#group-{id}"))
+    }
+    pub fn group_rename(&self, id: impl std::fmt::Display) -> String {
+        self.at(&format!("/groups/{id}/rename"))
+    }
+    pub fn member_lookup(&self) -> String {
+        self.at("/members/lookup")
+    }
+    pub fn member_move(&self) -> String {
+        self.at("/members/move")
+    }
+    pub fn lang(&self) -> String {
+        self.at("/lang")
+    }
+    /// A content-hashed asset: the file name changes with its content, so it may be cached for a year.
+    pub fn asset(&self, file: &str) -> String {
+        self.at(&format!("/assets/{file}"))
+    }
+    pub fn htmx_js(&self) -> String {
+        self.asset(assets::HTMX_JS)
+    }
+    pub fn app_js(&self) -> String {
+        self.asset(assets::APP_JS)
+    }
+    pub fn app_css(&self) -> String {
+        self.asset(assets::APP_CSS)
+    }
+    pub fn favicon(&self) -> String {
+        self.asset(assets::FAVICON_SVG)
+    }
+
+    /// Turns a `next` value from a form into a local path under our base, or the home page.
+    /// Anything else (another host, `//evil`, a scheme) would make us an open redirect.
+    pub fn local_or_home(&self, next: &str) -> String {
+        let ok = next.starts_with(&format!("{}/", self.base))
+            && !next.starts_with("//")
+            && !next.contains('\\')
+            && !next.chars().any(char::is_control);
+        if ok { next.to_owned() } else { self.home() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_carry_the_base_path() {
+        let u = Urls::new("/wx/");
+        assert_eq!(u.groups(), "/wx/groups");
+        assert_eq!(u.group_edit(105), "/wx/groups/105/edit");
+        assert!(u.htmx_js().starts_with("/wx/assets/htmx."));
+    }
+
+    #[test]
+    fn next_must_stay_on_this_site() {
+        let u = Urls::new("/wx");
+        assert_eq!(u.local_or_home("/wx/groups?openid=x"), "/wx/groups?openid=x");
+        for bad in ["https://evil.example/", "//evil.example/wx/", "/other", "/wx\\..", "javascript:x"] {
+            assert_eq!(u.local_or_home(bad), "/wx/", "{bad}");
+        }
+    }
+}
