@@ -4,7 +4,7 @@
 //! makes (see `shared/WECHAT_API.md`): access_tokens (classic and stable), the groups API and the
 //! user list. Errors are HTTP 200 with `{"errcode":N,"errmsg":"..."}`, as WeChat sends them.
 //!
-//! Every request enters through one function ([`entry`]) that counts it, picks the [`Endpoint`],
+//! Every request enters through one function (`entry`) that counts it, picks the `Endpoint`,
 //! checks the method and the access_token and only then runs the endpoint's rules under one lock.
 //! That one function is where fault injection (latency, forced errcodes, 5xx, garbage bodies,
 //! dropped connections) will slot in.
@@ -299,4 +299,89 @@ fn wechat_json(body: Value) -> Response {
         HeaderValue::from_static("application/json; encoding=utf-8"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt as _;
+
+    use super::*;
+    use serde_json::json;
+
+    async fn send(router: Router, method: Method, uri: &str, body: &str) -> (StatusCode, Value) {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::from(body.to_owned()))
+            .expect("a valid request");
+        let response = router.oneshot(request).await.expect("infallible");
+        let status = response.status();
+        assert_eq!(
+            response.headers().get(header::CONTENT_TYPE),
+            Some(&HeaderValue::from_static(
+                "application/json; encoding=utf-8"
+            ))
+        );
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("a body");
+        (status, serde_json::from_slice(&bytes).expect("JSON"))
+    }
+
+    #[tokio::test]
+    async fn the_router_merges_into_an_app_that_has_its_own_fallback() {
+        let sim = Simulator::new(SimConfig::default());
+        let app = Router::new()
+            .fallback(|| async { "the app's own 404" })
+            .merge(sim.router());
+        let (status, v) = send(app, Method::GET, "/cgi-bin/groups/get", "").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(v["errcode"], 41001);
+        assert_eq!(sim.calls("/cgi-bin/groups/get"), 1);
+    }
+
+    #[tokio::test]
+    async fn an_error_carries_wechats_message_and_a_request_id() {
+        let sim = Simulator::new(SimConfig::default());
+        let (_, v) = send(sim.router(), Method::GET, "/cgi-bin/groups/get", "").await;
+        let msg = v["errmsg"].as_str().expect("an errmsg");
+        assert!(msg.starts_with("access_token missing rid: "), "{msg}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_moves_keep_the_counts_consistent() {
+        let sim = Simulator::new(SimConfig::default());
+        let uri =
+            "/cgi-bin/token?grant_type=client_credential&appid=wxdemo0000000000&secret=demo-secret";
+        let (_, v) = send(sim.router(), Method::GET, uri, "").await;
+        let token = v["access_token"].as_str().expect("a token").to_owned();
+        let mut tasks = Vec::new();
+        for i in 0..200u32 {
+            let router = sim.router();
+            let to = [0, 1, 2, 100, 101][(i % 5) as usize];
+            let body =
+                json!({ "openid": sim.follower_openid(i % 50), "to_groupid": to }).to_string();
+            let uri = format!("/cgi-bin/groups/members/update?access_token={token}");
+            tasks.push(tokio::spawn(async move {
+                send(router, Method::POST, &uri, &body).await.1
+            }));
+        }
+        for task in tasks {
+            assert_eq!(task.await.expect("no panic")["errcode"], 0);
+        }
+        let uri = format!("/cgi-bin/groups/get?access_token={token}");
+        let (_, v) = send(sim.router(), Method::GET, &uri, "").await;
+        let groups = v["groups"].as_array().expect("groups");
+        let total: u64 = groups.iter().filter_map(|g| g["count"].as_u64()).sum();
+        assert_eq!(total, 1_000);
+        for g in groups {
+            let id = g["id"].as_u64().expect("an id") as u32;
+            let members = (0..1_000)
+                .filter(|&i| sim.group_of(&sim.follower_openid(i)) == Some(id))
+                .count() as u64;
+            assert_eq!(g["count"], members, "group {id}");
+        }
+    }
 }
