@@ -1,0 +1,382 @@
+//! One function per WeChat endpoint: parse the request, apply the rules, build WeChat's JSON.
+
+use std::time::Instant;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::errcode::{Errcode, ok};
+use super::{Call, Inner, SimState};
+
+/// `user/get` pages hold at most this many OpenIDs.
+const USER_GET_PAGE: usize = 10_000;
+/// `groups/members/batchupdate` takes at most this many OpenIDs.
+const BATCH_MOVE_MAX: usize = 50;
+/// `user/info/batchget` takes at most this many users.
+const BATCH_INFO_MAX: usize = 100;
+/// The simulated followers subscribed between 2015-01-01 and 2024-01-01, in index order (WeChat's
+/// user list is roughly in subscription order too).
+const FIRST_SUBSCRIBE: u64 = 1_420_070_400;
+const LAST_SUBSCRIBE: u64 = 1_704_067_200;
+
+/// The endpoints the simulator knows, by path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Endpoint {
+    Token,
+    StableToken,
+    GroupsCreate,
+    GroupsGet,
+    GroupsGetid,
+    GroupsUpdate,
+    GroupsMembersUpdate,
+    GroupsMembersBatchupdate,
+    GroupsDelete,
+    UserGet,
+    UserInfo,
+    UserInfoBatchget,
+}
+
+impl Endpoint {
+    pub(crate) fn from_path(path: &str) -> Option<Self> {
+        Some(match path {
+            "/cgi-bin/token" => Self::Token,
+            "/cgi-bin/stable_token" => Self::StableToken,
+            "/cgi-bin/groups/create" => Self::GroupsCreate,
+            "/cgi-bin/groups/get" => Self::GroupsGet,
+            "/cgi-bin/groups/getid" => Self::GroupsGetid,
+            "/cgi-bin/groups/update" => Self::GroupsUpdate,
+            "/cgi-bin/groups/members/update" => Self::GroupsMembersUpdate,
+            "/cgi-bin/groups/members/batchupdate" => Self::GroupsMembersBatchupdate,
+            "/cgi-bin/groups/delete" => Self::GroupsDelete,
+            "/cgi-bin/user/get" => Self::UserGet,
+            "/cgi-bin/user/info" => Self::UserInfo,
+            "/cgi-bin/user/info/batchget" => Self::UserInfoBatchget,
+            _ => return None,
+        })
+    }
+
+    /// Endpoints taking a JSON body answer 43002 to anything but POST, as WeChat does. The GET
+    /// ones are lenient about the method, as WeChat is.
+    pub(crate) fn post_only(self) -> bool {
+        !matches!(
+            self,
+            Self::Token | Self::GroupsGet | Self::UserGet | Self::UserInfo
+        )
+    }
+
+    /// All but the token endpoints need `?access_token=`.
+    pub(crate) fn needs_token(self) -> bool {
+        !matches!(self, Self::Token | Self::StableToken)
+    }
+}
+
+pub(crate) fn run(
+    endpoint: Endpoint,
+    inner: &Inner,
+    state: &mut SimState,
+    call: &Call<'_>,
+    now: Instant,
+) -> Result<Value, Errcode> {
+    match endpoint {
+        Endpoint::Token => token(inner, state, call, now),
+        Endpoint::StableToken => stable_token(inner, state, call, now),
+        Endpoint::GroupsCreate => groups_create(state, call),
+        Endpoint::GroupsGet => Ok(groups_get(state)),
+        Endpoint::GroupsGetid => groups_getid(inner, state, call),
+        Endpoint::GroupsUpdate => groups_update(state, call),
+        Endpoint::GroupsMembersUpdate => members_update(inner, state, call),
+        Endpoint::GroupsMembersBatchupdate => members_batchupdate(inner, state, call),
+        Endpoint::GroupsDelete => groups_delete(state, call),
+        Endpoint::UserGet => user_get(inner, state, call),
+        Endpoint::UserInfo => user_info(inner, state, call),
+        Endpoint::UserInfoBatchget => user_info_batchget(inner, state, call),
+    }
+}
+
+/// The checks both token endpoints make, in WeChat's order.
+///
+/// A wrong secret answers 40125 "invalid appsecret" on both endpoints. WeChat's classic endpoint
+/// has been seen answering 40001 "AppSecret error" instead, but 40001 also means "bad token", and a
+/// client that drops its token and refetches on 40001 would loop; one unambiguous code is kinder
+/// and it is what `stable_token` answers.
+fn check_credentials(
+    inner: &Inner,
+    grant_type: Option<&str>,
+    appid: Option<&str>,
+    secret: Option<&str>,
+) -> Result<(), Errcode> {
+    if grant_type != Some("client_credential") {
+        return Err(Errcode::InvalidGrantType);
+    }
+    match appid {
+        None | Some("") => return Err(Errcode::AppidMissing),
+        Some(a) if a != inner.config.appid => return Err(Errcode::InvalidAppid),
+        Some(_) => {}
+    }
+    match secret {
+        None | Some("") => Err(Errcode::AppsecretMissing),
+        Some(s) if s != inner.config.secret => Err(Errcode::InvalidAppsecret),
+        Some(_) => Ok(()),
+    }
+}
+
+/// `GET /cgi-bin/token?grant_type=client_credential&appid=..&secret=..`
+fn token(
+    inner: &Inner,
+    state: &mut SimState,
+    call: &Call<'_>,
+    now: Instant,
+) -> Result<Value, Errcode> {
+    check_credentials(
+        inner,
+        call.param("grant_type"),
+        call.param("appid"),
+        call.param("secret"),
+    )?;
+    let issued = state.tokens.issue_classic(now);
+    Ok(json!({ "access_token": issued.access_token, "expires_in": issued.expires_in }))
+}
+
+#[derive(Deserialize)]
+struct StableTokenRequest {
+    grant_type: Option<String>,
+    appid: Option<String>,
+    secret: Option<String>,
+    #[serde(default)]
+    force_refresh: bool,
+}
+
+/// `POST /cgi-bin/stable_token` with a JSON body (WeChat takes no query parameters here).
+fn stable_token(
+    inner: &Inner,
+    state: &mut SimState,
+    call: &Call<'_>,
+    now: Instant,
+) -> Result<Value, Errcode> {
+    let req: StableTokenRequest = call.json()?;
+    check_credentials(
+        inner,
+        req.grant_type.as_deref(),
+        req.appid.as_deref(),
+        req.secret.as_deref(),
+    )?;
+    let issued = state.tokens.issue_stable(now, req.force_refresh)?;
+    Ok(json!({ "access_token": issued.access_token, "expires_in": issued.expires_in }))
+}
+
+#[derive(Deserialize)]
+struct GroupName {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct CreateRequest {
+    group: GroupName,
+}
+
+/// `POST /cgi-bin/groups/create` `{"group":{"name":".."}}`
+fn groups_create(state: &mut SimState, call: &Call<'_>) -> Result<Value, Errcode> {
+    let req: CreateRequest = call.json()?;
+    let id = state.account.create(&req.group.name)?;
+    Ok(json!({ "group": { "id": id, "name": req.group.name } }))
+}
+
+/// `GET /cgi-bin/groups/get`
+fn groups_get(state: &SimState) -> Value {
+    let groups: Vec<Value> = state
+        .account
+        .groups()
+        .map(|(id, g)| json!({ "id": id, "name": g.name, "count": g.count }))
+        .collect();
+    json!({ "groups": groups })
+}
+
+#[derive(Deserialize)]
+struct OpenidRequest {
+    openid: String,
+}
+
+/// `POST /cgi-bin/groups/getid` `{"openid":".."}`
+fn groups_getid(inner: &Inner, state: &SimState, call: &Call<'_>) -> Result<Value, Errcode> {
+    let req: OpenidRequest = call.json()?;
+    let index = follower(inner, state, &req.openid)?;
+    let groupid = state
+        .account
+        .group_of(index)
+        .ok_or(Errcode::InvalidOpenid)?;
+    Ok(json!({ "groupid": groupid }))
+}
+
+#[derive(Deserialize)]
+struct GroupIdAndName {
+    id: i64,
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct UpdateRequest {
+    group: GroupIdAndName,
+}
+
+/// `POST /cgi-bin/groups/update` `{"group":{"id":N,"name":".."}}`
+fn groups_update(state: &mut SimState, call: &Call<'_>) -> Result<Value, Errcode> {
+    let req: UpdateRequest = call.json()?;
+    state
+        .account
+        .rename(group_id(req.group.id)?, &req.group.name)?;
+    Ok(ok())
+}
+
+#[derive(Deserialize)]
+struct GroupIdOnly {
+    id: i64,
+}
+
+#[derive(Deserialize)]
+struct DeleteRequest {
+    group: GroupIdOnly,
+}
+
+/// `POST /cgi-bin/groups/delete` `{"group":{"id":N}}`
+fn groups_delete(state: &mut SimState, call: &Call<'_>) -> Result<Value, Errcode> {
+    let req: DeleteRequest = call.json()?;
+    state.account.delete(group_id(req.group.id)?)?;
+    Ok(ok())
+}
+
+#[derive(Deserialize)]
+struct MoveRequest {
+    openid: String,
+    to_groupid: i64,
+}
+
+/// `POST /cgi-bin/groups/members/update` `{"openid":"..","to_groupid":N}`
+///
+/// The OpenID is checked before the group (40003 before 40050), like `batchupdate`.
+fn members_update(inner: &Inner, state: &mut SimState, call: &Call<'_>) -> Result<Value, Errcode> {
+    let req: MoveRequest = call.json()?;
+    let index = follower(inner, state, &req.openid)?;
+    state
+        .account
+        .move_members(&[index], group_id(req.to_groupid)?)?;
+    Ok(ok())
+}
+
+#[derive(Deserialize)]
+struct BatchMoveRequest {
+    openid_list: Vec<String>,
+    to_groupid: i64,
+}
+
+/// `POST /cgi-bin/groups/members/batchupdate` `{"openid_list":[..],"to_groupid":N}`
+///
+/// All or nothing: one unknown OpenID answers 40003 and nobody moves, so a client can narrow a
+/// failing chunk down by splitting it.
+fn members_batchupdate(
+    inner: &Inner,
+    state: &mut SimState,
+    call: &Call<'_>,
+) -> Result<Value, Errcode> {
+    let req: BatchMoveRequest = call.json()?;
+    if req.openid_list.is_empty() || req.openid_list.len() > BATCH_MOVE_MAX {
+        return Err(Errcode::InvalidOpenidListSize);
+    }
+    let indexes = req
+        .openid_list
+        .iter()
+        .map(|o| follower(inner, state, o))
+        .collect::<Result<Vec<u32>, Errcode>>()?;
+    state
+        .account
+        .move_members(&indexes, group_id(req.to_groupid)?)?;
+    Ok(ok())
+}
+
+/// `GET /cgi-bin/user/get?next_openid=..`: 10,000 OpenIDs a page in follower order. Each page's
+/// `next_openid` is its last OpenID; the page after the last one is empty with `next_openid` "".
+fn user_get(inner: &Inner, state: &SimState, call: &Call<'_>) -> Result<Value, Errcode> {
+    let total = state.account.followers();
+    let start = match call.param("next_openid").filter(|s| !s.is_empty()) {
+        None => 0,
+        Some(openid) => follower(inner, state, openid)?.saturating_add(1),
+    };
+    let end = start.saturating_add(USER_GET_PAGE as u32).min(total);
+    let openids: Vec<String> = (start..end).map(|i| inner.codec.encode(i)).collect();
+    let next_openid = openids.last().cloned().unwrap_or_default();
+    Ok(json!({
+        "total": total,
+        "count": openids.len(),
+        "data": { "openid": openids },
+        "next_openid": next_openid,
+    }))
+}
+
+/// `GET /cgi-bin/user/info?openid=..&lang=zh_CN`
+fn user_info(inner: &Inner, state: &SimState, call: &Call<'_>) -> Result<Value, Errcode> {
+    let openid = call.param("openid").unwrap_or_default();
+    user_json(inner, state, openid)
+}
+
+#[derive(Deserialize)]
+struct UserListItem {
+    openid: String,
+}
+
+#[derive(Deserialize)]
+struct BatchInfoRequest {
+    user_list: Vec<UserListItem>,
+}
+
+/// `POST /cgi-bin/user/info/batchget` `{"user_list":[{"openid":"..","lang":"zh_CN"},...]}`
+fn user_info_batchget(inner: &Inner, state: &SimState, call: &Call<'_>) -> Result<Value, Errcode> {
+    let req: BatchInfoRequest = call.json()?;
+    if req.user_list.is_empty() || req.user_list.len() > BATCH_INFO_MAX {
+        return Err(Errcode::InvalidOpenidListSize);
+    }
+    let list = req
+        .user_list
+        .iter()
+        .map(|u| user_json(inner, state, &u.openid))
+        .collect::<Result<Vec<Value>, Errcode>>()?;
+    Ok(json!({ "user_info_list": list }))
+}
+
+/// One user's info. An OpenID of this account that does not (or no longer) follow it gets
+/// `{"subscribe":0,"openid":..}`, as WeChat answers for unfollowed users; a string that is not an
+/// OpenID of this account at all is 40003.
+fn user_json(inner: &Inner, state: &SimState, openid: &str) -> Result<Value, Errcode> {
+    let index = inner.codec.decode(openid).ok_or(Errcode::InvalidOpenid)?;
+    let Some(groupid) = state.account.group_of(index) else {
+        return Ok(json!({ "subscribe": 0, "openid": openid }));
+    };
+    let followers = u64::from(state.account.followers().max(1));
+    let subscribe_time =
+        FIRST_SUBSCRIBE + (LAST_SUBSCRIBE - FIRST_SUBSCRIBE) * u64::from(index) / followers;
+    Ok(json!({
+        "subscribe": 1,
+        "openid": openid,
+        "language": "zh_CN",
+        "subscribe_time": subscribe_time,
+        "remark": "",
+        "groupid": groupid,
+        "tagid_list": [],
+        "subscribe_scene": "ADD_SCENE_QR_CODE",
+        "qr_scene": 0,
+        "qr_scene_str": "",
+    }))
+}
+
+/// The follower index behind an OpenID, or 40003 if it is not a current follower.
+fn follower(inner: &Inner, state: &SimState, openid: &str) -> Result<u32, Errcode> {
+    inner
+        .codec
+        .decode(openid)
+        .filter(|&i| i < state.account.followers())
+        .ok_or(Errcode::InvalidOpenid)
+}
+
+/// A group id from a request. One that cannot be a group id at all (negative, beyond 32 bits) is
+/// "invalid group id", like one that does not exist.
+fn group_id(id: i64) -> Result<u32, Errcode> {
+    u32::try_from(id).map_err(|_| Errcode::InvalidGroupId)
+}

@@ -1,0 +1,387 @@
+//! A faithful stand-in for WeChat's API: the demo's account and the tests' double.
+//!
+//! Same paths, same JSON, same rules and error codes as `api.weixin.qq.com` for the calls wxgroups
+//! makes (see `shared/WECHAT_API.md`): access_tokens (classic and stable), the groups API and the
+//! user list. Errors are HTTP 200 with `{"errcode":N,"errmsg":"..."}`, as WeChat sends them.
+//!
+//! Every request enters through one function (`entry`) that counts it, picks the `Endpoint`,
+//! checks the method and the access_token and only then runs the endpoint's rules under one lock.
+//! That one function is where fault injection (latency, forced errcodes, 5xx, garbage bodies,
+//! dropped connections) will slot in.
+
+mod account;
+mod endpoints;
+mod errcode;
+mod openid;
+mod tokens;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, Method, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use serde_json::Value;
+
+use self::account::Account;
+use self::endpoints::Endpoint;
+use self::errcode::Errcode;
+use self::openid::OpenIdCodec;
+use self::tokens::Tokens;
+
+/// How the simulated account is set up.
+#[derive(Clone)]
+pub struct SimConfig {
+    /// The AppID token requests must name.
+    pub appid: String,
+    /// The AppSecret token requests must carry. The simulator's own copy, so a plain `String`;
+    /// it is never logged and `Debug` hides it.
+    pub secret: String,
+    /// How many followers the account starts with.
+    pub followers: u32,
+    /// A token's lifetime (`expires_in`).
+    pub token_lifetime: Duration,
+    /// How long the previous classic token keeps working after a new classic fetch.
+    pub classic_grace: Duration,
+}
+
+impl Default for SimConfig {
+    /// The demo account: 1,000 followers, WeChat's 7200 s tokens and 5-minute overlap.
+    fn default() -> Self {
+        Self {
+            appid: "wxdemo0000000000".to_owned(),
+            secret: "demo-secret".to_owned(),
+            followers: 1_000,
+            token_lifetime: Duration::from_secs(7200),
+            classic_grace: Duration::from_secs(300),
+        }
+    }
+}
+
+impl fmt::Debug for SimConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimConfig")
+            .field("appid", &self.appid)
+            .field("secret", &"[redacted]")
+            .field("followers", &self.followers)
+            .field("token_lifetime", &self.token_lifetime)
+            .field("classic_grace", &self.classic_grace)
+            .finish()
+    }
+}
+
+/// A simulated WeChat Official Account. Cheap to clone: clones share one account.
+#[derive(Clone)]
+pub struct Simulator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: SimConfig,
+    codec: OpenIdCodec,
+    /// Tokens and account under one lock: a request checks its token and applies its change
+    /// atomically, and no handler holds it across an await.
+    state: Mutex<SimState>,
+    calls: Mutex<HashMap<String, u64>>,
+    total_calls: AtomicU64,
+}
+
+struct SimState {
+    tokens: Tokens,
+    account: Account,
+}
+
+/// Unknown paths are counted too, but only this many distinct ones, so a scanner cannot grow the
+/// counter map without bound.
+const MAX_COUNTED_UNKNOWN_PATHS: usize = 256;
+
+impl fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Simulator")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Simulator {
+    /// Seeds the account: groups 0/1/2, a few demo groups (ids 100–103) and `followers` followers
+    /// spread over them, deterministically.
+    pub fn new(config: SimConfig) -> Self {
+        let state = SimState {
+            tokens: Tokens::new(config.token_lifetime, config.classic_grace),
+            account: Account::seeded(config.followers),
+        };
+        Self {
+            inner: Arc::new(Inner {
+                codec: OpenIdCodec::new(&config.appid),
+                config,
+                state: Mutex::new(state),
+                calls: Mutex::new(HashMap::new()),
+                total_calls: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// The simulator's HTTP API: every path under `/cgi-bin/`, with its state inside.
+    ///
+    /// No fallback is set, so the router can be merged into another one.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/cgi-bin/{*path}", any(entry))
+            .with_state(self.clone())
+    }
+
+    /// How many requests hit `path` (e.g. `"/cgi-bin/groups/get"`), successful or not.
+    pub fn calls(&self, path: &str) -> u64 {
+        lock(&self.inner.calls).get(path).copied().unwrap_or(0)
+    }
+
+    /// How many requests hit the simulator, all paths together.
+    pub fn total_calls(&self) -> u64 {
+        self.inner.total_calls.load(Ordering::Relaxed)
+    }
+
+    /// Starts counting from zero again.
+    pub fn reset_calls(&self) {
+        lock(&self.inner.calls).clear();
+        self.inner.total_calls.store(0, Ordering::Relaxed);
+    }
+
+    /// The OpenID of the `index`-th seeded follower (0-based), the same on every run for the same
+    /// AppID. An index at or beyond `followers` gives a well-formed OpenID of someone who does not
+    /// follow the account.
+    pub fn follower_openid(&self, index: u32) -> String {
+        self.inner.codec.encode(index)
+    }
+
+    /// The group a follower is in, or `None` if the OpenID is not a follower. For test
+    /// assertions: not counted as a call.
+    pub fn group_of(&self, openid: &str) -> Option<u32> {
+        let index = self.inner.codec.decode(openid)?;
+        self.state().account.group_of(index)
+    }
+
+    /// How many groups exist, 0, 1 and 2 included.
+    pub fn group_count(&self) -> usize {
+        self.state().account.group_count()
+    }
+
+    /// Every token handed out so far answers 42001 (expired) from now on.
+    pub fn expire_tokens(&self) {
+        self.state().tokens.expire_all();
+    }
+
+    /// Every token handed out so far answers 40001 (invalid) from now on.
+    pub fn invalidate_tokens(&self) {
+        self.state().tokens.invalidate_all();
+    }
+
+    fn state(&self) -> MutexGuard<'_, SimState> {
+        lock(&self.inner.state)
+    }
+
+    fn count(&self, path: &str, known: bool) {
+        self.inner.total_calls.fetch_add(1, Ordering::Relaxed);
+        let mut calls = lock(&self.inner.calls);
+        if let Some(n) = calls.get_mut(path) {
+            *n += 1;
+        } else if known || calls.len() < MAX_COUNTED_UNKNOWN_PATHS {
+            calls.insert(path.to_owned(), 1);
+        }
+    }
+}
+
+/// A panic while holding a lock cannot leave the state half-changed in a way that matters more
+/// than refusing every later request would, so a poisoned lock is used as is.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Serves the simulator on a bound listener until the future is dropped (used by `wxgroups sim`
+/// and tests).
+pub async fn serve(listener: tokio::net::TcpListener, sim: Simulator) -> std::io::Result<()> {
+    axum::serve(listener, sim.router()).await
+}
+
+/// What an endpoint got: the query string and the raw body.
+pub(crate) struct Call<'a> {
+    query: &'a HashMap<String, String>,
+    body: &'a [u8],
+}
+
+impl Call<'_> {
+    /// A query parameter, `None` when absent.
+    fn param(&self, name: &str) -> Option<&str> {
+        self.query.get(name).map(String::as_str)
+    }
+
+    /// The body as JSON of the expected shape; anything else is WeChat's 47001.
+    fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, Errcode> {
+        serde_json::from_slice(self.body).map_err(|_| Errcode::DataFormat)
+    }
+}
+
+/// The one way into the simulator: counts the call, then answers as WeChat would.
+async fn entry(
+    State(sim): State<Simulator>,
+    method: Method,
+    uri: Uri,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let path = uri.path();
+    let endpoint = Endpoint::from_path(path);
+    sim.count(path, endpoint.is_some());
+
+    // Fault injection slots in here: look up the faults configured for `endpoint` and sleep,
+    // answer a forced errcode, a 5xx or a garbage body, or drop the connection, before (or, for
+    // "the write happened but the answer was lost", after) the normal answer below.
+
+    let answer = match endpoint {
+        None => Err(Errcode::ApiUnauthorized),
+        Some(endpoint) => {
+            // A malformed query string is treated as an empty one: the missing parameter then
+            // gets its own errcode, which is what a client needs to see.
+            let query = Query::<HashMap<String, String>>::try_from_uri(&uri)
+                .map(|Query(q)| q)
+                .unwrap_or_default();
+            let body = body.unwrap_or_default();
+            let call = Call {
+                query: &query,
+                body: &body,
+            };
+            sim.answer(endpoint, &method, &call)
+        }
+    };
+    // The path only: the query holds the token or the secret.
+    match &answer {
+        Ok(_) => tracing::debug!(path, "simulator: ok"),
+        Err(e) => tracing::debug!(path, errcode = e.code(), "simulator: error"),
+    }
+    wechat_json(answer.unwrap_or_else(Errcode::body))
+}
+
+impl Simulator {
+    /// The WeChat rules every endpoint shares (method, access_token), then the endpoint's own.
+    fn answer(
+        &self,
+        endpoint: Endpoint,
+        method: &Method,
+        call: &Call<'_>,
+    ) -> Result<Value, Errcode> {
+        if endpoint.post_only() && method != Method::POST {
+            return Err(Errcode::RequirePost);
+        }
+        let now = std::time::Instant::now();
+        let mut state = self.state();
+        if endpoint.needs_token() {
+            let token = call
+                .param("access_token")
+                .filter(|t| !t.is_empty())
+                .ok_or(Errcode::AccessTokenMissing)?;
+            state.tokens.check(token, now)?;
+        }
+        endpoints::run(endpoint, &self.inner, &mut state, call, now)
+    }
+}
+
+/// WeChat answers `application/json` with this exact (non-standard) parameter.
+fn wechat_json(body: Value) -> Response {
+    let mut response = body.to_string().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; encoding=utf-8"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt as _;
+
+    use super::*;
+    use serde_json::json;
+
+    async fn send(router: Router, method: Method, uri: &str, body: &str) -> (StatusCode, Value) {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::from(body.to_owned()))
+            .expect("a valid request");
+        let response = router.oneshot(request).await.expect("infallible");
+        let status = response.status();
+        assert_eq!(
+            response.headers().get(header::CONTENT_TYPE),
+            Some(&HeaderValue::from_static(
+                "application/json; encoding=utf-8"
+            ))
+        );
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("a body");
+        (status, serde_json::from_slice(&bytes).expect("JSON"))
+    }
+
+    #[tokio::test]
+    async fn the_router_merges_into_an_app_that_has_its_own_fallback() {
+        let sim = Simulator::new(SimConfig::default());
+        let app = Router::new()
+            .fallback(|| async { "the app's own 404" })
+            .merge(sim.router());
+        let (status, v) = send(app, Method::GET, "/cgi-bin/groups/get", "").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(v["errcode"], 41001);
+        assert_eq!(sim.calls("/cgi-bin/groups/get"), 1);
+    }
+
+    #[tokio::test]
+    async fn an_error_carries_wechats_message_and_a_request_id() {
+        let sim = Simulator::new(SimConfig::default());
+        let (_, v) = send(sim.router(), Method::GET, "/cgi-bin/groups/get", "").await;
+        let msg = v["errmsg"].as_str().expect("an errmsg");
+        assert!(msg.starts_with("access_token missing rid: "), "{msg}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_moves_keep_the_counts_consistent() {
+        let sim = Simulator::new(SimConfig::default());
+        let uri =
+            "/cgi-bin/token?grant_type=client_credential&appid=wxdemo0000000000&secret=demo-secret";
+        let (_, v) = send(sim.router(), Method::GET, uri, "").await;
+        let token = v["access_token"].as_str().expect("a token").to_owned();
+        let mut tasks = Vec::new();
+        for i in 0..200u32 {
+            let router = sim.router();
+            let to = [0, 1, 2, 100, 101][(i % 5) as usize];
+            let body =
+                json!({ "openid": sim.follower_openid(i % 50), "to_groupid": to }).to_string();
+            let uri = format!("/cgi-bin/groups/members/update?access_token={token}");
+            tasks.push(tokio::spawn(async move {
+                send(router, Method::POST, &uri, &body).await.1
+            }));
+        }
+        for task in tasks {
+            assert_eq!(task.await.expect("no panic")["errcode"], 0);
+        }
+        let uri = format!("/cgi-bin/groups/get?access_token={token}");
+        let (_, v) = send(sim.router(), Method::GET, &uri, "").await;
+        let groups = v["groups"].as_array().expect("groups");
+        let total: u64 = groups.iter().filter_map(|g| g["count"].as_u64()).sum();
+        assert_eq!(total, 1_000);
+        for g in groups {
+            let id = g["id"].as_u64().expect("an id") as u32;
+            let members = (0..1_000)
+                .filter(|&i| sim.group_of(&sim.follower_openid(i)) == Some(id))
+                .count() as u64;
+            assert_eq!(g["count"], members, "group {id}");
+        }
+    }
+}
