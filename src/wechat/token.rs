@@ -1,0 +1,307 @@
+//! The access_token: where it comes from, how long we keep it, and how it is replaced.
+//!
+//! Every call needs a token and every token fetch costs one of 2,000 a day, so the source caches
+//! the token until shortly before it expires and lets exactly one fetch run at a time: callers
+//! that arrive during a fetch wait for it and then share its token.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use reqwest::Method;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use super::client::{Endpoint, Transport};
+use super::errors::{TransportKind, WeChatError};
+use super::wire::{StableTokenRequest, TokenResponse};
+
+/// Which of WeChat's two token endpoints to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenMode {
+    /// `POST /cgi-bin/stable_token`: every caller gets the same token until shortly before it
+    /// expires, so several servers (or a restart) don't knock each other's tokens out.
+    #[default]
+    Stable,
+    /// `GET /cgi-bin/token`: each fetch invalidates the previous token after five minutes. Only for
+    /// accounts where nothing else holds a token.
+    Classic,
+}
+
+/// A token mode other than `stable` or `classic` was configured.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown token mode {0:?}: expected \"stable\" or \"classic\"")]
+pub struct ParseTokenModeError(pub String);
+
+impl FromStr for TokenMode {
+    type Err = ParseTokenModeError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "stable" => Ok(Self::Stable),
+            "classic" => Ok(Self::Classic),
+            _ => Err(ParseTokenModeError(s.to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for TokenMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Stable => "stable",
+            Self::Classic => "classic",
+        })
+    }
+}
+
+/// One access_token as handed to a call.
+///
+/// The generation tells tokens apart even when WeChat hands out the same string twice (the stable
+/// endpoint does exactly that), so that "expire the token that failed" never drops a newer one.
+#[derive(Clone)]
+pub(super) struct AccessToken {
+    value: SecretString,
+    generation: u64,
+}
+
+impl AccessToken {
+    /// The token for the `access_token` query parameter. Never log it.
+    pub(super) fn expose(&self) -> &str {
+        self.value.expose_secret()
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("value", &"[redacted]")
+            .field("generation", &self.generation)
+            .finish()
+    }
+}
+
+/// The cached token and when to stop using it.
+struct Cached {
+    token: AccessToken,
+    refresh_at: Instant,
+}
+
+/// What the mutex guards: holding it is what makes a fetch single-flight.
+#[derive(Default)]
+struct Slot {
+    current: Option<Cached>,
+    /// How many tokens have been fetched so far: the next token's generation.
+    fetched: u64,
+}
+
+/// Fetches, caches and expires the access_token for one AppID.
+pub(super) struct TokenSource {
+    mode: TokenMode,
+    appid: String,
+    secret: SecretString,
+    refresh_margin: Duration,
+    slot: Mutex<Slot>,
+}
+
+impl fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenSource")
+            .field("mode", &self.mode)
+            .field("appid", &self.appid)
+            .field("secret", &"[redacted]")
+            .field("refresh_margin", &self.refresh_margin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenSource {
+    pub(super) fn new(
+        mode: TokenMode,
+        appid: String,
+        secret: SecretString,
+        refresh_margin: Duration,
+    ) -> Self {
+        Self {
+            mode,
+            appid,
+            secret,
+            refresh_margin,
+            slot: Mutex::new(Slot::default()),
+        }
+    }
+
+    /// The AppSecret, so that the transport can scrub it from anything it reports.
+    pub(super) fn secret(&self) -> &str {
+        self.secret.expose_secret()
+    }
+
+    /// A token that is not about to expire: the cached one, or a freshly fetched one.
+    ///
+    /// The lock is held across the fetch on purpose: however many callers arrive on a cold or
+    /// stale cache, one fetches and the others wait, then find the fresh token when they get the
+    /// lock. The fetch is bounded by the client's timeout, so the wait is too.
+    pub(super) async fn get(&self, transport: &Transport) -> Result<AccessToken, WeChatError> {
+        let mut slot = self.slot.lock().await;
+        if let Some(cached) = &slot.current
+            && Instant::now() < cached.refresh_at
+        {
+            return Ok(cached.token.clone());
+        }
+        let asked_at = Instant::now();
+        let fresh = self.fetch(transport).await?;
+        slot.fetched += 1;
+        let token = AccessToken {
+            value: SecretString::from(fresh.access_token),
+            generation: slot.fetched,
+        };
+        // Counted from when we asked, not when the answer came: the token's clock started then.
+        let keep_for = refresh_after(Duration::from_secs(fresh.expires_in), self.refresh_margin);
+        slot.current = Some(Cached {
+            token: token.clone(),
+            refresh_at: asked_at + keep_for,
+        });
+        tracing::debug!(
+            generation = token.generation,
+            expires_in = fresh.expires_in,
+            keep_secs = keep_for.as_secs(),
+            "wechat access_token fetched"
+        );
+        Ok(token)
+    }
+
+    /// Drops the cached token if it is still the one that `failed`.
+    ///
+    /// Compare-and-expire: while our call was in flight another caller may already have replaced
+    /// the token; dropping that newer one would cost a needless fetch (and, in classic mode,
+    /// invalidate the token every other caller is using).
+    pub(super) async fn expire(&self, failed: &AccessToken) {
+        let mut slot = self.slot.lock().await;
+        if slot
+            .current
+            .as_ref()
+            .is_some_and(|c| c.token.generation == failed.generation)
+        {
+            slot.current = None;
+            tracing::info!(
+                generation = failed.generation,
+                "wechat access_token refused; dropped it"
+            );
+        }
+    }
+
+    /// One request to the configured token endpoint.
+    async fn fetch(&self, transport: &Transport) -> Result<TokenResponse, WeChatError> {
+        let secret = self.secret.expose_secret();
+        let response: TokenResponse = match self.mode {
+            TokenMode::Stable => {
+                let body = StableTokenRequest {
+                    grant_type: "client_credential",
+                    appid: &self.appid,
+                    secret,
+                    force_refresh: false,
+                };
+                transport
+                    .exchange(
+                        Endpoint::StableToken,
+                        Method::POST,
+                        &[],
+                        Some(&body),
+                        &[secret],
+                    )
+                    .await?
+            }
+            TokenMode::Classic => {
+                // The secret travels in the query string here; the transport strips URLs from
+                // its errors and never logs the query.
+                let query = [
+                    ("grant_type", "client_credential"),
+                    ("appid", self.appid.as_str()),
+                    ("secret", secret),
+                ];
+                transport
+                    .exchange(Endpoint::Token, Method::GET, &query, None::<&()>, &[secret])
+                    .await?
+            }
+        };
+        if response.access_token.is_empty() {
+            return Err(WeChatError::Transport {
+                kind: TransportKind::BadBody,
+                detail: format!("{} answered an empty access_token", self.mode),
+            });
+        }
+        Ok(response)
+    }
+}
+
+/// How long to use a token that WeChat says lives `expires_in`: until `margin` before the end,
+/// or half its life if it is shorter than the margin (so a short-lived token is still used).
+pub(super) fn refresh_after(expires_in: Duration, margin: Duration) -> Duration {
+    if expires_in > margin {
+        expires_in - margin
+    } else {
+        expires_in / 2
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_is_kept_until_the_margin_before_it_expires() {
+        assert_eq!(
+            refresh_after(Duration::from_secs(7200), Duration::from_secs(300)),
+            Duration::from_secs(6900)
+        );
+    }
+
+    #[test]
+    fn a_token_shorter_than_the_margin_is_kept_for_half_its_life() {
+        assert_eq!(
+            refresh_after(Duration::from_secs(200), Duration::from_secs(300)),
+            Duration::from_secs(100)
+        );
+        assert_eq!(
+            refresh_after(Duration::from_secs(300), Duration::from_secs(300)),
+            Duration::from_secs(150)
+        );
+        assert_eq!(
+            refresh_after(Duration::ZERO, Duration::from_secs(300)),
+            Duration::ZERO
+        );
+    }
+
+    #[test]
+    fn token_modes_parse_and_print() {
+        assert_eq!("stable".parse(), Ok(TokenMode::Stable));
+        assert_eq!(" Classic ".parse(), Ok(TokenMode::Classic));
+        assert!("external".parse::<TokenMode>().is_err());
+        assert_eq!(TokenMode::default(), TokenMode::Stable);
+        for mode in [TokenMode::Stable, TokenMode::Classic] {
+            assert_eq!(mode.to_string().parse(), Ok(mode));
+        }
+    }
+
+    #[test]
+    fn a_token_and_its_source_never_debug_print_the_secret() {
+        let token = AccessToken {
+            value: SecretString::from("TOKEN-abc123"),
+            generation: 3,
+        };
+        let shown = format!("{token:?}");
+        assert!(!shown.contains("TOKEN-abc123"), "{shown}");
+        assert!(shown.contains("generation: 3"), "{shown}");
+
+        let source = TokenSource::new(
+            TokenMode::Stable,
+            "wx123".into(),
+            SecretString::from("APPSECRET-xyz"),
+            Duration::from_secs(300),
+        );
+        let shown = format!("{source:?}");
+        assert!(!shown.contains("APPSECRET-xyz"), "{shown}");
+        assert!(shown.contains("wx123"), "{shown}");
+    }
+}

@@ -1,0 +1,118 @@
+//! The JSON WeChat reads and writes, exactly as WECHAT_API.md documents it.
+//!
+//! These types are private to the client: the rest of the app sees [`super::Group`] and domain
+//! types, so a change of wire format stays in this file.
+
+use serde::{Deserialize, Serialize};
+
+/// `POST groups/create`: `{"group":{"name":"test"}}`.
+#[derive(Serialize)]
+pub(super) struct CreateGroup<'a> {
+    pub group: NewGroup<'a>,
+}
+
+#[derive(Serialize)]
+pub(super) struct NewGroup<'a> {
+    pub name: &'a str,
+}
+
+/// `POST groups/update`: `{"group":{"id":108,"name":"test2"}}`.
+#[derive(Serialize)]
+pub(super) struct RenameGroup<'a> {
+    pub group: GroupIdName<'a>,
+}
+
+#[derive(Serialize)]
+pub(super) struct GroupIdName<'a> {
+    pub id: u32,
+    pub name: &'a str,
+}
+
+/// `POST groups/delete`: `{"group":{"id":108}}`.
+#[derive(Serialize)]
+pub(super) struct DeleteGroup {
+    pub group: GroupRef,
+}
+
+#[derive(Serialize)]
+pub(super) struct GroupRef {
+    pub id: u32,
+}
+
+/// `POST groups/getid`: `{"openid":"..."}`.
+#[derive(Serialize)]
+pub(super) struct GetUserGroup<'a> {
+    pub openid: &'a str,
+}
+
+/// `POST groups/members/update`: `{"openid":"...","to_groupid":108}`.
+#[derive(Serialize)]
+pub(super) struct MoveUser<'a> {
+    pub openid: &'a str,
+    pub to_groupid: u32,
+}
+
+/// `POST groups/members/batchupdate`: `{"openid_list":[...],"to_groupid":108}`.
+#[derive(Serialize)]
+pub(super) struct MoveUsers<'a> {
+    pub openid_list: Vec<&'a str>,
+    pub to_groupid: u32,
+}
+
+/// `POST stable_token`. Holds the AppSecret only for the time of the request.
+#[derive(Serialize)]
+pub(super) struct StableTokenRequest<'a> {
+    pub grant_type: &'static str,
+    pub appid: &'a str,
+    pub secret: &'a str,
+    /// Always false: a forced refresh is limited to 20 a day and knocks out every other holder.
+    pub force_refresh: bool,
+}
+
+/// `GET groups/get` → `{"groups":[{"id":0,"name":"未分组","count":72596},...]}`.
+#[derive(Deserialize)]
+pub(super) struct GroupList {
+    pub groups: Vec<WireGroup>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct WireGroup {
+    pub id: u32,
+    pub name: String,
+    pub count: u64,
+}
+
+/// `POST groups/create` → `{"group":{"id":107,"name":"test"}}`.
+#[derive(Deserialize)]
+pub(super) struct Created {
+    pub group: CreatedGroup,
+}
+
+#[derive(Deserialize)]
+pub(super) struct CreatedGroup {
+    pub id: u32,
+    pub name: String,
+}
+
+/// `POST groups/getid` → `{"groupid":102}`.
+#[derive(Deserialize)]
+pub(super) struct UserGroup {
+    pub groupid: u32,
+}
+
+/// A write's success: `{"errcode":0,"errmsg":"ok"}`.
+///
+/// Requiring the field means an empty object or an unrelated JSON document counts as a bad body
+/// rather than a silent success. (A non-zero errcode never gets here: it is an `Api` error first.)
+#[derive(Deserialize)]
+pub(super) struct Ack {
+    #[allow(dead_code)] // read by serde to insist on its presence
+    pub errcode: i64,
+}
+
+/// Both token endpoints → `{"access_token":"...","expires_in":7200}`.
+#[derive(Deserialize)]
+pub(super) struct TokenResponse {
+    pub access_token: String,
+    pub expires_in: u64,
+}
