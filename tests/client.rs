@@ -409,6 +409,51 @@ async fn fifty_concurrent_calls_on_a_cold_client_fetch_exactly_one_token() {
     assert_eq!(calls.get(), 50);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_waiting_for_a_failed_token_fetch_share_its_error_instead_of_each_fetching() {
+    let fetches = Count::default();
+    let (open_gate, gate) = watch::channel(false);
+    let f = fetches.clone();
+    let router = Router::new().route(
+        "/cgi-bin/stable_token",
+        post(move || {
+            let mut gate = gate.clone();
+            let n = f.hit();
+            async move {
+                let _ = gate.wait_for(|open| *open).await;
+                if n == 1 {
+                    errcode(40164, "invalid ip, not in whitelist")
+                } else {
+                    Json(json!({"access_token": token(n), "expires_in": 7200})).into_response()
+                }
+            }
+        }),
+    );
+    let client = client(&serve(router).await);
+    let started = Count::default();
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let client = client.clone();
+            let started = started.clone();
+            tokio::spawn(async move {
+                started.hit();
+                client.access_token_ready().await
+            })
+        })
+        .collect();
+    while started.get() < 50 || fetches.get() < 1 {
+        tokio::task::yield_now().await;
+    }
+    open_gate.send_replace(true);
+    for task in tasks {
+        assert_api(task.await.expect("the task ran"), 40164);
+    }
+    assert_eq!(fetches.get(), 1, "the waiters shared the one failure");
+    // A caller that comes after the failure tries again rather than inheriting it.
+    client.access_token_ready().await.expect("a later fetch");
+    assert_eq!(fetches.get(), 2);
+}
+
 #[tokio::test]
 async fn an_expired_token_is_replaced_and_the_call_retried_once() {
     let fetches = Count::default();

@@ -8,7 +8,9 @@ use std::fmt;
 use crate::i18n::Lang;
 
 /// Why a call to WeChat failed.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Clone` so that one failed token fetch can be handed to every caller that waited for it.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum WeChatError {
     /// WeChat answered with a non-zero errcode.
     #[error("WeChat answered errcode {code}: {errmsg}")]
