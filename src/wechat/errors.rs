@@ -37,7 +37,8 @@ pub enum TransportKind {
     Connect,
     /// An HTTP status other than 2xx (redirects are not followed, so a 3xx lands here too).
     HttpStatus(u16),
-    /// The answer was not JSON, lacked the fields the API documents, was cut off or too large.
+    /// The answer was not JSON, lacked the fields the API documents, or was too large; or the
+    /// connection broke after the request went out, before a whole answer arrived.
     BadBody,
 }
 
