@@ -139,10 +139,7 @@ impl WeChatClient {
         let created: wire::Created = self
             .call(Endpoint::GroupsCreate, Method::POST, Some(&body))
             .await?;
-        Ok((
-            GroupId::from_upstream(created.group.id),
-            created.group.name,
-        ))
+        Ok((GroupId::from_upstream(created.group.id), created.group.name))
     }
 
     /// Renames a group (`POST groups/update`).
@@ -495,10 +492,7 @@ fn snippet(endpoint: Endpoint, bytes: &[u8], secrets: &[&str]) -> String {
 fn from_reqwest(err: reqwest::Error, endpoint: Endpoint, secrets: &[&str]) -> WeChatError {
     // The URL carries `access_token=` (or the classic endpoint's `secret=`): drop it first.
     let err = err.without_url();
-    let detail = scrub(
-        &format!("{}: {}", endpoint.path(), chain(&err)),
-        secrets,
-    );
+    let detail = scrub(&format!("{}: {}", endpoint.path(), chain(&err)), secrets);
     if err.is_builder() {
         return WeChatError::Local(detail);
     }
@@ -570,7 +564,10 @@ mod tests {
         match err {
             WeChatError::Api { code, errmsg } => {
                 assert_eq!(code, 40001);
-                assert!(!errmsg.contains("TOK-1") && errmsg.contains("rid: 9"), "{errmsg}");
+                assert!(
+                    !errmsg.contains("TOK-1") && errmsg.contains("rid: 9"),
+                    "{errmsg}"
+                );
             }
             other => panic!("expected Api, got {other:?}"),
         }
@@ -578,11 +575,21 @@ mod tests {
 
     #[test]
     fn a_write_needs_its_errcode_zero_and_a_read_needs_its_fields() {
-        assert!(decode::<wire::Ack>(Endpoint::GroupsDelete, br#"{"errcode":0,"errmsg":"ok"}"#, &[]).is_ok());
+        assert!(
+            decode::<wire::Ack>(
+                Endpoint::GroupsDelete,
+                br#"{"errcode":0,"errmsg":"ok"}"#,
+                &[]
+            )
+            .is_ok()
+        );
         for (endpoint, body) in [
             (Endpoint::GroupsDelete, &br#"{}"#[..]),
             (Endpoint::GroupsGet, br#"{"errcode":0,"errmsg":"ok"}"#),
-            (Endpoint::GroupsGet, br#"{"groups":[{"id":-3,"name":"x","count":1}]}"#),
+            (
+                Endpoint::GroupsGet,
+                br#"{"groups":[{"id":-3,"name":"x","count":1}]}"#,
+            ),
             (Endpoint::GroupsGetId, br#"[102]"#),
             (Endpoint::GroupsGetId, br#"{"errcode":"40001"}"#),
         ] {

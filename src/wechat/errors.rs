@@ -8,7 +8,9 @@ use std::fmt;
 use crate::i18n::Lang;
 
 /// Why a call to WeChat failed.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Clone` so that one failed token fetch can be handed to every caller that waited for it.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum WeChatError {
     /// WeChat answered with a non-zero errcode.
     #[error("WeChat answered errcode {code}: {errmsg}")]
@@ -35,7 +37,8 @@ pub enum TransportKind {
     Connect,
     /// An HTTP status other than 2xx (redirects are not followed, so a 3xx lands here too).
     HttpStatus(u16),
-    /// The answer was not JSON, lacked the fields the API documents, was cut off or too large.
+    /// The answer was not JSON, lacked the fields the API documents, or was too large; or the
+    /// connection broke after the request went out, before a whole answer arrived.
     BadBody,
 }
 
@@ -131,7 +134,9 @@ impl WeChatError {
             Self::Api { code, .. } => {
                 rust_i18n::t!("wechat.title.api", locale = l, code = code).into_owned()
             }
-            Self::Transport { .. } => rust_i18n::t!("wechat.title.transport", locale = l).into_owned(),
+            Self::Transport { .. } => {
+                rust_i18n::t!("wechat.title.transport", locale = l).into_owned()
+            }
             Self::Local(_) => rust_i18n::t!("wechat.title.local", locale = l).into_owned(),
         }
     }
@@ -184,7 +189,12 @@ pub(crate) fn scrub(text: &str, secrets: &[&str]) -> String {
     for secret in secrets.iter().filter(|s| !s.is_empty()) {
         out = out.replace(secret, "[redacted]");
     }
-    for marker in ["access_token=", "secret=", "\"access_token\":\"", "\"secret\":\""] {
+    for marker in [
+        "access_token=",
+        "secret=",
+        "\"access_token\":\"",
+        "\"secret\":\"",
+    ] {
         out = scrub_after(&out, marker);
     }
     out
@@ -199,7 +209,9 @@ fn scrub_after(text: &str, marker: &str) -> String {
         out.push_str(&rest[..value_start]);
         let value = &rest[value_start..];
         let end = value
-            .find(|c: char| matches!(c, '&' | '"' | '\'' | '<' | '>' | ')' | ' ') || c.is_whitespace())
+            .find(|c: char| {
+                matches!(c, '&' | '"' | '\'' | '<' | '>' | ')' | ' ') || c.is_whitespace()
+            })
             .unwrap_or(value.len());
         if end > 0 && !value[..end].starts_with("[redacted]") {
             out.push_str("[redacted]");
@@ -321,7 +333,10 @@ mod tests {
         for c in [45009, 45011] {
             assert!(api(c).is_quota_error() && !api(c).is_token_error(), "{c}");
         }
-        assert!(!api(40125).is_token_error(), "a bad secret is not cured by a new token");
+        assert!(
+            !api(40125).is_token_error(),
+            "a bad secret is not cured by a new token"
+        );
         let local = WeChatError::Local("x".into());
         assert_eq!(local.code(), None);
         assert!(!local.is_token_error());

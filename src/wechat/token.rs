@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use reqwest::Method;
@@ -94,6 +95,9 @@ struct Slot {
     current: Option<Cached>,
     /// How many tokens have been fetched so far: the next token's generation.
     fetched: u64,
+    /// The last fetch's error and its number in `TokenSource::finished`, shared with the callers
+    /// that were already waiting when it failed.
+    last_failure: Option<(u64, WeChatError)>,
 }
 
 /// Fetches, caches and expires the access_token for one AppID.
@@ -103,6 +107,9 @@ pub(super) struct TokenSource {
     secret: SecretString,
     refresh_margin: Duration,
     slot: Mutex<Slot>,
+    /// How many fetches have finished, successful or not. Read *before* waiting for the lock, it
+    /// tells a caller whether a fetch ended while it waited.
+    finished: AtomicU64,
 }
 
 impl fmt::Debug for TokenSource {
@@ -129,6 +136,7 @@ impl TokenSource {
             secret,
             refresh_margin,
             slot: Mutex::new(Slot::default()),
+            finished: AtomicU64::new(0),
         }
     }
 
@@ -141,16 +149,39 @@ impl TokenSource {
     ///
     /// The lock is held across the fetch on purpose: however many callers arrive on a cold or
     /// stale cache, one fetches and the others wait, then find the fresh token when they get the
-    /// lock. The fetch is bounded by the client's timeout, so the wait is too.
+    /// lock. The fetch is bounded by the client's timeout.
+    ///
+    /// A failed fetch is shared the same way: the callers that were waiting for it get its error
+    /// instead of each trying again in turn, which would spend one token fetch per waiter (of 2,000
+    /// a day) and, with an endpoint that hangs, make the last waiter wait one timeout per caller
+    /// ahead of it. A caller that arrives after the failure tries afresh.
     pub(super) async fn get(&self, transport: &Transport) -> Result<AccessToken, WeChatError> {
+        let finished_before = self.finished.load(Ordering::SeqCst);
         let mut slot = self.slot.lock().await;
         if let Some(cached) = &slot.current
             && Instant::now() < cached.refresh_at
         {
             return Ok(cached.token.clone());
         }
+        if let Some((failed_at, err)) = &slot.last_failure
+            && *failed_at > finished_before
+        {
+            return Err(err.clone());
+        }
         let asked_at = Instant::now();
-        let fresh = self.fetch(transport).await?;
+        let outcome = self.fetch(transport).await;
+        // Only ever changed under the lock; the atomic is for the read before it.
+        let finished = self.finished.fetch_add(1, Ordering::SeqCst) + 1;
+        let fresh = match outcome {
+            Ok(fresh) => {
+                slot.last_failure = None;
+                fresh
+            }
+            Err(err) => {
+                slot.last_failure = Some((finished, err.clone()));
+                return Err(err);
+            }
+        };
         slot.fetched += 1;
         let token = AccessToken {
             value: SecretString::from(fresh.access_token),
