@@ -11,14 +11,19 @@ use sha2::{Digest, Sha256};
 /// What the binary serves under `/assets/`: (source, served name, content type).
 /// Our own files sit in `static/`; third-party ones come from the pinned node_modules.
 const ASSETS: &[(&str, &str, &str)] = &[
-    ("static/node_modules/htmx.org/dist/htmx.min.js", "htmx.js", "text/javascript; charset=utf-8"),
+    (
+        "static/node_modules/htmx.org/dist/htmx.min.js",
+        "htmx.js",
+        "text/javascript; charset=utf-8",
+    ),
     ("static/app.js", "app.js", "text/javascript; charset=utf-8"),
     ("static/app.css", "app.css", "text/css; charset=utf-8"),
     ("static/favicon.svg", "favicon.svg", "image/svg+xml"),
 ];
 
 fn main() {
-    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     println!("cargo:rerun-if-changed=static/package-lock.json");
 
@@ -42,7 +47,9 @@ fn main() {
         };
         let hash = Sha256::digest(&bytes);
         let short: String = hash.iter().take(6).map(|b| format!("{b:02x}")).collect();
-        let (stem, ext) = name.rsplit_once('.').expect("asset names have an extension");
+        let (stem, ext) = name
+            .rsplit_once('.')
+            .expect("asset names have an extension");
         let file = format!("{stem}.{short}.{ext}");
         fs::write(out.join(&file), &bytes).expect("OUT_DIR is writable");
         let ident = name.replace(['.', '-'], "_").to_ascii_uppercase();

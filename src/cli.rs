@@ -5,7 +5,11 @@ use std::{net::SocketAddr, path::PathBuf};
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "wxgroups", version, about = "Manage the user groups of a WeChat Official Account from a browser")]
+#[command(
+    name = "wxgroups",
+    version,
+    about = "Manage the user groups of a WeChat Official Account from a browser"
+)]
 pub struct Cli {
     /// A TOML file with settings (keys as in README's Configuration table). Environment variables win over it.
     #[arg(long, global = true, env = "WXGROUPS_CONFIG", value_name = "FILE")]
@@ -32,7 +36,12 @@ pub struct SimArgs {
     #[arg(long, default_value = "wxdemo0000000000")]
     pub appid: String,
     /// The AppSecret the simulator accepts (a test value: it is visible in the process list).
-    #[arg(long, env = "WXGROUPS_SIM_SECRET", default_value = "demo-secret", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "WXGROUPS_SIM_SECRET",
+        default_value = "demo-secret",
+        hide_env_values = true
+    )]
     pub secret: String,
     /// How many followers the account starts with.
     #[arg(long, default_value_t = 1_000)]

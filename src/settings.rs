@@ -103,6 +103,19 @@ fn named(key: &str) -> String {
     )
 }
 
+/// What a wrongly typed value was, without the value itself.
+fn kind_of(actual: &figment::error::Actual) -> &'static str {
+    use figment::error::Actual;
+    match actual {
+        Actual::Str(_) | Actual::Char(_) => "text",
+        Actual::Unsigned(_) | Actual::Signed(_) | Actual::Float(_) => "a number",
+        Actual::Bool(_) => "true/false",
+        Actual::Seq => "a list",
+        Actual::Map => "a table",
+        _ => "a value of the wrong kind",
+    }
+}
+
 impl Settings {
     /// Reads the environment (and `file`, when given). Environment variables win over the file.
     pub fn load(file: Option<&std::path::Path>) -> Result<Self, SettingsError> {
@@ -122,32 +135,37 @@ impl Settings {
     }
 
     fn from_figment(figment: Figment) -> Result<Self, SettingsError> {
-        let raw: Raw = figment.extract().map_err(|e| {
-            let e = e.into_iter().next().expect("a figment error has at least one cause");
-            let key = e.path.join(".");
-            let what = match &e.kind {
-                // Never echo a value back: it might be the secret in the wrong place.
-                figment::error::Kind::InvalidType(actual, expected) => {
-                    format!("has the wrong type ({actual}); expected {expected}")
+        let raw: Raw = figment
+            .extract()
+            .map_err(|e| {
+                let e = e
+                    .into_iter()
+                    .next()
+                    .expect("a figment error has at least one cause");
+                let key = e.path.join(".");
+                let what = match &e.kind {
+                    // Never echo a value back: it might be the secret in the wrong place.
+                    figment::error::Kind::InvalidType(actual, expected) => {
+                        format!("is {}; expected {expected}", kind_of(actual))
+                    }
+                    figment::error::Kind::InvalidValue(_, expected) => {
+                        format!("has an invalid value; expected {expected}")
+                    }
+                    figment::error::Kind::UnknownField(field, _) => {
+                        return format!(
+                            "unknown setting {}: check its spelling (see README.md, Configuration)",
+                            named(field)
+                        );
+                    }
+                    other => other.to_string(),
+                };
+                if key.is_empty() {
+                    format!("settings: {what}")
+                } else {
+                    format!("setting {} {what}", named(&key))
                 }
-                figment::error::Kind::InvalidValue(_, expected) => {
-                    format!("has an invalid value; expected {expected}")
-                }
-                figment::error::Kind::UnknownField(field, _) => {
-                    return format!(
-                        "unknown setting {}: check its spelling (see README.md, Configuration)",
-                        named(field)
-                    );
-                }
-                other => other.to_string(),
-            };
-            if key.is_empty() {
-                format!("settings: {what}")
-            } else {
-                format!("setting {} {what}", named(&key))
-            }
-        })
-        .map_err(SettingsError)?;
+            })
+            .map_err(SettingsError)?;
 
         let listen: SocketAddr = raw.listen.parse().map_err(|_| {
             SettingsError(format!(
@@ -201,7 +219,10 @@ impl Settings {
             }
             (None, None) => None,
         };
-        let appid = raw.appid.map(|a| a.trim().to_owned()).filter(|a| !a.is_empty());
+        let appid = raw
+            .appid
+            .map(|a| a.trim().to_owned())
+            .filter(|a| !a.is_empty());
         let account = match (appid, secret) {
             (Some(appid), Some(secret)) => {
                 if secret.expose_secret().is_empty() {
@@ -282,7 +303,9 @@ mod tests {
 
     #[test]
     fn a_bad_number_names_the_setting_without_echoing_the_value() {
-        let e = load(&[("groups_max_age_secs", "five")]).unwrap_err().to_string();
+        let e = load(&[("groups_max_age_secs", "five")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("WXGROUPS_GROUPS_MAX_AGE_SECS"), "{e}");
         assert!(!e.contains("five"), "{e}");
     }
@@ -311,7 +334,11 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("secret");
         std::fs::write(&file, "from-file\n").unwrap();
-        let s = load(&[("appid", "wx123"), ("appsecret_file", file.to_str().unwrap())]).unwrap();
+        let s = load(&[
+            ("appid", "wx123"),
+            ("appsecret_file", file.to_str().unwrap()),
+        ])
+        .unwrap();
         assert_eq!(s.account.unwrap().secret.expose_secret(), "from-file");
         let e = load(&[
             ("appid", "wx123"),

@@ -12,8 +12,8 @@ use crate::{
     groups::GroupCache,
     settings::{LogFormat, Settings},
     simulator::{SimConfig, Simulator},
-    wechat::{ClientConfig, WeChatClient},
     web::{self, AppState, Site},
+    wechat::{ClientConfig, WeChatClient},
 };
 
 /// Runs the chosen subcommand; the process's exit code says whether it went well.
@@ -171,7 +171,10 @@ async fn sim(args: SimArgs) -> anyhow::Result<()> {
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {} ({e})", args.listen))?;
-    tracing::info!("WeChat simulator listening on http://{}/cgi-bin/", listener.local_addr()?);
+    tracing::info!(
+        "WeChat simulator listening on http://{}/cgi-bin/",
+        listener.local_addr()?
+    );
     tokio::select! {
         r = crate::simulator::serve(listener, sim) => r?,
         () = shutdown_signal() => tracing::info!("stopped"),

@@ -64,7 +64,8 @@ pub async fn create(
     HxRequest(hx): HxRequest,
     Form(input): Form<CreateInput>,
 ) -> Result<Response, AppError> {
-    let snapshot = state.groups.peek();
+    // The cap and the names in use are checked against the list, so make sure there is one.
+    let snapshot = state.groups.view(&state.client).await.snapshot;
     let mut form = CreateForm::new(&chrome, snapshot.as_deref());
     form.value = input.name.clone();
 
@@ -84,7 +85,14 @@ pub async fn create(
         Ok(name) => name,
         Err(message) => {
             form.error = Some(message);
-            return respond_with_form(&state, chrome, hx, form, None, StatusCode::UNPROCESSABLE_ENTITY);
+            return respond_with_form(
+                &state,
+                chrome,
+                hx,
+                form,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
         }
     };
 
@@ -104,7 +112,8 @@ pub async fn create(
             let mut table = GroupsTable::new(&chrome, snapshot);
             table.highlight = Some(id);
             table.oob = true;
-            let notice = Notice::success(chrome.t2("groups.created", "name", &created_name, "id", id));
+            let notice =
+                Notice::success(chrome.t2("groups.created", "name", &created_name, "id", id));
             let html = format!(
                 "{}{}{}",
                 fresh_form.render()?,
@@ -116,7 +125,14 @@ pub async fn create(
         Err(error) => {
             tracing::warn!(error = %error, "creating a group failed");
             let notice = Notice::wechat(&error, chrome.lang);
-            respond_with_form(&state, chrome, hx, form, Some(notice), StatusCode::BAD_GATEWAY)
+            respond_with_form(
+                &state,
+                chrome,
+                hx,
+                form,
+                Some(notice),
+                StatusCode::BAD_GATEWAY,
+            )
         }
     }
 }

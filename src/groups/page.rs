@@ -119,7 +119,7 @@ pub fn view_notice(chrome: &Chrome, view: &View) -> Option<Notice> {
         n.detail = Some(format!(
             "{} {}",
             n.detail.unwrap_or_default(),
-            chrome.t1("groups.showing_cached", "time", chrome.time(&s.fetched_at))
+            chrome.t1("groups.showing_cached", "time", chrome.time(s.fetched_at))
         ));
     }
     Some(n)
@@ -146,12 +146,11 @@ pub async fn show(
         notices.push(n);
     }
     let mut table = GroupsTable::new(&chrome, view.snapshot.clone());
-    if let Some(edit) = done.edit.as_deref().and_then(|e| GroupId::parse(e).ok()) {
-        if let Some(g) = view.snapshot.as_ref().and_then(|s| s.find(edit)) {
-            if !g.id.is_system() {
-                table.edit = Some(crate::groups::rename::RenameRow::new(&chrome, g.clone()));
-            }
-        }
+    let editing = done.edit.as_deref().and_then(|e| GroupId::parse(e).ok());
+    if let Some(g) = editing.and_then(|id| view.snapshot.as_ref()?.find(id).cloned())
+        && !g.id.is_system()
+    {
+        table.edit = Some(crate::groups::rename::RenameRow::new(&chrome, g));
     }
     if done.done.is_some() {
         table.highlight = done.id.as_deref().and_then(|i| GroupId::parse(i).ok());
@@ -186,13 +185,24 @@ pub async fn refresh(
     let view = state.groups.refresh(&state.client).await;
     let failed = view.error.is_some();
     if !hx && !failed {
-        return Ok(Redirect::to(&format!("{}?done=refreshed", chrome.urls.groups())).into_response());
+        return Ok(
+            Redirect::to(&format!("{}?done=refreshed", chrome.urls.groups())).into_response(),
+        );
     }
-    let notice = view_notice(&chrome, &view).unwrap_or_else(|| Notice::success(chrome.t("groups.refreshed")));
-    let status = if failed { StatusCode::BAD_GATEWAY } else { StatusCode::OK };
+    let notice = view_notice(&chrome, &view)
+        .unwrap_or_else(|| Notice::success(chrome.t("groups.refreshed")));
+    let status = if failed {
+        StatusCode::BAD_GATEWAY
+    } else {
+        StatusCode::OK
+    };
     if hx {
         let table = GroupsTable::new(&chrome, view.snapshot.clone());
-        let html = format!("{}{}", table.render()?, Notices::one(notice).oob().render()?);
+        let html = format!(
+            "{}{}",
+            table.render()?,
+            Notices::one(notice).oob().render()?
+        );
         return Ok((status, Html(html)).into_response());
     }
     let page = GroupsPage {
@@ -206,7 +216,11 @@ pub async fn refresh(
 }
 
 /// Whether `name` is taken by a group other than `except`, per the cached list.
-pub fn name_taken(snapshot: Option<&Snapshot>, name: &GroupName, except: Option<GroupId>) -> Option<GroupId> {
+pub fn name_taken(
+    snapshot: Option<&Snapshot>,
+    name: &GroupName,
+    except: Option<GroupId>,
+) -> Option<GroupId> {
     snapshot?
         .groups
         .iter()

@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use crate::{
     domain::{GroupId, GroupName},
-    groups::page::{GroupsPage, GroupsTable, name_taken, render_page},
     groups::create::CreateForm,
+    groups::page::{GroupsPage, GroupsTable, name_taken, render_page},
     members::MemberPanel,
     web::{AppError, AppState, Chrome, Form, HxRequest, Notice, NoticeKind, Notices},
     wechat::Group,
@@ -53,12 +53,14 @@ impl RenameRow {
     }
 }
 
-/// The id in the URL, and its group in the cached list.
-fn find(state: &AppState, id: &str) -> Result<Group, AppError> {
+/// The id in the URL, and its group in the (cached) list.
+async fn find(state: &AppState, id: &str) -> Result<Group, AppError> {
     let id = GroupId::parse(id).map_err(|_| AppError::NotFound)?;
     state
         .groups
-        .peek()
+        .view(&state.client)
+        .await
+        .snapshot
         .and_then(|s| s.find(id).cloned())
         .ok_or(AppError::NotFound)
 }
@@ -69,8 +71,16 @@ pub async fn row(
     chrome: Chrome,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let g = find(&state, &id)?;
-    Ok(Html(Row { chrome, g, highlight: false }.render()?).into_response())
+    let g = find(&state, &id).await?;
+    Ok(Html(
+        Row {
+            chrome,
+            g,
+            highlight: false,
+        }
+        .render()?,
+    )
+    .into_response())
 }
 
 /// `GET /groups/{id}/edit`: the row as a form (htmx), or the page with it (no JavaScript).
@@ -80,13 +90,25 @@ pub async fn edit(
     HxRequest(hx): HxRequest,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let g = find(&state, &id)?;
+    let g = find(&state, &id).await?;
     if !hx {
-        return Ok(Redirect::to(&chrome.urls.group_edit_page(&g.id)).into_response());
+        return Ok(Redirect::to(&chrome.urls.group_edit_page(g.id)).into_response());
     }
     if g.id.is_system() {
-        let notice = Notice::error(chrome.t("groups.rename.system"), chrome.t("groups.rename.system_detail"));
-        let html = format!("{}{}", Row { chrome, g, highlight: false }.render()?, Notices::one(notice).oob().render()?);
+        let notice = Notice::error(
+            chrome.t("groups.rename.system"),
+            chrome.t("groups.rename.system_detail"),
+        );
+        let html = format!(
+            "{}{}",
+            Row {
+                chrome,
+                g,
+                highlight: false
+            }
+            .render()?,
+            Notices::one(notice).oob().render()?
+        );
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response());
     }
     Ok(Html(RenameRow::new(&chrome, g).render()?).into_response())
@@ -100,30 +122,47 @@ pub async fn rename(
     Path(id): Path<String>,
     Form(input): Form<RenameInput>,
 ) -> Result<Response, AppError> {
-    let group = find(&state, &id)?;
+    let group = find(&state, &id).await?;
     let mut form = RenameRow::new(&chrome, group.clone());
     form.value = input.name.clone();
 
     if group.id.is_system() {
         form.error = Some(chrome.t("groups.rename.system_detail"));
-        return respond_with_form(&state, chrome, hx, form, None, StatusCode::UNPROCESSABLE_ENTITY);
+        return respond_with_form(
+            &state,
+            chrome,
+            hx,
+            form,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
     }
     let checked = GroupName::parse(&input.name)
         .map_err(|e| e.message(chrome.lang))
-        .and_then(|name| match name_taken(state.groups.peek().as_deref(), &name, Some(group.id)) {
-            Some(other) => Err(chrome.t2("groups.create.taken", "name", &name, "id", other)),
-            None => Ok(name),
-        });
+        .and_then(
+            |name| match name_taken(state.groups.peek().as_deref(), &name, Some(group.id)) {
+                Some(other) => Err(chrome.t2("groups.create.taken", "name", &name, "id", other)),
+                None => Ok(name),
+            },
+        );
     let name = match checked {
         Ok(name) => name,
         Err(message) => {
             form.error = Some(message);
-            return respond_with_form(&state, chrome, hx, form, None, StatusCode::UNPROCESSABLE_ENTITY);
+            return respond_with_form(
+                &state,
+                chrome,
+                hx,
+                form,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
         }
     };
     if name.as_str() == group.name {
         // Nothing to change: no reason to spend a call of the daily quota.
-        let notice = Notice::success(chrome.t("groups.rename.unchanged")).with_kind(NoticeKind::Info);
+        let notice =
+            Notice::success(chrome.t("groups.rename.unchanged")).with_kind(NoticeKind::Info);
         return respond_done(&state, chrome, hx, group, notice);
     }
 
@@ -131,14 +170,30 @@ pub async fn rename(
         Ok(()) => {
             tracing::info!(group = %group.id, "renamed a group");
             state.groups.renamed(group.id, name.as_str());
-            let renamed = Group { name: name.as_str().to_owned(), ..group };
-            let notice = Notice::success(chrome.t2("groups.renamed", "name", &renamed.name, "id", renamed.id));
+            let renamed = Group {
+                name: name.as_str().to_owned(),
+                ..group
+            };
+            let notice = Notice::success(chrome.t2(
+                "groups.renamed",
+                "name",
+                &renamed.name,
+                "id",
+                renamed.id,
+            ));
             respond_done(&state, chrome, hx, renamed, notice)
         }
         Err(error) => {
             tracing::warn!(group = %group.id, error = %error, "renaming a group failed");
             let notice = Notice::wechat(&error, chrome.lang);
-            respond_with_form(&state, chrome, hx, form, Some(notice), StatusCode::BAD_GATEWAY)
+            respond_with_form(
+                &state,
+                chrome,
+                hx,
+                form,
+                Some(notice),
+                StatusCode::BAD_GATEWAY,
+            )
         }
     }
 }
@@ -152,11 +207,20 @@ fn respond_done(
 ) -> Result<Response, AppError> {
     if !hx {
         let id = group.id;
-        return Ok(Redirect::to(&format!("{}?done=renamed&id={id}#group-{id}", chrome.urls.groups())).into_response());
+        return Ok(Redirect::to(&format!(
+            "{}?done=renamed&id={id}#group-{id}",
+            chrome.urls.groups()
+        ))
+        .into_response());
     }
     let html = format!(
         "{}{}",
-        Row { chrome, g: group, highlight: true }.render()?,
+        Row {
+            chrome,
+            g: group,
+            highlight: true
+        }
+        .render()?,
         Notices::one(notice).oob().render()?
     );
     Ok(Html(html).into_response())

@@ -80,6 +80,17 @@ impl fmt::Display for Lang {
     }
 }
 
+/// Every key of the catalogue, for the completeness test.
+#[cfg(test)]
+fn all_keys() -> Vec<&'static str> {
+    let yaml = concat!(include_str!("app.yml"), "\n", include_str!("wechat.yml"));
+    yaml.lines()
+        .filter(|l| !l.starts_with(' ') && !l.starts_with('#') && !l.starts_with('_'))
+        .filter_map(|l| l.strip_suffix(':'))
+        .map(|k| &*Box::leak(k.trim_matches('"').to_owned().into_boxed_str()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,15 +125,4 @@ mod tests {
             }
         }
     }
-}
-
-/// Every key of the catalogue, for the completeness test.
-#[cfg(test)]
-fn all_keys() -> Vec<&'static str> {
-    let yaml = concat!(include_str!("app.yml"), "\n", include_str!("wechat.yml"));
-    yaml.lines()
-        .filter(|l| !l.starts_with(' ') && !l.starts_with('#') && !l.starts_with('_'))
-        .filter_map(|l| l.strip_suffix(':'))
-        .map(|k| &*Box::leak(k.trim_matches('"').to_owned().into_boxed_str()))
-        .collect()
 }

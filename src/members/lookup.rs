@@ -29,18 +29,25 @@ pub async fn lookup(
     Query(q): Query<LookupQuery>,
 ) -> Result<Response, AppError> {
     if !hx {
-        let to = format!(
-            "{}?openid={}",
-            chrome.urls.groups(),
-            url_encode(&q.openid)
-        );
+        let to = format!("{}?openid={}", chrome.urls.groups(), url_encode(&q.openid));
         return Ok(Redirect::to(&to).into_response());
     }
     let panel = MemberPanel::new(&chrome, state.groups.peek());
     let (panel, notice) = lookup_with_notice(&state, panel, &q.openid).await;
-    let status = if panel.has_error() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    let notices = Notices { items: notice.into_iter().collect(), oob: true };
-    Ok((status, Html(format!("{}{}", panel.render()?, notices.render()?))).into_response())
+    let status = if panel.has_error() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let notices = Notices {
+        items: notice.into_iter().collect(),
+        oob: true,
+    };
+    Ok((
+        status,
+        Html(format!("{}{}", panel.render()?, notices.render()?)),
+    )
+        .into_response())
 }
 
 /// Fills the panel from a lookup (used by the page handler for `/groups?openid=`).
@@ -96,10 +103,11 @@ pub(crate) fn url_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
     out
 }
-

@@ -34,7 +34,7 @@ pub async fn move_user(
     Form(input): Form<MoveInput>,
 ) -> Result<Response, AppError> {
     let lang = chrome.lang;
-    let snapshot = state.groups.peek();
+    let snapshot = state.groups.view(&state.client).await.snapshot;
     let mut panel = MemberPanel::new(&chrome, snapshot.clone());
     panel.openid_value = input.openid.clone();
     panel.to_value = input.to_groupid.trim().to_owned();
@@ -52,7 +52,15 @@ pub async fn move_user(
         (o, t) => {
             panel.openid_error = o.err();
             panel.to_error = t.err();
-            return respond(&state, chrome, hx, panel, None, StatusCode::UNPROCESSABLE_ENTITY, false);
+            return respond(
+                &state,
+                chrome,
+                hx,
+                panel,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                false,
+            );
         }
     };
     panel.openid_value = openid.to_string();
@@ -64,16 +72,39 @@ pub async fn move_user(
             if matches!(error.code(), Some(40003 | 46004 | 49003)) {
                 panel.openid_error = Some(format!("{} {}", error.title(lang), error.explain(lang)));
             }
-            return respond(&state, chrome, hx, panel, Some(notice), StatusCode::BAD_GATEWAY, false);
+            return respond(
+                &state,
+                chrome,
+                hx,
+                panel,
+                Some(notice),
+                StatusCode::BAD_GATEWAY,
+                false,
+            );
         }
     };
     let name_of = |id: GroupId| {
-        state.groups.peek().and_then(|s| s.find(id).map(|g| g.name.clone()))
+        state
+            .groups
+            .peek()
+            .and_then(|s| s.find(id).map(|g| g.name.clone()))
     };
     if from == to {
-        panel.found = Some(Found { openid: openid.to_string(), group_id: from, group_name: name_of(from) });
+        panel.found = Some(Found {
+            openid: openid.to_string(),
+            group_id: from,
+            group_name: name_of(from),
+        });
         let notice = Notice::success(chrome.t("members.already_there")).with_kind(NoticeKind::Info);
-        return respond(&state, chrome, hx, panel, Some(notice), StatusCode::OK, false);
+        return respond(
+            &state,
+            chrome,
+            hx,
+            panel,
+            Some(notice),
+            StatusCode::OK,
+            false,
+        );
     }
     match state.client.move_user(&openid, to).await {
         Ok(()) => {
@@ -88,21 +119,49 @@ pub async fn move_user(
                 .into_response());
             }
             panel.snapshot = state.groups.peek();
-            panel.found = Some(Found { openid: openid.to_string(), group_id: to, group_name: name_of(to) });
+            panel.found = Some(Found {
+                openid: openid.to_string(),
+                group_id: to,
+                group_name: name_of(to),
+            });
             panel.moved = true;
             panel.to_value.clear();
             let text = rust_i18n::replace_patterns(
                 &chrome.t("members.moved"),
                 &["openid", "name", "id"],
-                &[openid.to_string(), name_of(to).unwrap_or_default(), to.to_string()],
+                &[
+                    openid.to_string(),
+                    name_of(to).unwrap_or_default(),
+                    to.to_string(),
+                ],
             );
-            respond(&state, chrome, hx, panel, Some(Notice::success(text)), StatusCode::OK, true)
+            respond(
+                &state,
+                chrome,
+                hx,
+                panel,
+                Some(Notice::success(text)),
+                StatusCode::OK,
+                true,
+            )
         }
         Err(error) => {
             tracing::warn!(to = %to, error = %error, "moving a follower failed");
-            panel.found = Some(Found { openid: openid.to_string(), group_id: from, group_name: name_of(from) });
+            panel.found = Some(Found {
+                openid: openid.to_string(),
+                group_id: from,
+                group_name: name_of(from),
+            });
             let notice = Notice::wechat(&error, lang);
-            respond(&state, chrome, hx, panel, Some(notice), StatusCode::BAD_GATEWAY, false)
+            respond(
+                &state,
+                chrome,
+                hx,
+                panel,
+                Some(notice),
+                StatusCode::BAD_GATEWAY,
+                false,
+            )
         }
     }
 }
@@ -118,7 +177,10 @@ fn respond(
     status: StatusCode,
     with_table: bool,
 ) -> Result<Response, AppError> {
-    let notices = Notices { items: notice.into_iter().collect(), oob: hx };
+    let notices = Notices {
+        items: notice.into_iter().collect(),
+        oob: hx,
+    };
     let snapshot = state.groups.peek();
     if hx {
         let mut html = panel.render()?;

@@ -10,7 +10,10 @@ use axum::{
 };
 use axum_extra::extract::CookieJar;
 
-use crate::{i18n::Lang, web::{AppState, Urls}};
+use crate::{
+    i18n::Lang,
+    web::{AppState, Urls},
+};
 
 /// The page context shared by every template.
 #[derive(Debug, Clone)]
@@ -84,7 +87,10 @@ impl FromRequestParts<AppState> for Chrome {
 /// The switcher's cookie, else `Accept-Language`, else Chinese.
 fn lang_of(parts: &Parts) -> Lang {
     let jar = CookieJar::from_headers(&parts.headers);
-    if let Some(lang) = jar.get(Lang::COOKIE).and_then(|c| Lang::from_tag(c.value())) {
+    if let Some(lang) = jar
+        .get(Lang::COOKIE)
+        .and_then(|c| Lang::from_tag(c.value()))
+    {
         return lang;
     }
     parts

@@ -107,7 +107,8 @@ pub async fn render(State(state): State<AppState>, request: Request, next: Next)
     };
     if hx {
         // An htmx request wants a message, not a page: put it in the message region.
-        let notices = crate::web::Notices::one(crate::web::Notice::error(page.title, page.detail)).oob();
+        let notices =
+            crate::web::Notices::one(crate::web::Notice::error(page.title, page.detail)).oob();
         return match notices.render() {
             Ok(html) => (status, [("hx-reswap", "none")], Html(html)).into_response(),
             Err(_) => response,

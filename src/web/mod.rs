@@ -17,9 +17,7 @@ use axum::{
     response::Redirect,
     routing::{get, post},
 };
-use tower_http::{
-    set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trace::TraceLayer,
-};
+use tower_http::{set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trace::TraceLayer};
 
 pub use chrome::{Chrome, HxRequest};
 pub use error::AppError;
@@ -70,10 +68,12 @@ pub fn router(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
-        ))
-        ;
+        ));
     with_security_headers(router)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), error::render))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            error::render,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -101,8 +101,17 @@ mod tests {
     #[test]
     fn next_must_stay_on_this_site() {
         let u = Urls::new("/wx");
-        assert_eq!(u.local_or_home("/wx/groups?openid=x"), "/wx/groups?openid=x");
-        for bad in ["https://evil.example/", "//evil.example/wx/", "/other", "/wx\\..", "javascript:x"] {
+        assert_eq!(
+            u.local_or_home("/wx/groups?openid=x"),
+            "/wx/groups?openid=x"
+        );
+        for bad in [
+            "https://evil.example/",
+            "//evil.example/wx/",
+            "/other",
+            "/wx\\..",
+            "javascript:x",
+        ] {
             assert_eq!(u.local_or_home(bad), "/wx/", "{bad}");
         }
     }

@@ -10,7 +10,11 @@ async fn creating_a_group_with_htmx_returns_the_form_the_new_row_and_a_message()
     assert_eq!(page.status, 200, "{}", page.body);
     assert_eq!(app.sim.group_count(), before + 1);
     assert!(page.has("#create-form"));
-    assert_eq!(page.texts("#create-name[value='']").len() + page.texts("#create-name:not([value])").len(), 1, "the form is emptied");
+    assert_eq!(
+        page.texts("#create-name[value='']").len() + page.texts("#create-name:not([value])").len(),
+        1,
+        "the form is emptied"
+    );
     assert!(page.has("#groups-table[hx-swap-oob]"));
     let new_row = page.text("tr.highlight td.name");
     assert_eq!(new_row, "新品推广", "the new row is highlighted, trimmed");
@@ -28,7 +32,10 @@ async fn creating_a_group_without_javascript_redirects_to_the_page_that_shows_it
     let page = app.post("/groups", &[("name", "Plain form")]).await;
     assert_eq!(page.status, 303);
     let location = page.location().to_owned();
-    assert!(location.starts_with("/groups?done=created&id="), "{location}");
+    assert!(
+        location.starts_with("/groups?done=created&id="),
+        "{location}"
+    );
     let page = app.get(&location).await;
     assert!(page.text("#messages").contains("Plain form"));
     assert_eq!(page.text("tr.highlight td.name"), "Plain form");
@@ -110,7 +117,7 @@ async fn when_the_list_is_stale_wechats_own_cap_error_is_explained() {
     let client = wxgroups::wechat::WeChatClient::new(wxgroups::wechat::ClientConfig::new(
         app.sim_url.clone(),
         String::from(crate::helpers::APPID),
-        crate::helpers::SECRET.to_owned().into(),
+        secrecy::SecretString::from(crate::helpers::SECRET),
     ))
     .unwrap();
     for i in app.sim.group_count()..500 {
@@ -123,6 +130,8 @@ async fn when_the_list_is_stale_wechats_own_cap_error_is_explained() {
     assert_eq!(page.status, 502);
     let message = page.text("#messages");
     assert!(message.contains("45018"), "{message}");
-    assert!(page.texts("#create-name").is_empty() || page.body.contains("too many"), "what was typed is kept");
+    assert!(
+        page.texts("#create-name").is_empty() || page.body.contains("too many"),
+        "what was typed is kept"
+    );
 }
-

@@ -64,12 +64,16 @@ async fn groups(State(fake): State<Fake>) -> Response {
             "<html><body><h1>502 Bad Gateway</h1></body></html>",
         )
             .into_response(),
-        m if m == Mode::Status500 as u8 => (StatusCode::INTERNAL_SERVER_ERROR, "oops").into_response(),
+        m if m == Mode::Status500 as u8 => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "oops").into_response()
+        }
         m if m == Mode::Hang as u8 => std::future::pending().await,
         m if m == Mode::Errcode45009 as u8 => {
-            Json(json!({"errcode": 45009, "errmsg": "reach max api daily quota limit"})).into_response()
+            Json(json!({"errcode": 45009, "errmsg": "reach max api daily quota limit"}))
+                .into_response()
         }
-        _ => Json(json!({"errcode": 40164, "errmsg": "invalid ip 1.2.3.4, not in whitelist"})).into_response(),
+        _ => Json(json!({"errcode": 40164, "errmsg": "invalid ip 1.2.3.4, not in whitelist"}))
+            .into_response(),
     }
 }
 
@@ -96,7 +100,9 @@ async fn spawn_fake(fake: Fake) -> (String, tokio::sync::oneshot::Sender<()>) {
 async fn spawn_app(url: String) -> std::net::SocketAddr {
     let mut settings = settings_for(url);
     settings.upstream_timeout = Duration::from_millis(300);
-    let app = wxgroups::startup::Application::build(settings).await.unwrap();
+    let app = wxgroups::startup::Application::build(settings)
+        .await
+        .unwrap();
     let addr = app.local_addr();
     tokio::spawn(app.run());
     addr
@@ -136,10 +142,16 @@ async fn every_kind_of_bad_answer_is_explained_and_the_cached_list_survives() {
         let page = refresh(addr).await;
         assert_eq!(page.status, 502, "{mode:?}");
         let message = page.text("#messages");
-        assert!(message.to_lowercase().contains(&expect.to_lowercase()), "{mode:?}: {message}");
+        assert!(
+            message.to_lowercase().contains(&expect.to_lowercase()),
+            "{mode:?}: {message}"
+        );
         // The list from before is still there, with its counts.
         assert_eq!(page.count_of(100), 7, "{mode:?}");
-        assert!(!message.contains("FAKE_TOKEN"), "{mode:?}: the token leaked into {message}");
+        assert!(
+            !message.contains("FAKE_TOKEN"),
+            "{mode:?}: the token leaked into {message}"
+        );
     }
 }
 
@@ -155,7 +167,10 @@ async fn a_refused_connection_is_explained_and_the_cached_list_survives() {
     let page = refresh(addr).await;
     assert_eq!(page.status, 502);
     let message = page.text("#messages").to_lowercase();
-    assert!(message.contains("connect") || message.contains("answer"), "{message}");
+    assert!(
+        message.contains("connect") || message.contains("answer"),
+        "{message}"
+    );
     assert_eq!(page.count_of(100), 7);
 }
 
@@ -177,7 +192,11 @@ async fn with_wechat_unreachable_from_the_start_the_page_still_renders_with_the_
     )
     .await;
     assert_eq!(page.status, 200);
-    assert!(page.text("#messages").to_lowercase().contains("connect"), "{}", page.text("#messages"));
+    assert!(
+        page.text("#messages").to_lowercase().contains("connect"),
+        "{}",
+        page.text("#messages")
+    );
     assert!(page.has("#groups-table .empty"));
 }
 
@@ -187,7 +206,9 @@ async fn an_upstream_failure_on_create_keeps_what_was_typed() {
     app.get("/groups").await;
     app.sim.invalidate_tokens();
     // The client drops the invalid token, fetches one and retries once: the create succeeds.
-    let page = app.post_hx("/groups", &[("name", "after a token reset")]).await;
+    let page = app
+        .post_hx("/groups", &[("name", "after a token reset")])
+        .await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert_eq!(app.calls("groups/create"), 2, "one refused, one retried");
     assert_eq!(app.calls("stable_token"), 2);

@@ -13,8 +13,17 @@ async fn the_groups_page_lists_every_group_with_its_count_and_the_total() {
     }
     // Every count on the page is the simulator's, and the total is their sum.
     let mut sum = 0;
-    for row in page.html().select(&scraper::Selector::parse("tbody tr").unwrap()) {
-        let id: u32 = row.value().id().unwrap().trim_start_matches("group-").parse().unwrap();
+    for row in page
+        .html()
+        .select(&scraper::Selector::parse("tbody tr").unwrap())
+    {
+        let id: u32 = row
+            .value()
+            .id()
+            .unwrap()
+            .trim_start_matches("group-")
+            .parse()
+            .unwrap();
         let count = page.count_of(id);
         sum += count;
     }
@@ -50,7 +59,11 @@ async fn the_refresh_button_fetches_the_list_again() {
     assert_eq!(page.location(), "/groups?done=refreshed");
     assert_eq!(app.calls("groups/get"), 3);
     let page = app.get(page.location()).await;
-    assert!(page.text("#messages").contains("刷新"), "{}", page.text("#messages"));
+    assert!(
+        page.text("#messages").contains("刷新"),
+        "{}",
+        page.text("#messages")
+    );
 }
 
 #[tokio::test]
@@ -80,7 +93,9 @@ async fn concurrent_cold_views_share_one_fetch() {
 }
 
 /// A tiny join_all so the tests need no extra crate.
-pub async fn futures_join_all<F: std::future::Future + Send + 'static>(futs: impl Iterator<Item = F>) -> Vec<F::Output>
+pub async fn futures_join_all<F: std::future::Future + Send + 'static>(
+    futs: impl Iterator<Item = F>,
+) -> Vec<F::Output>
 where
     F::Output: Send + 'static,
 {

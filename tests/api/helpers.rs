@@ -31,6 +31,11 @@ pub struct Page {
 
 impl Page {
     pub fn html(&self) -> Html {
+        // A bare <tr> fragment (what htmx swaps into a table) is dropped by an HTML parser
+        // outside a table, as a browser would: give it one, as htmx does.
+        if self.body.trim_start().starts_with("<tr") {
+            return Html::parse_document(&format!("<table><tbody>{}</tbody></table>", self.body));
+        }
         Html::parse_document(&self.body)
     }
 
@@ -39,7 +44,13 @@ impl Page {
         let sel = Selector::parse(css).expect("a valid selector");
         self.html()
             .select(&sel)
-            .map(|e| e.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" "))
+            .map(|e| {
+                e.text()
+                    .collect::<String>()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
             .collect()
     }
 
@@ -61,7 +72,9 @@ impl Page {
     /// The follower count shown in the row of group `id`.
     pub fn count_of(&self, id: u32) -> u64 {
         let cell = self.text(&format!("#group-{id} td.num:nth-child(3)"));
-        cell.replace(',', "").parse().unwrap_or_else(|_| panic!("no count for group {id} in {cell:?}"))
+        cell.replace(',', "")
+            .parse()
+            .unwrap_or_else(|_| panic!("no count for group {id} in {cell:?}"))
     }
 }
 
@@ -96,15 +109,25 @@ impl TestApp {
         Self::spawn_with(sim_config(), |s| s).await
     }
 
-    pub async fn spawn_with(config: SimConfig, tweak: impl FnOnce(Settings) -> Settings) -> TestApp {
+    pub async fn spawn_with(
+        config: SimConfig,
+        tweak: impl FnOnce(Settings) -> Settings,
+    ) -> TestApp {
         let sim = Simulator::new(config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let sim_url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(wxgroups::simulator::serve(listener, sim.clone()));
-        let app = Application::build(tweak(settings_for(sim_url.clone()))).await.expect("the app builds");
+        let app = Application::build(tweak(settings_for(sim_url.clone())))
+            .await
+            .expect("the app builds");
         let addr = app.local_addr();
         tokio::spawn(app.run());
-        TestApp { addr, sim, sim_url, http: client() }
+        TestApp {
+            addr,
+            sim,
+            sim_url,
+            http: client(),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -116,11 +139,27 @@ impl TestApp {
     }
 
     pub async fn get_hx(&self, path: &str) -> Page {
-        read(self.http.get(self.url(path)).header("HX-Request", "true").send().await.unwrap()).await
+        read(
+            self.http
+                .get(self.url(path))
+                .header("HX-Request", "true")
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
-        read(self.http.post(self.url(path)).form(form).send().await.unwrap()).await
+        read(
+            self.http
+                .post(self.url(path))
+                .form(form)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 
     pub async fn post_hx(&self, path: &str, form: &[(&str, &str)]) -> Page {
@@ -157,5 +196,9 @@ pub async fn read(r: reqwest::Response) -> Page {
     let status = r.status();
     let headers = r.headers().clone();
     let body = r.text().await.unwrap();
-    Page { status, headers, body }
+    Page {
+        status,
+        headers,
+        body,
+    }
 }

@@ -26,14 +26,25 @@ async fn accept_language_picks_english() {
 #[tokio::test]
 async fn the_switcher_is_remembered_and_goes_back_where_it_was() {
     let app = TestApp::spawn().await;
-    let r = app.post("/lang", &[("lang", "en"), ("next", "/groups?openid=abc")]).await;
+    let r = app
+        .post("/lang", &[("lang", "en"), ("next", "/groups?openid=abc")])
+        .await;
     assert_eq!(r.status, 303);
     assert_eq!(r.location(), "/groups?openid=abc");
     let page = app.get("/groups").await;
-    assert_eq!(page.text("h1"), "User groups", "the cookie wins over the default");
+    assert_eq!(
+        page.text("h1"),
+        "User groups",
+        "the cookie wins over the default"
+    );
 
     // The switcher never redirects off-site.
-    let r = app.post("/lang", &[("lang", "zh"), ("next", "https://evil.example/")]).await;
+    let r = app
+        .post(
+            "/lang",
+            &[("lang", "zh"), ("next", "https://evil.example/")],
+        )
+        .await;
     assert_eq!(r.location(), "/");
     assert_eq!(app.get("/groups").await.text("h1"), "用户分组");
 }
@@ -41,7 +52,12 @@ async fn the_switcher_is_remembered_and_goes_back_where_it_was() {
 #[tokio::test]
 async fn validation_messages_follow_the_language() {
     let app = TestApp::spawn().await;
-    app.post("/lang", &[("lang", "en"), ("next", "/groups")]).await;
+    app.post("/lang", &[("lang", "en"), ("next", "/groups")])
+        .await;
     let page = app.post_hx("/groups", &[("name", "")]).await;
-    assert!(page.text("#create-error").contains("Enter a group name"), "{}", page.body);
+    assert!(
+        page.text("#create-error").contains("Enter a group name"),
+        "{}",
+        page.body
+    );
 }

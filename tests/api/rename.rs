@@ -15,14 +15,21 @@ async fn renaming_in_place_swaps_the_row_for_a_form_and_back() {
 
     let form = app.get_hx(&format!("/groups/{id}/edit")).await;
     assert_eq!(form.status, 200);
-    assert!(form.has(&format!("tr#group-{id}.editing input[name=name][value='{old}']")));
+    assert!(form.has(&format!(
+        "tr#group-{id}.editing input[name=name][value='{old}']"
+    )));
 
     let cancel = app.get_hx(&format!("/groups/{id}/row")).await;
     assert_eq!(cancel.text(&format!("tr#group-{id} td.name")), old);
 
-    let done = app.post_hx(&format!("/groups/{id}/rename"), &[("name", "华南渠道")]).await;
+    let done = app
+        .post_hx(&format!("/groups/{id}/rename"), &[("name", "华南渠道")])
+        .await;
     assert_eq!(done.status, 200, "{}", done.body);
-    assert_eq!(done.text(&format!("tr#group-{id}.highlight td.name")), "华南渠道");
+    assert_eq!(
+        done.text(&format!("tr#group-{id}.highlight td.name")),
+        "华南渠道"
+    );
     assert!(done.text("#messages").contains("华南渠道"));
     assert_eq!(app.calls("groups/update"), 1);
     let page = app.get("/groups").await;
@@ -37,7 +44,9 @@ async fn renaming_without_javascript_uses_the_page_and_a_redirect() {
     assert_eq!(edit.status, 303);
     let page = app.get(edit.location()).await;
     assert!(page.has(&format!("tr#group-{id}.editing")));
-    let done = app.post(&format!("/groups/{id}/rename"), &[("name", "Renamed")]).await;
+    let done = app
+        .post(&format!("/groups/{id}/rename"), &[("name", "Renamed")])
+        .await;
     assert_eq!(done.status, 303);
     let page = app.get(done.location()).await;
     assert_eq!(page.text(&format!("#group-{id} td.name")), "Renamed");
@@ -49,11 +58,20 @@ async fn system_groups_cannot_be_renamed_even_by_a_crafted_request() {
     let app = TestApp::spawn().await;
     app.get("/groups").await;
     for id in [0, 1, 2] {
-        let page = app.post_hx(&format!("/groups/{id}/rename"), &[("name", "hacked")]).await;
+        let page = app
+            .post_hx(&format!("/groups/{id}/rename"), &[("name", "hacked")])
+            .await;
         assert_eq!(page.status, 422);
-        assert!(page.text(".field-error").contains("系统分组"), "{}", page.body);
-        let page = app.get(&format!("/groups")).await;
-        assert!(page.has(&format!("#group-{id}")) && !page.has(&format!("#group-{id} a.button")), "no rename button on {id}");
+        assert!(
+            page.text(".field-error").contains("系统分组"),
+            "{}",
+            page.body
+        );
+        let page = app.get("/groups").await;
+        assert!(
+            page.has(&format!("#group-{id}")) && !page.has(&format!("#group-{id} a.button")),
+            "no rename button on {id}"
+        );
     }
     assert_eq!(app.calls("groups/update"), 0);
 }
@@ -63,9 +81,15 @@ async fn bad_group_ids_in_the_url_are_not_found() {
     let app = TestApp::spawn().await;
     app.get("/groups").await;
     for id in ["-1", "abc", "99999999999999999999", "4242"] {
-        let page = app.post(&format!("/groups/{id}/rename"), &[("name", "x")]).await;
+        let page = app
+            .post(&format!("/groups/{id}/rename"), &[("name", "x")])
+            .await;
         assert_eq!(page.status, 404, "{id}");
-        assert!(page.text("h1").contains("找不到"), "a real page: {}", page.body);
+        assert!(
+            page.text("h1").contains("找不到"),
+            "a real page: {}",
+            page.body
+        );
     }
     assert_eq!(app.calls("groups/update"), 0);
 }
@@ -75,7 +99,9 @@ async fn a_bad_new_name_is_shown_next_to_the_field_and_what_was_typed_is_kept() 
     let app = TestApp::spawn().await;
     let (id, _) = some_group(&app).await;
     let long = "x".repeat(31);
-    let page = app.post_hx(&format!("/groups/{id}/rename"), &[("name", &long)]).await;
+    let page = app
+        .post_hx(&format!("/groups/{id}/rename"), &[("name", &long)])
+        .await;
     assert_eq!(page.status, 422);
     assert!(page.text(&format!("#rename-{id}-error")).contains("31"));
     assert!(page.has(&format!("input[value='{long}']")));
@@ -86,7 +112,9 @@ async fn a_bad_new_name_is_shown_next_to_the_field_and_what_was_typed_is_kept() 
 async fn renaming_to_the_same_name_spends_no_call() {
     let app = TestApp::spawn().await;
     let (id, old) = some_group(&app).await;
-    let page = app.post_hx(&format!("/groups/{id}/rename"), &[("name", &old)]).await;
+    let page = app
+        .post_hx(&format!("/groups/{id}/rename"), &[("name", &old)])
+        .await;
     assert_eq!(page.status, 200);
     assert_eq!(app.calls("groups/update"), 0);
 }

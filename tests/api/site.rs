@@ -11,13 +11,29 @@ async fn htmx_is_served_from_the_binary_under_a_hashed_url_with_long_caching() {
         .map(|e| e.value().attr("src").unwrap().to_owned())
         .find(|s| s.contains("htmx."))
         .expect("the page loads htmx");
-    assert!(src.starts_with("/assets/htmx.") && src.ends_with(".js"), "{src}");
+    assert!(
+        src.starts_with("/assets/htmx.") && src.ends_with(".js"),
+        "{src}"
+    );
     let r = app.http.get(app.url(&src)).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["cache-control"].to_str().unwrap().contains("immutable"));
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    assert!(
+        r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
     let body = r.text().await.unwrap();
-    assert!(body.contains("htmx") && body.len() > 10_000, "the real htmx, not a stub");
+    assert!(
+        body.contains("htmx") && body.len() > 10_000,
+        "the real htmx, not a stub"
+    );
     assert_eq!(app.get("/assets/htmx.0000.js").await.status, 404);
 }
 
@@ -26,7 +42,10 @@ async fn pages_carry_a_strict_content_security_policy() {
     let app = TestApp::spawn().await;
     let page = app.get("/groups").await;
     let csp = page.headers["content-security-policy"].to_str().unwrap();
-    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe"), "{csp}");
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+        "{csp}"
+    );
     assert!(csp.contains("frame-ancestors 'none'"));
     assert_eq!(page.headers["x-content-type-options"], "nosniff");
     assert!(!page.body.contains("<script>"), "no inline scripts");
@@ -66,7 +85,11 @@ async fn the_appsecret_and_token_never_appear_in_a_page() {
     let app = TestApp::spawn().await;
     let mut bodies = vec![app.get("/groups").await.body];
     bodies.push(app.post_hx("/groups", &[("name", "")]).await.body);
-    bodies.push(app.get_hx("/members/lookup?openid=oUnknown00000000").await.body);
+    bodies.push(
+        app.get_hx("/members/lookup?openid=oUnknown00000000")
+            .await
+            .body,
+    );
     for b in bodies {
         assert!(!b.contains(crate::helpers::SECRET));
         assert!(!b.contains("access_token"));
