@@ -4,9 +4,13 @@
   "use strict";
   // After a swap, move focus to what the operator needs next: the first invalid field, else
   // an input that asked for it (the rename box), so keyboard users are not left stranded.
-  document.addEventListener("htmx:afterSwap", function (event) {
-    var root = event.detail.target;
-    if (!root || !root.querySelector) return;
+  // With outerHTML swaps the event's target is the element that was replaced, so look its id
+  // up again to find the new one.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var old = event.detail.target;
+    if (!old) return;
+    var root = (old.id && document.getElementById(old.id)) || old;
+    if (!root.querySelector) return;
     var target = root.querySelector('[aria-invalid="true"]') || root.querySelector("[autofocus]");
     if (target) {
       target.focus();
