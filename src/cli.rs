@@ -25,6 +25,28 @@ pub enum Command {
     Serve,
     /// Run the WeChat API simulator alone, e.g. for a test setup or to point a second wxgroups at.
     Sim(SimArgs),
+    /// Manage built-in operator accounts (stored in WXGROUPS_DATABASE_URL).
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Add an operator. The password is read from a prompt, or from stdin when it is not a terminal.
+    Add {
+        name: String,
+        /// viewer (read only), operator (create, rename, move) or admin (everything).
+        #[arg(long)]
+        role: String,
+    },
+    /// List operators with their role and status.
+    List,
+    /// Disable an operator and end their sessions.
+    Disable { name: String },
+    /// Set a new password (prompt or stdin); the operator's other sessions end.
+    Passwd { name: String },
 }
 
 #[derive(Debug, clap::Args)]

@@ -5,6 +5,10 @@
 // The UI catalogue: every text in zh-CN and en. Chinese is the fallback.
 rust_i18n::i18n!("src/i18n", fallback = "zh-CN");
 
+/// The audit page and the helper that records every change before and after WeChat is asked.
+pub mod audit;
+/// Who is acting: sign-in, proxy single sign-on, roles, the client's address.
+pub mod auth;
 /// Command line: `serve` (the default), `sim`, and what later issues add.
 pub mod cli;
 /// What operators type, parsed once: `GroupName`, `GroupId`, `OpenId`.
@@ -21,6 +25,8 @@ pub mod settings;
 pub mod simulator;
 /// Wiring it all together: `serve` builds the app from settings and runs it.
 pub mod startup;
+/// The database: operators, the audit log, sessions.
+pub mod store;
 /// Router, layers, errors as responses, static assets, URLs.
 pub mod web;
 /// The only code that talks to WeChat: typed calls, the access_token, errcodes.

@@ -13,7 +13,7 @@ use figment::{
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use crate::wechat::TokenMode;
+use crate::{auth::Access, store::Role, wechat::TokenMode};
 
 /// Everything `serve` needs, validated.
 #[derive(Debug, Clone)]
@@ -30,6 +30,14 @@ pub struct Settings {
     /// Followers seeded into the demo account.
     pub demo_followers: u32,
     pub log_format: LogFormat,
+    /// Where operators, sessions and the audit log live.
+    pub database_url: String,
+    /// "" or a prefix like "/wx" under which the reverse proxy serves the app.
+    pub base_path: String,
+    /// The origin the browser sees (scheme://host[:port]), trusted for CSRF checks.
+    pub public_origin: Option<String>,
+    /// Sign-in, proxy and session settings (`demo` is filled in at start-up).
+    pub access: Access,
 }
 
 /// A real Official Account.
@@ -72,6 +80,15 @@ struct Raw {
     upstream_timeout_secs: u64,
     demo_followers: u32,
     log_format: LogFormat,
+    database_url: String,
+    base_path: String,
+    public_url: Option<String>,
+    auth_header: Option<String>,
+    trusted_proxies: String,
+    proxy_default_role: String,
+    proxy_roles: String,
+    session_idle_mins: u64,
+    session_max_hours: u64,
 }
 
 impl Default for Raw {
@@ -87,6 +104,15 @@ impl Default for Raw {
             upstream_timeout_secs: 10,
             demo_followers: 1_000,
             log_format: LogFormat::Human,
+            database_url: "sqlite://wxgroups.db".into(),
+            base_path: String::new(),
+            public_url: None,
+            auth_header: None,
+            trusted_proxies: String::new(),
+            proxy_default_role: "viewer".into(),
+            proxy_roles: String::new(),
+            session_idle_mins: 60,
+            session_max_hours: 12,
         }
     }
 }
@@ -101,6 +127,19 @@ fn named(key: &str) -> String {
         "WXGROUPS_{} (or `{key}` in the config file)",
         key.to_ascii_uppercase()
     )
+}
+
+/// `scheme://host[:port]` of an http(s) URL, as browsers send it in `Origin`.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if authority.is_empty() || authority.contains('@') || authority.contains(char::is_whitespace) {
+        return None;
+    }
+    Some(format!("{scheme}://{}", authority.to_ascii_lowercase()))
 }
 
 /// What a wrongly typed value was, without the value itself.
@@ -256,6 +295,100 @@ impl Settings {
             (None, None) => None,
         };
 
+        let base_path = raw.base_path.trim().trim_end_matches('/').to_owned();
+        if !base_path.is_empty()
+            && (!base_path.starts_with('/')
+                || base_path.contains("//")
+                || !base_path
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"/-_.~".contains(&b)))
+        {
+            return Err(SettingsError(format!(
+                "setting {} is {:?}; use a path such as /wx (letters, digits, - _ . ~)",
+                named("base_path"),
+                raw.base_path
+            )));
+        }
+        let public_origin = match raw.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            None => None,
+            Some(url) => Some(origin_of(url).ok_or_else(|| {
+                SettingsError(format!(
+                    "setting {} is {url:?}, which is not an http(s) URL such as https://ops.example.com/wx",
+                    named("public_url")
+                ))
+            })?),
+        };
+        let mut trusted_proxies = Vec::new();
+        for part in raw
+            .trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            let net = part
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| part.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    SettingsError(format!(
+                        "setting {}: {part:?} is not an address or CIDR range such as 10.0.0.0/8",
+                        named("trusted_proxies")
+                    ))
+                })?;
+            trusted_proxies.push(net);
+        }
+        let auth_header = match raw.auth_header.as_deref().map(str::trim).filter(|h| !h.is_empty()) {
+            None => None,
+            Some(h) => Some(axum::http::HeaderName::from_bytes(h.as_bytes()).map_err(|_| {
+                SettingsError(format!(
+                    "setting {} is {h:?}, which is not a header name such as X-Auth-Request-Email",
+                    named("auth_header")
+                ))
+            })?),
+        };
+        if auth_header.is_some() && trusted_proxies.is_empty() {
+            return Err(SettingsError(format!(
+                "{} is set but {} is empty: the header would never be believed. Set the proxy's address range",
+                named("auth_header"),
+                named("trusted_proxies")
+            )));
+        }
+        let role = |key: &str, v: &str| -> Result<Role, SettingsError> {
+            v.parse::<Role>()
+                .map_err(|e| SettingsError(format!("setting {}: {e}", named(key))))
+        };
+        let proxy_default_role = role("proxy_default_role", &raw.proxy_default_role)?;
+        let mut proxy_roles = std::collections::HashMap::new();
+        for pair in raw
+            .proxy_roles
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            let Some((user, r)) = pair.rsplit_once('=') else {
+                return Err(SettingsError(format!(
+                    "setting {}: {pair:?} is not user=role (e.g. alice@example.com=admin)",
+                    named("proxy_roles")
+                )));
+            };
+            proxy_roles.insert(user.trim().to_lowercase(), role("proxy_roles", r)?);
+        }
+        if raw.session_idle_mins == 0 || raw.session_max_hours == 0 {
+            return Err(SettingsError(format!(
+                "{} and {} must be at least 1",
+                named("session_idle_mins"),
+                named("session_max_hours")
+            )));
+        }
+        let access = Access {
+            auth_header,
+            trusted_proxies,
+            proxy_default_role,
+            proxy_roles,
+            demo: false,
+            session_idle: Duration::from_secs(raw.session_idle_mins * 60),
+            session_max: Duration::from_secs(raw.session_max_hours * 3600),
+        };
+
         Ok(Settings {
             listen,
             account,
@@ -265,6 +398,10 @@ impl Settings {
             upstream_timeout: Duration::from_secs(raw.upstream_timeout_secs),
             demo_followers: raw.demo_followers,
             log_format: raw.log_format,
+            database_url: raw.database_url,
+            base_path,
+            public_origin,
+            access,
         })
     }
 }
@@ -359,5 +496,80 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("keep only one"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod access_tests {
+    use super::*;
+
+    fn load(env: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let mut figment = Figment::from(Serialized::defaults(Raw::default()));
+        for (k, v) in env {
+            figment = figment.merge((k.to_ascii_lowercase(), *v));
+        }
+        Settings::from_figment(figment)
+    }
+
+    #[test]
+    fn a_base_path_loses_its_trailing_slash_and_must_be_a_path() {
+        assert_eq!(load(&[("base_path", "/wx/")]).unwrap().base_path, "/wx");
+        let e = load(&[("base_path", "wx")]).unwrap_err().to_string();
+        assert!(e.contains("WXGROUPS_BASE_PATH"), "{e}");
+        assert!(load(&[("base_path", "/w x")]).is_err());
+    }
+
+    #[test]
+    fn the_public_url_gives_the_origin() {
+        let s = load(&[("public_url", "https://Ops.Example.com:8443/wx/")]).unwrap();
+        assert_eq!(
+            s.public_origin.as_deref(),
+            Some("https://ops.example.com:8443")
+        );
+        assert!(load(&[("public_url", "ftp://x")]).is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_take_addresses_and_ranges_and_name_a_bad_one() {
+        let s = load(&[("trusted_proxies", "127.0.0.1, 10.0.0.0/8,::1")]).unwrap();
+        assert_eq!(s.access.trusted_proxies.len(), 3);
+        let e = load(&[("trusted_proxies", "10.0.0.0/33")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("WXGROUPS_TRUSTED_PROXIES") && e.contains("10.0.0.0/33"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_auth_header_needs_trusted_proxies() {
+        let e = load(&[("auth_header", "X-Auth-Request-Email")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("WXGROUPS_TRUSTED_PROXIES"), "{e}");
+        let s = load(&[
+            ("auth_header", "X-Auth-Request-Email"),
+            ("trusted_proxies", "127.0.0.1"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.access.auth_header.unwrap().as_str(),
+            "x-auth-request-email"
+        );
+    }
+
+    #[test]
+    fn proxy_roles_are_parsed_and_bad_roles_named() {
+        let s = load(&[("proxy_roles", "Alice@Example.com=admin, bob=operator")]).unwrap();
+        assert_eq!(s.access.proxy_roles["alice@example.com"], Role::Admin);
+        assert_eq!(s.access.proxy_roles["bob"], Role::Operator);
+        let e = load(&[("proxy_roles", "carol=boss")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("WXGROUPS_PROXY_ROLES") && e.contains("boss"),
+            "{e}"
+        );
     }
 }

@@ -7,11 +7,16 @@ use std::{net::SocketAddr, process::ExitCode, sync::Arc};
 use tokio::net::TcpListener;
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
+use tower_sessions::ExpiredDeletion;
+use tower_sessions_sqlx_store::SqliteStore;
+
 use crate::{
+    auth::SignInLimiter,
     cli::{Cli, Command, SimArgs},
     groups::GroupCache,
     settings::{LogFormat, Settings},
     simulator::{SimConfig, Simulator},
+    store::Store,
     web::{self, AppState, Site},
     wechat::{ClientConfig, WeChatClient},
 };
@@ -37,6 +42,12 @@ pub fn main(cli: Cli) -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(settings).await,
             Command::Sim(args) => sim(args).await,
+            Command::Operator { command } => {
+                let store = Store::connect(&settings.database_url).await.map_err(|e| {
+                    anyhow::anyhow!("{e} (WXGROUPS_DATABASE_URL is {:?})", settings.database_url)
+                })?;
+                crate::auth::cli::run(&store, command).await
+            }
         }
     });
     match result {
@@ -64,6 +75,7 @@ fn init_tracing(format: LogFormat) {
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    store: Store,
     /// The demo's in-process simulator, when there is no real account.
     pub demo: Option<Simulator>,
 }
@@ -105,14 +117,39 @@ impl Application {
         let site = Site {
             demo: demo.is_some(),
             appid: settings.account.as_ref().map(|a| a.appid.clone()),
+            public_origin: settings.public_origin.clone(),
         };
+        let store = Store::connect(&settings.database_url).await.map_err(|e| {
+            anyhow::anyhow!("{e} (WXGROUPS_DATABASE_URL is {:?})", settings.database_url)
+        })?;
+        let sessions = SqliteStore::new(store.pool().clone());
+        sessions
+            .migrate()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot prepare the session table: {e}"))?;
+        // Expired sessions are deleted in the background, not only ignored.
+        tokio::spawn(
+            sessions
+                .clone()
+                .continuously_delete_expired(std::time::Duration::from_secs(600)),
+        );
+        let mut access = settings.access.clone();
+        access.demo = demo.is_some();
         let state = AppState {
             client,
             groups: Arc::new(GroupCache::new(settings.groups_max_age)),
             site: Arc::new(site),
-            urls: crate::web::Urls::new(""),
+            urls: crate::web::Urls::new(&settings.base_path),
+            store,
+            access: Arc::new(access),
+            limiter: Arc::new(SignInLimiter::new(
+                std::time::Duration::from_secs(15 * 60),
+                5,
+                30,
+            )),
         };
-        let router = web::router(state);
+        let store = state.store.clone();
+        let router = web::router(state, sessions);
         let listener = TcpListener::bind(settings.listen).await.map_err(|e| {
             anyhow::anyhow!(
                 "cannot listen on {} ({e}); set WXGROUPS_LISTEN to a free address:port",
@@ -122,8 +159,14 @@ impl Application {
         Ok(Application {
             listener,
             router,
+            store,
             demo,
         })
+    }
+
+    /// The database (tests add operators through it).
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     pub fn local_addr(&self) -> SocketAddr {

@@ -9,6 +9,8 @@ use axum::{
 use serde::Deserialize;
 
 use crate::{
+    audit::{self, Change},
+    auth::{CanChange, ClientInfo},
     domain::GroupName,
     groups::{
         Snapshot,
@@ -60,6 +62,8 @@ impl CreateForm {
 /// `POST /groups`.
 pub async fn create(
     State(state): State<AppState>,
+    CanChange(actor): CanChange,
+    client: ClientInfo,
     chrome: Chrome,
     HxRequest(hx): HxRequest,
     Form(input): Form<CreateInput>,
@@ -96,9 +100,23 @@ pub async fn create(
         }
     };
 
-    match state.client.create_group(&name).await {
+    let change = Change {
+        action: "group_create",
+        target: name.to_string(),
+        before: None,
+        after: Some(name.to_string()),
+    };
+    match audit::record(
+        &state,
+        &actor,
+        &client,
+        change,
+        state.client.create_group(&name),
+    )
+    .await?
+    {
         Ok((id, created_name)) => {
-            tracing::info!(group = %id, "created a group");
+            tracing::info!(operator = %actor.name, action = "group_create", group = %id, "created a group");
             state.groups.created(id, &created_name);
             if !hx {
                 return Ok(Redirect::to(&format!(

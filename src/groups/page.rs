@@ -14,6 +14,7 @@ use axum::{
 use serde::Deserialize;
 
 use crate::{
+    auth::CanView,
     domain::{GroupId, GroupName, OpenId},
     groups::{Snapshot, View, create::CreateForm},
     members::MemberPanel,
@@ -134,6 +135,7 @@ pub fn render_page(page: GroupsPage, status: StatusCode) -> Result<Response, App
 /// form (both for browsers without JavaScript).
 pub async fn show(
     State(state): State<AppState>,
+    _: CanView,
     chrome: Chrome,
     Query(done): Query<Done>,
 ) -> Result<Response, AppError> {
@@ -179,6 +181,7 @@ pub async fn show(
 /// `POST /groups/refresh`: the operator's "refresh from WeChat".
 pub async fn refresh(
     State(state): State<AppState>,
+    _: CanView,
     chrome: Chrome,
     HxRequest(hx): HxRequest,
 ) -> Result<Response, AppError> {

@@ -9,6 +9,8 @@ use axum::{
 use serde::Deserialize;
 
 use crate::{
+    audit::{self, Change},
+    auth::{CanChange, CanView, ClientInfo},
     domain::{GroupId, GroupName},
     groups::create::CreateForm,
     groups::page::{GroupsPage, GroupsTable, name_taken, render_page},
@@ -68,6 +70,7 @@ async fn find(state: &AppState, id: &str) -> Result<Group, AppError> {
 /// `GET /groups/{id}/row`: the plain row (the rename form's "cancel").
 pub async fn row(
     State(state): State<AppState>,
+    _: CanView,
     chrome: Chrome,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
@@ -86,6 +89,7 @@ pub async fn row(
 /// `GET /groups/{id}/edit`: the row as a form (htmx), or the page with it (no JavaScript).
 pub async fn edit(
     State(state): State<AppState>,
+    _: CanChange,
     chrome: Chrome,
     HxRequest(hx): HxRequest,
     Path(id): Path<String>,
@@ -117,6 +121,8 @@ pub async fn edit(
 /// `POST /groups/{id}/rename`.
 pub async fn rename(
     State(state): State<AppState>,
+    CanChange(actor): CanChange,
+    client: ClientInfo,
     chrome: Chrome,
     HxRequest(hx): HxRequest,
     Path(id): Path<String>,
@@ -166,9 +172,23 @@ pub async fn rename(
         return respond_done(&state, chrome, hx, group, notice);
     }
 
-    match state.client.rename_group(group.id, &name).await {
+    let change = Change {
+        action: "group_rename",
+        target: group.id.to_string(),
+        before: Some(group.name.clone()),
+        after: Some(name.to_string()),
+    };
+    match audit::record(
+        &state,
+        &actor,
+        &client,
+        change,
+        state.client.rename_group(group.id, &name),
+    )
+    .await?
+    {
         Ok(()) => {
-            tracing::info!(group = %group.id, "renamed a group");
+            tracing::info!(operator = %actor.name, action = "group_rename", group = %group.id, "renamed a group");
             state.groups.renamed(group.id, name.as_str());
             let renamed = Group {
                 name: name.as_str().to_owned(),

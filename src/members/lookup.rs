@@ -9,6 +9,7 @@ use axum::{
 use serde::Deserialize;
 
 use crate::{
+    auth::CanView,
     domain::OpenId,
     members::{Found, MemberPanel},
     web::{AppError, AppState, Chrome, HxRequest, Notice, Notices},
@@ -24,12 +25,17 @@ pub struct LookupQuery {
 /// without JavaScript submits the same form to `/groups`, which renders the whole page.
 pub async fn lookup(
     State(state): State<AppState>,
+    _: CanView,
     chrome: Chrome,
     HxRequest(hx): HxRequest,
     Query(q): Query<LookupQuery>,
 ) -> Result<Response, AppError> {
     if !hx {
-        let to = format!("{}?openid={}", chrome.urls.groups(), url_encode(&q.openid));
+        let to = format!(
+            "{}?openid={}",
+            chrome.urls.groups(),
+            crate::web::urls::query_escape(&q.openid)
+        );
         return Ok(Redirect::to(&to).into_response());
     }
     let panel = MemberPanel::new(&chrome, state.groups.peek());
@@ -96,18 +102,4 @@ async fn lookup_with_notice(
             }
         }
     }
-}
-
-/// Percent-encodes a query value (only what can appear in a typed OpenID needs care).
-pub(crate) fn url_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }

@@ -9,9 +9,11 @@ use axum::{
 use serde::Deserialize;
 
 use crate::{
+    audit::{self, Change},
+    auth::{CanChange, ClientInfo},
     domain::{GroupId, OpenId},
     groups::{GroupsPage, GroupsTable, render_page},
-    members::{Found, MemberPanel, lookup::url_encode},
+    members::{Found, MemberPanel},
     web::{AppError, AppState, Chrome, Form, HxRequest, Notice, NoticeKind, Notices},
 };
 
@@ -29,6 +31,8 @@ pub struct MoveInput {
 /// counts in the cached list right, and it spares the write when they are already there.
 pub async fn move_user(
     State(state): State<AppState>,
+    CanChange(actor): CanChange,
+    client: ClientInfo,
     chrome: Chrome,
     HxRequest(hx): HxRequest,
     Form(input): Form<MoveInput>,
@@ -106,15 +110,29 @@ pub async fn move_user(
             false,
         );
     }
-    match state.client.move_user(&openid, to).await {
+    let change = Change {
+        action: "member_move",
+        target: openid.to_string(),
+        before: Some(from.to_string()),
+        after: Some(to.to_string()),
+    };
+    match audit::record(
+        &state,
+        &actor,
+        &client,
+        change,
+        state.client.move_user(&openid, to),
+    )
+    .await?
+    {
         Ok(()) => {
-            tracing::info!(from = %from, to = %to, "moved a follower");
+            tracing::info!(operator = %actor.name, action = "member_move", from = %from, to = %to, "moved a follower");
             state.groups.moved(from, to, 1);
             if !hx {
                 return Ok(Redirect::to(&format!(
                     "{}?done=moved&id={to}&openid={}",
                     chrome.urls.groups(),
-                    url_encode(openid.as_str())
+                    crate::web::urls::query_escape(openid.as_str())
                 ))
                 .into_response());
             }

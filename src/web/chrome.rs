@@ -5,12 +5,14 @@
 use std::{convert::Infallible, fmt::Display};
 
 use axum::{
-    extract::FromRequestParts,
+    extract::{FromRequestParts, OriginalUri},
     http::{header, request::Parts},
 };
 use axum_extra::extract::CookieJar;
+use tower_sessions::Session;
 
 use crate::{
+    auth::Actor,
     i18n::Lang,
     web::{AppState, Urls},
 };
@@ -22,11 +24,68 @@ pub struct Chrome {
     pub urls: Urls,
     pub demo: bool,
     pub appid: Option<String>,
-    /// The path and query of this request, so the language switch can come back here.
+    /// The path and query of this request (with the base path), so the language switch and
+    /// the sign-in page can come back here.
     pub here: String,
+    /// Who is signed in (none on the sign-in page).
+    pub actor: Option<Actor>,
+    /// This session's CSRF token, for `hx-headers` and the hidden field of every form.
+    pub csrf: String,
 }
 
 impl Chrome {
+    /// The hidden CSRF field every plain form carries.
+    pub fn csrf_field(&self) -> String {
+        format!(
+            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+            crate::web::csrf::FIELD,
+            self.csrf
+        )
+    }
+
+    /// `hx-headers` for the body: htmx sends the token with every request.
+    pub fn hx_headers(&self) -> String {
+        format!("{{\"X-CSRF-Token\": \"{}\"}}", self.csrf)
+    }
+
+    pub fn can_change(&self) -> bool {
+        self.actor.as_ref().is_some_and(Actor::can_change)
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.actor.as_ref().is_some_and(Actor::is_admin)
+    }
+
+    /// Built-in operators sign out here; proxy users sign out at the proxy, the demo never.
+    pub fn can_sign_out(&self) -> bool {
+        self.actor
+            .as_ref()
+            .is_some_and(|a| a.source == crate::auth::Source::Builtin)
+    }
+
+    /// Whether this page belongs to a section of the nav (for `aria-current`).
+    pub fn section(&self, name: &str) -> bool {
+        let path = self
+            .here
+            .strip_prefix(self.urls.base())
+            .unwrap_or(&self.here);
+        path.trim_start_matches('/').starts_with(name)
+    }
+
+    pub fn is_demo_actor(&self) -> bool {
+        self.actor
+            .as_ref()
+            .is_some_and(|a| a.source == crate::auth::Source::Demo)
+    }
+
+    /// The role's name in the page's language.
+    pub fn role_name(&self) -> String {
+        self.actor
+            .as_ref()
+            .map(|a| self.t(&format!("role.{}", a.role)))
+            .unwrap_or_default()
+    }
+
     /// A catalogue entry in the page's language.
     pub fn t(&self, key: &str) -> String {
         self.lang.t(key)
@@ -71,13 +130,26 @@ impl FromRequestParts<AppState> for Chrome {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        // Outside the session layer (the error page) there is no session and so no token:
+        // such pages have no forms that change anything.
+        let csrf = match parts.extensions.get::<Session>() {
+            Some(session) => crate::web::csrf::token_for(session)
+                .await
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        let uri = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map_or(&parts.uri, |o| &o.0);
         Ok(Chrome {
+            actor: parts.extensions.get::<Actor>().cloned(),
+            csrf,
             lang: lang_of(parts),
             urls: state.urls.clone(),
             demo: state.site.demo,
             appid: state.site.appid.clone(),
-            here: parts
-                .uri
+            here: uri
                 .path_and_query()
                 .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned()),
         })

@@ -24,6 +24,12 @@ pub enum AppError {
     /// 413: a request body over the limit.
     #[error("request body too large")]
     TooLarge,
+    /// 403: the operator's role does not allow this.
+    #[error("forbidden for role {0}")]
+    Forbidden(crate::store::Role),
+    /// 403: a change without this session's CSRF token (or from another origin).
+    #[error("CSRF check failed")]
+    CsrfRefused,
     /// 400: a body that is not the form the page sends.
     #[error("malformed form: {0}")]
     BadForm(String),
@@ -45,6 +51,8 @@ struct Rendered(ErrorKind);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ErrorKind {
     NotFound,
+    Forbidden(crate::store::Role),
+    Csrf,
     TooLarge,
     BadForm,
     Internal,
@@ -55,6 +63,8 @@ impl IntoResponse for AppError {
         let (status, kind) = match &self {
             AppError::NotFound => (StatusCode::NOT_FOUND, ErrorKind::NotFound),
             AppError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, ErrorKind::TooLarge),
+            AppError::Forbidden(role) => (StatusCode::FORBIDDEN, ErrorKind::Forbidden(*role)),
+            AppError::CsrfRefused => (StatusCode::FORBIDDEN, ErrorKind::Csrf),
             AppError::BadForm(why) => {
                 tracing::info!(%why, "refused a malformed form");
                 (StatusCode::BAD_REQUEST, ErrorKind::BadForm)
@@ -94,14 +104,20 @@ pub async fn render(State(state): State<AppState>, request: Request, next: Next)
     };
     let key = match kind {
         ErrorKind::NotFound => "error.not_found",
+        ErrorKind::Forbidden(_) => "error.forbidden",
+        ErrorKind::Csrf => "error.csrf",
         ErrorKind::TooLarge => "error.too_large",
         ErrorKind::BadForm => "error.bad_form",
         ErrorKind::Internal => "error.internal",
     };
     let status = response.status();
+    let detail = match kind {
+        ErrorKind::Forbidden(role) => chrome.t1(&format!("{key}.detail"), "role", role),
+        _ => chrome.t(&format!("{key}.detail")),
+    };
     let page = ErrorPage {
         title: chrome.t(&format!("{key}.title")),
-        detail: chrome.t(&format!("{key}.detail")),
+        detail,
         status: status.as_u16(),
         chrome,
     };

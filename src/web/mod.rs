@@ -2,6 +2,7 @@
 
 pub mod assets;
 mod chrome;
+pub mod csrf;
 mod error;
 mod form;
 mod lang;
@@ -12,20 +13,29 @@ use std::{sync::Arc, time::Duration};
 
 use axum::{
     Router,
-    extract::DefaultBodyLimit,
+    extract::{DefaultBodyLimit, Request},
     http::{HeaderName, HeaderValue, StatusCode, header},
-    response::Redirect,
+    middleware::{self, Next},
+    response::{Redirect, Response},
     routing::{get, post},
 };
 use tower_http::{set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trace::TraceLayer};
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
+use tower_sessions_sqlx_store::SqliteStore;
 
 pub use chrome::{Chrome, HxRequest};
+pub use csrf::new_csrf_token;
 pub use error::AppError;
 pub use form::Form;
 pub use notice::{Notice, NoticeKind, Notices};
 pub use urls::Urls;
 
-use crate::{groups::GroupCache, wechat::WeChatClient};
+use crate::{
+    auth::{self, Access, ClientInfo, SignInLimiter},
+    groups::GroupCache,
+    store::Store,
+    wechat::WeChatClient,
+};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -34,6 +44,9 @@ pub struct AppState {
     pub groups: Arc<GroupCache>,
     pub site: Arc<Site>,
     pub urls: Urls,
+    pub store: Store,
+    pub access: Arc<Access>,
+    pub limiter: Arc<SignInLimiter>,
 }
 
 /// Facts about this deployment that pages show.
@@ -43,43 +56,137 @@ pub struct Site {
     pub demo: bool,
     /// The real account's AppID (not a secret; shown so operators know which account this is).
     pub appid: Option<String>,
+    /// The origin browsers use, when a proxy makes it differ from the Host we see.
+    pub public_origin: Option<String>,
 }
 
 /// Forms here are a few short fields; anything bigger is a mistake or an attack.
-const BODY_LIMIT: usize = 64 * 1024;
+pub(crate) const BODY_LIMIT: usize = 64 * 1024;
 /// Longer than the WeChat client's own timeout plus a token fetch, so the client's clearer
 /// message wins; short enough that a stuck request does not hold a connection forever.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "wxgroups_session";
 
 /// Builds the whole app. Tests call this too, in-process or behind a real listener.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, sessions: SqliteStore) -> Router {
     let urls = state.urls.clone();
-    let router = Router::new()
-        .route(
-            "/",
-            get(move || async move { Redirect::to(&urls.groups()) }),
-        )
+    let home = urls.groups();
+
+    // Pages that need a signed-in operator (or the demo's automatic admin).
+    let protected = Router::new()
+        .route("/", get(move || async move { Redirect::to(&home) }))
         .merge(crate::groups::routes())
         .merge(crate::members::routes())
+        .merge(crate::audit::routes())
+        .route("/signout", post(auth::signin::sign_out))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ));
+
+    // Pages anyone may see: signing in, switching language, the static files.
+    let public = Router::new()
+        .route(
+            "/signin",
+            get(auth::signin::page).post(auth::signin::sign_in),
+        )
         .route("/lang", post(lang::switch))
-        .route("/assets/{file}", get(assets::serve))
+        .route("/assets/{file}", get(assets::serve));
+
+    let session_layer = SessionManagerLayer::new(sessions)
+        .with_name(SESSION_COOKIE)
+        .with_path(if urls.base().is_empty() {
+            "/".to_owned()
+        } else {
+            urls.base().to_owned()
+        })
+        .with_same_site(SameSite::Strict)
+        .with_http_only(true)
+        // `Secure` is added per request by `secure_cookies`: it depends on how the browser
+        // reached us (directly over HTTPS or through a trusted proxy that says so).
+        .with_secure(false)
+        .with_expiry(Expiry::OnInactivity(
+            time::Duration::try_from(state.access.session_idle).unwrap_or(time::Duration::HOUR),
+        ));
+
+    let mut origin_check = tower_http::csrf::CsrfLayer::new();
+    if let Some(origin) = &state.site.public_origin {
+        origin_check = origin_check
+            .add_trusted_origin(origin.as_str())
+            .expect("settings validated the public origin");
+    }
+
+    let app = public
+        .merge(protected)
         .fallback(|| async { AppError::NotFound })
+        .layer(middleware::from_fn(csrf::check))
+        .layer(session_layer)
+        .layer(middleware::from_fn(secure_cookies))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::network::client_info,
+        ))
+        .layer(origin_check);
+
+    let app = if urls.base().is_empty() {
+        app
+    } else {
+        let base = urls.base().to_owned();
+        let home = urls.home();
+        Router::new()
+            .nest(&base, app)
+            .route(&base, get(move || async move { Redirect::to(&home) }))
+            .fallback(|| async { AppError::NotFound })
+    };
+
+    let app = app
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
-        ));
-    with_security_headers(router)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            error::render,
         ))
+        .layer(middleware::from_fn_with_state(state.clone(), error::render));
+    with_security_headers(app)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
+/// Marks every cookie `Secure` when the browser reached us over HTTPS, directly or through a
+/// trusted proxy (`X-Forwarded-Proto: https`). Over plain HTTP (the demo, a loopback test) a
+/// Secure cookie would never come back.
+async fn secure_cookies(request: Request, next: Next) -> Response {
+    let https = request
+        .extensions()
+        .get::<ClientInfo>()
+        .is_some_and(|c| c.https);
+    let mut response = next.run(request).await;
+    if https {
+        let cookies: Vec<HeaderValue> = response
+            .headers_mut()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| {
+                let s = v.to_str().unwrap_or_default();
+                if s.to_ascii_lowercase().contains("; secure") {
+                    v.clone()
+                } else {
+                    HeaderValue::from_str(&format!("{s}; Secure")).unwrap_or_else(|_| v.clone())
+                }
+            })
+            .collect();
+        response.headers_mut().remove(header::SET_COOKIE);
+        for c in cookies {
+            response.headers_mut().append(header::SET_COOKIE, c);
+        }
+    }
+    response
+}
+
 /// Headers every response carries. The CSP allows scripts and styles from this origin only:
 /// htmx is configured (in base.html) not to eval and not to inject its indicator styles.
+/// Pages are `no-store` (they show live account data and carry a CSRF token); the hashed
+/// assets set their own long-lived Cache-Control first.
 fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
     const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                        connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -88,6 +195,7 @@ fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "same-origin"),
         (HeaderName::from_static("x-frame-options"), "DENY"),
+        (header::CACHE_CONTROL, "no-store"),
     ]
     .into_iter()
     .fold(router, |r, (name, value)| {

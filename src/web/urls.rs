@@ -24,6 +24,26 @@ impl Urls {
         format!("{}{path}", self.base)
     }
 
+    /// The prefix itself ("" or e.g. "/wx").
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+    pub fn signin(&self) -> String {
+        self.at("/signin")
+    }
+    /// The sign-in page, coming back to `here` afterwards.
+    pub fn signin_next(&self, here: &str) -> String {
+        format!("{}?next={}", self.signin(), query_escape(here))
+    }
+    pub fn signout(&self) -> String {
+        self.at("/signout")
+    }
+    pub fn audit(&self) -> String {
+        self.at("/audit")
+    }
+    pub fn audit_csv(&self) -> String {
+        self.at("/audit.csv")
+    }
     pub fn home(&self) -> String {
         self.at("/")
     }
@@ -84,6 +104,20 @@ impl Urls {
             && !next.chars().any(char::is_control);
         if ok { next.to_owned() } else { self.home() }
     }
+}
+
+/// Percent-encodes a value for a query string.
+pub fn query_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

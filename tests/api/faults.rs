@@ -18,7 +18,7 @@ use axum::{
 };
 use serde_json::json;
 
-use crate::helpers::{TestApp, client, read, settings_for};
+use crate::helpers::{Browser, TestApp, settings_for, start};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(u8)]
@@ -97,22 +97,19 @@ async fn spawn_fake(fake: Fake) -> (String, tokio::sync::oneshot::Sender<()>) {
     (url, stop)
 }
 
-async fn spawn_app(url: String) -> std::net::SocketAddr {
+async fn spawn_app(url: String) -> Browser {
     let mut settings = settings_for(url);
     settings.upstream_timeout = Duration::from_millis(300);
-    let app = wxgroups::startup::Application::build(settings)
-        .await
-        .unwrap();
-    let addr = app.local_addr();
-    tokio::spawn(app.run());
-    addr
+    start(settings).await.2
 }
 
-async fn refresh(addr: std::net::SocketAddr) -> crate::helpers::Page {
-    let http = client();
-    read(
-        http.post(format!("http://{addr}/groups/refresh"))
+async fn refresh(browser: &Browser) -> crate::helpers::Page {
+    crate::helpers::read(
+        browser
+            .http
+            .post(browser.url("/groups/refresh"))
             .header("HX-Request", "true")
+            .header("X-CSRF-Token", browser.csrf())
             .header("Accept-Language", "en")
             .send()
             .await
@@ -125,8 +122,8 @@ async fn refresh(addr: std::net::SocketAddr) -> crate::helpers::Page {
 async fn every_kind_of_bad_answer_is_explained_and_the_cached_list_survives() {
     let fake = Fake::default();
     let (url, _stop) = spawn_fake(fake.clone()).await;
-    let addr = spawn_app(url).await;
-    let first = refresh(addr).await;
+    let browser = spawn_app(url).await;
+    let first = refresh(&browser).await;
     assert_eq!(first.status, 200);
     assert_eq!(first.count_of(100), 7);
 
@@ -139,7 +136,7 @@ async fn every_kind_of_bad_answer_is_explained_and_the_cached_list_survives() {
         (Mode::Errcode40164, "40164"),
     ] {
         fake.set(mode);
-        let page = refresh(addr).await;
+        let page = refresh(&browser).await;
         assert_eq!(page.status, 502, "{mode:?}");
         let message = page.text("#messages");
         assert!(
@@ -159,12 +156,12 @@ async fn every_kind_of_bad_answer_is_explained_and_the_cached_list_survives() {
 async fn a_refused_connection_is_explained_and_the_cached_list_survives() {
     let fake = Fake::default();
     let (url, stop) = spawn_fake(fake.clone()).await;
-    let addr = spawn_app(url).await;
-    assert_eq!(refresh(addr).await.count_of(100), 7);
+    let browser = spawn_app(url).await;
+    assert_eq!(refresh(&browser).await.count_of(100), 7);
     stop.send(()).unwrap();
     // Graceful shutdown closes the listener once the idle keep-alive connection goes away;
     // the client sees either a refused connect or a closed connection: both are "no answer".
-    let page = refresh(addr).await;
+    let page = refresh(&browser).await;
     assert_eq!(page.status, 502);
     let message = page.text("#messages").to_lowercase();
     assert!(
@@ -181,10 +178,11 @@ async fn with_wechat_unreachable_from_the_start_the_page_still_renders_with_the_
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let addr = spawn_app(format!("http://127.0.0.1:{port}")).await;
-    let http = client();
-    let page = read(
-        http.get(format!("http://{addr}/groups"))
+    let browser = spawn_app(format!("http://127.0.0.1:{port}")).await;
+    let page = crate::helpers::read(
+        browser
+            .http
+            .get(browser.url("/groups"))
             .header("Accept-Language", "en")
             .send()
             .await

@@ -4,10 +4,14 @@ use std::{net::SocketAddr, time::Duration};
 
 use reqwest::{StatusCode, header};
 use scraper::{Html, Selector};
+use std::sync::Mutex;
+
 use wxgroups::{
+    auth::{Access, password},
     settings::{Account, LogFormat, Settings},
     simulator::{SimConfig, Simulator},
     startup::Application,
+    store::{Role, Store},
     wechat::TokenMode,
 };
 
@@ -19,7 +23,23 @@ pub struct TestApp {
     pub sim: Simulator,
     /// The simulator's base URL, to call it directly behind the dashboard's back.
     pub sim_url: String,
+    pub store: Store,
+    /// A browser signed in as an admin; `app.get(…)` etc. go through it.
+    pub admin: Browser,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Browser;
+    fn deref(&self) -> &Browser {
+        &self.admin
+    }
+}
+
+/// One browser: its own cookie jar, and the CSRF token of its session.
+pub struct Browser {
+    pub base: String,
     pub http: reqwest::Client,
+    csrf: Mutex<String>,
 }
 
 /// A response read to the end, with its body parsed as HTML on demand.
@@ -62,6 +82,15 @@ impl Page {
         !self.texts(css).is_empty()
     }
 
+    /// The value of `attr` on the first element matching `css`.
+    pub fn attr(&self, css: &str, attr: &str) -> Option<String> {
+        let sel = Selector::parse(css).expect("a valid selector");
+        self.html()
+            .select(&sel)
+            .next()
+            .and_then(|e| e.value().attr(attr).map(str::to_owned))
+    }
+
     pub fn location(&self) -> &str {
         self.headers
             .get(header::LOCATION)
@@ -100,11 +129,33 @@ pub fn settings_for(wechat_api: String) -> Settings {
         upstream_timeout: Duration::from_secs(5),
         demo_followers: 0,
         log_format: LogFormat::Human,
+        database_url: "sqlite::memory:".into(),
+        base_path: String::new(),
+        public_origin: None,
+        access: Access::default(),
     }
 }
 
+pub const ADMIN: &str = "admin";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Starts the app with `settings`, adds the admin and signs a browser in as them.
+pub async fn start(settings: Settings) -> (SocketAddr, Store, Browser) {
+    let base_path = settings.base_path.clone();
+    let app = Application::build(settings).await.expect("the app builds");
+    let addr = app.local_addr();
+    let store = app.store().clone();
+    tokio::spawn(app.run());
+    let hash = password::hash(PASSWORD).unwrap();
+    store.add_operator(ADMIN, Role::Admin, &hash).await.unwrap();
+    let admin = Browser::new(format!("http://{addr}{base_path}"));
+    let page = admin.sign_in(ADMIN, PASSWORD).await;
+    assert_eq!(page.status, 303, "the admin signs in: {}", page.body);
+    (addr, store, admin)
+}
+
 impl TestApp {
-    /// The simulator with 500 followers, and the dashboard pointed at it.
+    /// The simulator with 500 followers, and the dashboard pointed at it, signed in as an admin.
     pub async fn spawn() -> TestApp {
         Self::spawn_with(sim_config(), |s| s).await
     }
@@ -117,29 +168,101 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let sim_url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(wxgroups::simulator::serve(listener, sim.clone()));
-        let app = Application::build(tweak(settings_for(sim_url.clone())))
-            .await
-            .expect("the app builds");
-        let addr = app.local_addr();
-        tokio::spawn(app.run());
+        let (addr, store, admin) = start(tweak(settings_for(sim_url.clone()))).await;
         TestApp {
             addr,
             sim,
             sim_url,
+            admin,
+            store,
+        }
+    }
+
+    /// Adds a built-in operator with the test password.
+    pub async fn add_operator(&self, name: &str, role: Role) {
+        let hash = password::hash(PASSWORD).unwrap();
+        self.store
+            .add_operator(name, role, &hash)
+            .await
+            .unwrap()
+            .expect("a new name");
+    }
+
+    /// A fresh browser (no cookies) on this app.
+    pub fn browser(&self) -> Browser {
+        Browser::new(self.admin.base.clone())
+    }
+
+    /// A browser signed in as a new operator with `role`.
+    pub async fn signed_in(&self, name: &str, role: Role) -> Browser {
+        self.add_operator(name, role).await;
+        let b = self.browser();
+        let page = b.sign_in(name, PASSWORD).await;
+        assert_eq!(page.status, 303, "{name} signs in: {}", page.body);
+        b
+    }
+
+    /// Upstream calls to one endpoint so far.
+    pub fn calls(&self, endpoint: &str) -> u64 {
+        self.sim.calls(&format!("/cgi-bin/{endpoint}"))
+    }
+}
+
+impl Browser {
+    pub fn new(base: String) -> Browser {
+        Browser {
+            base,
             http: client(),
+            csrf: Mutex::new(String::new()),
         }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("{}{path}", self.base)
+    }
+
+    pub fn csrf(&self) -> String {
+        self.csrf.lock().unwrap().clone()
+    }
+
+    /// Remembers the CSRF token a page carries, as a browser would from its forms.
+    fn learn(&self, page: &Page) {
+        if let Some(token) = page
+            .attr("input[name=csrf]", "value")
+            .filter(|t| !t.is_empty())
+        {
+            *self.csrf.lock().unwrap() = token;
+        }
+    }
+
+    async fn read(&self, r: reqwest::Response) -> Page {
+        let page = read(r).await;
+        self.learn(&page);
+        page
+    }
+
+    /// Signs in through the sign-in page, then loads the groups page (for its token).
+    pub async fn sign_in(&self, name: &str, password: &str) -> Page {
+        self.get("/signin").await;
+        let page = self
+            .post(
+                "/signin",
+                &[("name", name), ("password", password), ("next", "")],
+            )
+            .await;
+        if page.status == 303 {
+            self.get("/groups").await;
+        }
+        page
     }
 
     pub async fn get(&self, path: &str) -> Page {
-        read(self.http.get(self.url(path)).send().await.unwrap()).await
+        self.read(self.http.get(self.url(path)).send().await.unwrap())
+            .await
     }
 
     pub async fn get_hx(&self, path: &str) -> Page {
-        read(
+        self.read(
             self.http
                 .get(self.url(path))
                 .header("HX-Request", "true")
@@ -150,11 +273,15 @@ impl TestApp {
         .await
     }
 
+    /// A plain form post, with the session's token in the hidden field.
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
-        read(
+        let csrf = self.csrf();
+        let mut fields: Vec<(&str, &str)> = form.to_vec();
+        fields.push(("csrf", &csrf));
+        self.read(
             self.http
                 .post(self.url(path))
-                .form(form)
+                .form(&fields)
                 .send()
                 .await
                 .unwrap(),
@@ -162,22 +289,19 @@ impl TestApp {
         .await
     }
 
+    /// An htmx post, with the token in `X-CSRF-Token` as `hx-headers` sends it.
     pub async fn post_hx(&self, path: &str, form: &[(&str, &str)]) -> Page {
-        read(
+        self.read(
             self.http
                 .post(self.url(path))
                 .header("HX-Request", "true")
+                .header("X-CSRF-Token", self.csrf())
                 .form(form)
                 .send()
                 .await
                 .unwrap(),
         )
         .await
-    }
-
-    /// Upstream calls to one endpoint so far.
-    pub fn calls(&self, endpoint: &str) -> u64 {
-        self.sim.calls(&format!("/cgi-bin/{endpoint}"))
     }
 }
 

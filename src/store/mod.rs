@@ -1,0 +1,87 @@
+//! Storage: one SQLite database (created and migrated on start) behind plain async functions.
+//!
+//! Handlers never write SQL; they call these functions. Adding PostgreSQL means a second
+//! implementation of this module's queries, not a change to any handler.
+
+mod audit;
+mod operators;
+
+use std::str::FromStr;
+
+use sqlx::{
+    SqlitePool,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+
+pub use audit::{AuditEntry, AuditFilter, AuditRow, Outcome};
+pub use operators::{OperatorRecord, Role, now_us};
+
+/// The database handle: cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+/// A storage failure, said plainly.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the database URL {0:?} is not a SQLite URL such as sqlite://wxgroups.db")]
+    BadUrl(String),
+    #[error("cannot open the database: {0}")]
+    Open(sqlx::Error),
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Query(#[from] sqlx::Error),
+}
+
+impl Store {
+    /// Opens (creating it if needed) and migrates the database at `url`.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        if !url.starts_with("sqlite:") {
+            return Err(StoreError::BadUrl(url.to_owned()));
+        }
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|_| StoreError::BadUrl(url.to_owned()))?
+            .create_if_missing(true)
+            // WAL lets the audit page read while a change is written; NORMAL is durable
+            // across a process crash, which is the failure the audit log must survive.
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .foreign_keys(true);
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let pool = SqlitePoolOptions::new()
+            // An in-memory database exists per connection: keep exactly one.
+            .max_connections(if in_memory { 1 } else { 8 })
+            .min_connections(if in_memory { 1 } else { 0 })
+            .idle_timeout(if in_memory {
+                None
+            } else {
+                Some(std::time::Duration::from_secs(600))
+            })
+            .max_lifetime(if in_memory {
+                None
+            } else {
+                Some(std::time::Duration::from_secs(3600))
+            })
+            .connect_with(options)
+            .await
+            .map_err(StoreError::Open)?;
+        sqlx::migrate!("src/store/migrations").run(&pool).await?;
+        let store = Store { pool };
+        store.settle_interrupted().await?;
+        Ok(store)
+    }
+
+    /// The pool, for the session store (which keeps its own table in the same file).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Whether the database answers (for readiness checks).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,178 @@
+//! Built-in operator accounts.
+
+use std::{fmt, str::FromStr};
+
+use jiff::Timestamp;
+
+use crate::store::{Store, StoreError};
+
+/// What an operator may do. Ordered: a higher role can do everything a lower one can.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Sees groups, followers and their own audit entries.
+    Viewer,
+    /// Creates, renames and moves.
+    Operator,
+    /// Everything, including every operator's audit entries.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "viewer" => Ok(Role::Viewer),
+            "operator" => Ok(Role::Operator),
+            "admin" => Ok(Role::Admin),
+            other => Err(format!(
+                "{other:?} is not a role; use viewer, operator or admin"
+            )),
+        }
+    }
+}
+
+/// One row of `operators`.
+#[derive(Clone)]
+pub struct OperatorRecord {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub disabled: bool,
+    /// Sessions that signed in before this (µs since the epoch) are no longer valid.
+    pub sessions_valid_after: i64,
+    pub created_at: i64,
+}
+
+impl fmt::Debug for OperatorRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OperatorRecord")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("password_hash", &"[redacted]")
+            .field("disabled", &self.disabled)
+            .finish()
+    }
+}
+
+/// Now, in microseconds since the Unix epoch (how times are stored).
+pub fn now_us() -> i64 {
+    Timestamp::now().as_microsecond()
+}
+
+type Row = (i64, String, String, String, i64, i64, i64);
+
+fn from_row(
+    (id, name, role, password_hash, disabled, sessions_valid_after, created_at): Row,
+) -> OperatorRecord {
+    OperatorRecord {
+        id,
+        name,
+        // The CHECK constraint keeps other values out of the table.
+        role: role.parse().unwrap_or(Role::Viewer),
+        password_hash,
+        disabled: disabled != 0,
+        sessions_valid_after,
+        created_at,
+    }
+}
+
+const COLUMNS: &str = "id, name, role, password_hash, disabled, sessions_valid_after, created_at";
+
+impl Store {
+    /// Adds an operator; `Ok(None)` when the name is taken.
+    pub async fn add_operator(
+        &self,
+        name: &str,
+        role: Role,
+        password_hash: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        let now = now_us();
+        let result = sqlx::query(
+            "INSERT INTO operators (name, role, password_hash, disabled, sessions_valid_after, created_at, updated_at)
+             VALUES (?, ?, ?, 0, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(role.as_str())
+        .bind(password_hash)
+        .bind(now)
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok((result.rows_affected() == 1).then(|| result.last_insert_rowid()))
+    }
+
+    pub async fn operator_by_name(&self, name: &str) -> Result<Option<OperatorRecord>, StoreError> {
+        let row: Option<Row> =
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM operators WHERE name = ?"))
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(from_row))
+    }
+
+    pub async fn operator_by_id(&self, id: i64) -> Result<Option<OperatorRecord>, StoreError> {
+        let row: Option<Row> =
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM operators WHERE id = ?"))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(from_row))
+    }
+
+    pub async fn operators(&self) -> Result<Vec<OperatorRecord>, StoreError> {
+        let rows: Vec<Row> =
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM operators ORDER BY name"))
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(from_row).collect())
+    }
+
+    /// Disables an operator and ends every session they have. `false` if there is no such name.
+    pub async fn disable_operator(&self, name: &str) -> Result<bool, StoreError> {
+        let now = now_us();
+        let r = sqlx::query(
+            "UPDATE operators SET disabled = 1, sessions_valid_after = ?, updated_at = ? WHERE name = ?",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(name)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Sets a new password (and re-enables nothing); other sessions of the operator end.
+    pub async fn set_password(&self, name: &str, password_hash: &str) -> Result<bool, StoreError> {
+        let now = now_us();
+        let r = sqlx::query(
+            "UPDATE operators SET password_hash = ?, sessions_valid_after = ?, updated_at = ? WHERE name = ?",
+        )
+        .bind(password_hash)
+        .bind(now)
+        .bind(now)
+        .bind(name)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+}

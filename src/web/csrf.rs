@@ -1,0 +1,104 @@
+//! The per-session CSRF token, second line of defence after tower-http's Origin check.
+//!
+//! Every page puts the session's token in `hx-headers` (htmx sends it as `X-CSRF-Token`) and in
+//! a hidden `csrf` field of every plain form. A state-changing request without the token of
+//! *its own* session is refused before any handler runs.
+
+use axum::{
+    body::{Body, to_bytes},
+    extract::Request,
+    http::{Method, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use base64::Engine;
+use tower_sessions::Session;
+
+use crate::{auth::keys, web::AppError};
+
+pub const HEADER: &str = "x-csrf-token";
+pub const FIELD: &str = "csrf";
+
+/// 32 random bytes, URL-safe.
+pub fn new_csrf_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The session's token, created on first use (so the sign-in page has one too).
+pub async fn token_for(session: &Session) -> Result<String, AppError> {
+    let existing: Option<String> = session
+        .get(keys::CSRF)
+        .await
+        .map_err(crate::auth::session_error)?;
+    if let Some(t) = existing {
+        return Ok(t);
+    }
+    let t = new_csrf_token();
+    session
+        .insert(keys::CSRF, &t)
+        .await
+        .map_err(crate::auth::session_error)?;
+    Ok(t)
+}
+
+fn same(a: &str, b: &str) -> bool {
+    // Constant time over the length of the expected token.
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// Refuses POST/PUT/PATCH/DELETE without the session's token.
+pub async fn check(session: Session, request: Request, next: Next) -> Response {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        return next.run(request).await;
+    }
+    let expected: Option<String> = match session.get(keys::CSRF).await {
+        Ok(t) => t,
+        Err(e) => return crate::auth::session_error(e).into_response(),
+    };
+    let Some(expected) = expected else {
+        tracing::info!(path = %request.uri().path(), "refused a change from a browser without a session");
+        return AppError::CsrfRefused.into_response();
+    };
+    if let Some(sent) = request.headers().get(HEADER).and_then(|v| v.to_str().ok()) {
+        if same(sent, &expected) {
+            return next.run(request).await;
+        }
+        tracing::warn!(path = %request.uri().path(), "refused a change with a wrong CSRF header");
+        return AppError::CsrfRefused.into_response();
+    }
+    // A plain form: read the body (within the app's limit), find the field, put the body back.
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return AppError::CsrfRefused.into_response();
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match to_bytes(body, super::BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(_) => return AppError::TooLarge.into_response(),
+    };
+    let sent = form_urlencoded::parse(&bytes)
+        .find(|(k, _)| k == FIELD)
+        .map(|(_, v)| v.into_owned());
+    match sent {
+        Some(sent) if same(&sent, &expected) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        _ => {
+            tracing::warn!(path = %parts.uri.path(), "refused a form without this session's CSRF token");
+            AppError::CsrfRefused.into_response()
+        }
+    }
+}
