@@ -815,3 +815,118 @@ async fn a_million_follower_account_starts_quickly() {
     assert!(sim.group_of(&last).is_some());
     assert!(sim.group_of(&sim.follower_openid(1_000_000)).is_none());
 }
+
+#[tokio::test]
+async fn the_control_endpoint_injects_and_clears_faults_from_loopback_and_shows_stats() {
+    let app = spawn_default().await;
+    let injected = app
+        .http
+        .post(format!("{}/_sim/faults", app.base))
+        .body(
+            json!({"endpoint": "groups/get", "fault": {"errcode": 45011, "times": 1}}).to_string(),
+        )
+        .send()
+        .await
+        .expect("the control endpoint answers");
+    assert_eq!(injected.status(), 200);
+    let token = app.token().await;
+    let v = app
+        .get("/cgi-bin/groups/get", &[("access_token", &token)])
+        .await;
+    assert_eq!(errcode(&v), 45011, "the fault applies once");
+    let v = app
+        .get("/cgi-bin/groups/get", &[("access_token", &token)])
+        .await;
+    assert_eq!(errcode(&v), 0, "then it is spent");
+
+    let spec = app
+        .http
+        .post(format!("{}/_sim/faults", app.base))
+        .body(json!({"spec": "*=errcode:-1"}).to_string())
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(spec.status(), 200);
+    let v = app
+        .get("/cgi-bin/groups/get", &[("access_token", &token)])
+        .await;
+    assert_eq!(errcode(&v), -1);
+    let bad = app
+        .http
+        .post(format!("{}/_sim/faults", app.base))
+        .body(json!({"spec": "groups/nope=errcode:-1"}).to_string())
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(bad.status(), 400);
+
+    let cleared = app
+        .http
+        .delete(format!("{}/_sim/faults", app.base))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(cleared.status(), 200);
+    let v = app
+        .get("/cgi-bin/groups/get", &[("access_token", &token)])
+        .await;
+    assert_eq!(errcode(&v), 0);
+
+    let stats: Value = app
+        .http
+        .get(format!("{}/_sim/stats", app.base))
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(stats["calls"]["/cgi-bin/groups/get"], 4, "{stats}");
+    assert_eq!(stats["total_calls"], app.sim.total_calls());
+    assert_eq!(stats["faults"], json!({}));
+}
+
+#[tokio::test]
+async fn without_the_peer_address_the_control_endpoints_refuse() {
+    use tower::ServiceExt as _;
+    let sim = Simulator::new(SimConfig::default());
+    for (method, uri) in [
+        ("POST", "/_sim/faults"),
+        ("DELETE", "/_sim/faults"),
+        ("GET", "/_sim/stats"),
+    ] {
+        let request = axum::http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(axum::body::Body::from(r#"{"spec":"*=errcode:-1"}"#))
+            .expect("a request");
+        let response = sim.router().oneshot(request).await.expect("infallible");
+        assert_eq!(response.status(), 403, "{method} {uri}");
+    }
+    assert_eq!(sim.total_calls(), 0);
+}
+
+#[tokio::test]
+async fn a_dropped_connection_breaks_the_exchange_and_still_counts() {
+    let app = spawn_default().await;
+    app.sim.inject(
+        "groups/getid",
+        wxgroups::simulator::Fault {
+            drop: true,
+            ..Default::default()
+        },
+    );
+    let token = app.token().await;
+    let result = app
+        .http
+        .post(app.url("/cgi-bin/groups/getid", &[("access_token", &token)]))
+        .body("{}")
+        .send()
+        .await;
+    let failed = match result {
+        Err(_) => true,
+        Ok(response) => response.bytes().await.is_err(),
+    };
+    assert!(failed, "the client saw a broken connection");
+    assert_eq!(app.sim.calls("/cgi-bin/groups/getid"), 1);
+}

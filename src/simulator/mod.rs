@@ -4,19 +4,26 @@
 //! makes (see `shared/WECHAT_API.md`): access_tokens (classic and stable), the groups API and the
 //! user list. Errors are HTTP 200 with `{"errcode":N,"errmsg":"..."}`, as WeChat sends them.
 //!
-//! Every request enters through one function (`entry`) that counts it, picks the `Endpoint`,
-//! checks the method and the access_token and only then runs the endpoint's rules under one lock.
-//! That one function is where fault injection (latency, forced errcodes, 5xx, garbage bodies,
-//! dropped connections) will slot in.
+//! Every request enters through one function (`entry`) that counts it, applies any injected
+//! [`Fault`] (latency, forced errcodes, 5xx, garbage bodies, dropped connections, hangs), checks
+//! the method and the access_token and only then runs the endpoint's rules under one lock.
+//!
+//! Faults are set with [`Simulator::inject`], from `--fault` specs ([`parse_fault_spec`]) or over
+//! HTTP from loopback only: `POST /_sim/faults` (`{"endpoint":"groups/get","fault":{...}}` or
+//! `{"spec":"groups/get=errcode:-1"}`), `DELETE /_sim/faults`, `GET /_sim/stats`.
 
 mod account;
 mod endpoints;
 mod errcode;
+mod faults;
 mod openid;
 mod tokens;
 
+pub use faults::{Fault, parse_fault_spec};
+
 use std::collections::HashMap;
 use std::fmt;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -24,15 +31,16 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Query, State};
-use axum::http::{HeaderValue, Method, Uri, header};
+use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
-use serde_json::Value;
+use axum::routing::{any, get, post};
+use serde_json::{Value, json};
 
 use self::account::Account;
 use self::endpoints::Endpoint;
 use self::errcode::Errcode;
+use self::faults::Faults;
 use self::openid::OpenIdCodec;
 use self::tokens::Tokens;
 
@@ -91,6 +99,7 @@ struct Inner {
     state: Mutex<SimState>,
     calls: Mutex<HashMap<String, u64>>,
     total_calls: AtomicU64,
+    faults: Mutex<Faults>,
 }
 
 struct SimState {
@@ -125,17 +134,48 @@ impl Simulator {
                 state: Mutex::new(state),
                 calls: Mutex::new(HashMap::new()),
                 total_calls: AtomicU64::new(0),
+                faults: Mutex::new(Faults::default()),
             }),
         }
     }
 
     /// The simulator's HTTP API: every path under `/cgi-bin/`, with its state inside.
     ///
+    /// Also the control endpoints under `/_sim/`, which answer only to loopback peers and need
+    /// the peer's address: serve with `into_make_service_with_connect_info::<SocketAddr>()` (as
+    /// [`serve`] does); without it they refuse every request.
+    ///
     /// No fallback is set, so the router can be merged into another one.
     pub fn router(&self) -> Router {
         Router::new()
             .route("/cgi-bin/{*path}", any(entry))
+            .route("/_sim/faults", post(control_inject).delete(control_clear))
+            .route("/_sim/stats", get(control_stats))
             .with_state(self.clone())
+    }
+
+    /// Applies `fault` to the requests for `endpoint` (`"groups/get"`, `"/cgi-bin/groups/get"`,
+    /// or `"*"` for every path), replacing any fault that endpoint had.
+    pub fn inject(&self, endpoint: &str, fault: Fault) {
+        let key = faults::endpoint_key(endpoint);
+        tracing::info!(endpoint = %key, ?fault, "simulator: fault injected");
+        lock(&self.inner.faults).set(key, fault);
+    }
+
+    /// Removes every injected fault.
+    pub fn clear_faults(&self) {
+        lock(&self.inner.faults).clear();
+    }
+
+    /// The call counts as `/_sim/stats` shows them.
+    fn stats(&self) -> Value {
+        let calls = lock(&self.inner.calls).clone();
+        let faults = lock(&self.inner.faults).snapshot();
+        json!({
+            "total_calls": self.total_calls(),
+            "calls": calls,
+            "faults": faults,
+        })
     }
 
     /// How many requests hit `path` (e.g. `"/cgi-bin/groups/get"`), successful or not.
@@ -206,8 +246,82 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Serves the simulator on a bound listener until the future is dropped (used by `wxgroups sim`
 /// and tests).
+///
+/// With the peer's address, so that the control endpoints can tell loopback from the rest.
 pub async fn serve(listener: tokio::net::TcpListener, sim: Simulator) -> std::io::Result<()> {
-    axum::serve(listener, sim.router()).await
+    axum::serve(
+        listener,
+        sim.router()
+            .into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
+}
+
+/// Whether the request comes from this machine. No peer address (the router served without
+/// connect info, or driven in-process) is not proof of that, so it is refused too.
+fn from_loopback(request: &Request) -> bool {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|ConnectInfo(peer)| peer.ip().is_loopback())
+}
+
+fn refused() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        "the simulator's control endpoints answer only to loopback peers\n",
+    )
+        .into_response()
+}
+
+/// `POST /_sim/faults`: `{"endpoint": "groups/get", "fault": {...}}` or `{"spec": "..."}`.
+async fn control_inject(State(sim): State<Simulator>, request: Request) -> Response {
+    if !from_loopback(&request) {
+        return refused();
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Body {
+        Fault { endpoint: String, fault: Fault },
+        Spec { spec: String },
+    }
+    let bytes = match axum::body::to_bytes(request.into_body(), 64 * 1024).await {
+        Ok(bytes) => bytes,
+        Err(_) => return (StatusCode::BAD_REQUEST, "unreadable body\n").into_response(),
+    };
+    let (endpoint, fault) = match serde_json::from_slice::<Body>(&bytes) {
+        Ok(Body::Fault { endpoint, fault }) => (endpoint, fault),
+        Ok(Body::Spec { spec }) => match parse_fault_spec(&spec) {
+            Ok(parsed) => parsed,
+            Err(why) => return (StatusCode::BAD_REQUEST, format!("{why}\n")).into_response(),
+        },
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("expected {{\"endpoint\":…,\"fault\":{{…}}}} or {{\"spec\":…}}: {e}\n"),
+            )
+                .into_response();
+        }
+    };
+    sim.inject(&endpoint, fault);
+    axum::Json(sim.stats()).into_response()
+}
+
+/// `DELETE /_sim/faults`: clears every fault.
+async fn control_clear(State(sim): State<Simulator>, request: Request) -> Response {
+    if !from_loopback(&request) {
+        return refused();
+    }
+    sim.clear_faults();
+    axum::Json(sim.stats()).into_response()
+}
+
+/// `GET /_sim/stats`: call counts per path and the faults in force.
+async fn control_stats(State(sim): State<Simulator>, request: Request) -> Response {
+    if !from_loopback(&request) {
+        return refused();
+    }
+    axum::Json(sim.stats()).into_response()
 }
 
 /// What an endpoint got: the query string and the raw body.
@@ -239,9 +353,24 @@ async fn entry(
     let endpoint = Endpoint::from_path(path);
     sim.count(path, endpoint.is_some());
 
-    // Fault injection slots in here: look up the faults configured for `endpoint` and sleep,
-    // answer a forced errcode, a 5xx or a garbage body, or drop the connection, before (or, for
-    // "the write happened but the answer was lost", after) the normal answer below.
+    let fault = lock(&sim.inner.faults).take(path);
+    let failure = match fault {
+        None => None,
+        Some(fault) => {
+            if fault.latency_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(fault.latency_ms)).await;
+            }
+            // Without after_write the failure comes instead of the request's effect, as when
+            // WeChat refuses; with it, the effect happens and only the answer is lost.
+            match fault.failure() {
+                Some(failure) if !fault.after_write => {
+                    tracing::debug!(path, "simulator: injected fault");
+                    return failure.respond().await;
+                }
+                other => other,
+            }
+        }
+    };
 
     let answer = match endpoint {
         None => Err(Errcode::ApiUnauthorized),
@@ -263,6 +392,13 @@ async fn entry(
     match &answer {
         Ok(_) => tracing::debug!(path, "simulator: ok"),
         Err(e) => tracing::debug!(path, errcode = e.code(), "simulator: error"),
+    }
+    if let Some(failure) = failure {
+        tracing::debug!(
+            path,
+            "simulator: done, but the answer is replaced by a fault"
+        );
+        return failure.respond().await;
     }
     wechat_json(answer.unwrap_or_else(Errcode::body))
 }

@@ -1,8 +1,8 @@
 //! Typed calls to the group API, all funnelled through one private [`WeChatClient::call`].
 //!
-//! The funnel is deliberate: the token retry lives there today, and per-call retry policies, an
-//! external token source and a circuit breaker will slot in there without touching the typed
-//! calls.
+//! The funnel is deliberate: the circuit breaker, the retry policy (`retry.rs`, one table by
+//! call kind), the token retry and the create's re-read all live there, so the typed calls stay
+//! one line each.
 
 use std::fmt;
 use std::sync::Arc;
@@ -14,7 +14,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
+use super::circuit::{Circuit, CircuitStatus};
 use super::errors::{TransportKind, WeChatError, scrub};
+use super::retry::{self, CallKind};
 use super::token::{AccessToken, TokenMode, TokenSource};
 use super::wire;
 use crate::domain::{GroupId, GroupName, OpenId};
@@ -26,8 +28,18 @@ pub const MAX_BATCH: usize = 50;
 /// is not WeChat's API talking.
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
+/// Told about every HTTP request the client actually sends to WeChat (retries and token fetches
+/// included; a connection that could not be opened sent nothing and is not reported), e.g. to
+/// keep a per-endpoint daily quota meter.
+///
+/// Called on the request's task right after the exchange: keep it quick and non-blocking.
+pub trait CallObserver: Send + Sync {
+    /// `endpoint` is the path under `/cgi-bin/`, e.g. `"groups/get"` or `"stable_token"`.
+    fn upstream_call(&self, endpoint: &str);
+}
+
 /// Where and how to reach WeChat.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientConfig {
     /// e.g. `https://api.weixin.qq.com` or a simulator's `http://127.0.0.1:PORT`; a trailing slash
     /// is tolerated.
@@ -36,16 +48,68 @@ pub struct ClientConfig {
     /// The AppSecret. `SecretString` prints as `[REDACTED]` in `Debug`.
     pub secret: SecretString,
     pub token_mode: TokenMode,
+    /// For [`TokenMode::External`]: the URL answering `{"access_token":…,"expires_in":…}` to a
+    /// GET. May carry a credential of its own in the query, so `Debug` shows only its path.
+    pub token_url: Option<String>,
     /// Whole-request timeout for every call, token fetches included.
     pub timeout: Duration,
     pub connect_timeout: Duration,
     /// Refresh this long before the token's `expires_in` runs out (half its life if it is shorter).
     pub refresh_margin: Duration,
+    /// How many times a retryable failure is retried (see `retry.rs`); 0 turns retries off.
+    pub max_retries: u32,
+    /// The first retry waits up to this long (full jitter), each further one twice as long.
+    pub backoff_base: Duration,
+    /// No attempt (retry or re-read) starts after this much time since the call began.
+    pub deadline: Duration,
+    /// This many calls failing in a row (timeouts, connection errors, 5xx, broken answers, -1)
+    /// open the circuit.
+    pub circuit_threshold: u32,
+    /// How long an open circuit fails calls fast before letting one trial call through.
+    pub circuit_cooldown: Duration,
+    /// Told about every request sent to WeChat.
+    pub observer: Option<Arc<dyn CallObserver>>,
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("base_url", &self.base_url)
+            .field("appid", &self.appid)
+            .field("secret", &"[redacted]")
+            .field("token_mode", &self.token_mode)
+            .field("token_url", &self.token_url.as_deref().map(redact_url))
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("refresh_margin", &self.refresh_margin)
+            .field("max_retries", &self.max_retries)
+            .field("backoff_base", &self.backoff_base)
+            .field("deadline", &self.deadline)
+            .field("circuit_threshold", &self.circuit_threshold)
+            .field("circuit_cooldown", &self.circuit_cooldown)
+            .field("observer", &self.observer.as_ref().map(|_| "set"))
+            .finish()
+    }
+}
+
+/// A URL without its query, fragment or user info: what may be printed of a token URL.
+fn redact_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => format!(
+            "{}://{}{}{}",
+            u.scheme(),
+            u.host_str().unwrap_or_default(),
+            u.port().map(|p| format!(":{p}")).unwrap_or_default(),
+            u.path()
+        ),
+        Err(_) => "[not a URL]".to_owned(),
+    }
 }
 
 impl ClientConfig {
     /// A configuration with the defaults: stable token, 10 s timeout, 3 s connect timeout,
-    /// refresh 300 s before expiry.
+    /// refresh 300 s before expiry, 2 retries from 100 ms within a 20 s deadline, a circuit that
+    /// opens after 5 failures in a row for 30 s.
     pub fn new(
         base_url: impl Into<String>,
         appid: impl Into<String>,
@@ -56,9 +120,16 @@ impl ClientConfig {
             appid: appid.into(),
             secret: secret.into(),
             token_mode: TokenMode::default(),
+            token_url: None,
             timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(3),
             refresh_margin: Duration::from_secs(300),
+            max_retries: 2,
+            backoff_base: Duration::from_millis(100),
+            deadline: Duration::from_secs(20),
+            circuit_threshold: 5,
+            circuit_cooldown: Duration::from_secs(30),
+            observer: None,
         }
     }
 }
@@ -74,7 +145,8 @@ pub struct Group {
     pub count: u64,
 }
 
-/// The WeChat API client: one HTTP connection pool and one token cache, shared by every clone.
+/// The WeChat API client: one HTTP connection pool, one token cache and one circuit breaker,
+/// shared by every clone.
 #[derive(Clone)]
 pub struct WeChatClient {
     inner: Arc<Inner>,
@@ -83,6 +155,8 @@ pub struct WeChatClient {
 struct Inner {
     transport: Transport,
     tokens: TokenSource,
+    circuit: Circuit,
+    retry: retry::Settings,
 }
 
 impl fmt::Debug for WeChatClient {
@@ -95,25 +169,50 @@ impl fmt::Debug for WeChatClient {
 }
 
 impl WeChatClient {
-    /// Builds the client. Fails (as `Local`) only if the base URL is not a URL or the HTTP client
-    /// cannot be built; nothing is sent yet.
+    /// Builds the client. Fails (as `Local`) only if the base URL (or, in external token mode,
+    /// the token URL) is not a URL or the HTTP client cannot be built; nothing is sent yet.
     pub fn new(config: ClientConfig) -> Result<Self, WeChatError> {
         let transport = Transport::new(&config)?;
+        if config.token_mode == TokenMode::External && transport.token_url.is_none() {
+            return Err(WeChatError::Local(
+                "token mode \"external\" needs a token URL".into(),
+            ));
+        }
         let tokens = TokenSource::new(
             config.token_mode,
             config.appid,
             config.secret,
             config.refresh_margin,
         );
+        let circuit = Circuit::new(config.circuit_threshold, config.circuit_cooldown);
+        let retry = retry::Settings {
+            max_retries: config.max_retries,
+            backoff_base: config.backoff_base,
+            deadline: config.deadline,
+        };
         Ok(Self {
-            inner: Arc::new(Inner { transport, tokens }),
+            inner: Arc::new(Inner {
+                transport,
+                tokens,
+                circuit,
+                retry,
+            }),
         })
+    }
+
+    /// The circuit breaker's state, for a "WeChat is not answering" banner and `/metrics`.
+    pub fn circuit(&self) -> CircuitStatus {
+        self.inner.circuit.status()
     }
 
     /// Every group of the account, system groups included (`GET groups/get`).
     pub async fn get_groups(&self) -> Result<Vec<Group>, WeChatError> {
+        self.guarded(self.groups_unguarded(Instant::now())).await
+    }
+
+    async fn groups_unguarded(&self, started: Instant) -> Result<Vec<Group>, WeChatError> {
         let list: wire::GroupList = self
-            .call(Endpoint::GroupsGet, Method::GET, None::<&()>)
+            .run(Endpoint::GroupsGet, Method::GET, None::<&()>, started)
             .await?;
         Ok(list
             .groups
@@ -129,17 +228,73 @@ impl WeChatClient {
     /// Creates a group; answers the id WeChat assigned and the name as WeChat stored it
     /// (`POST groups/create`).
     ///
-    /// Not idempotent: a create that timed out may still have happened.
+    /// Never retried blindly, since a create whose answer was lost may have happened. After such
+    /// an ambiguous failure the group list is read once: a group of that name (the newest, if
+    /// there are several) is taken as created; no such group means it was not created and the
+    /// original error is returned; a failed re-read is [`WeChatError::OutcomeUnknown`].
     pub async fn create_group(&self, name: &GroupName) -> Result<(GroupId, String), WeChatError> {
-        let body = wire::CreateGroup {
-            group: wire::NewGroup {
-                name: name.as_str(),
-            },
-        };
-        let created: wire::Created = self
-            .call(Endpoint::GroupsCreate, Method::POST, Some(&body))
-            .await?;
-        Ok((GroupId::from_upstream(created.group.id), created.group.name))
+        self.guarded(async {
+            let started = Instant::now();
+            let body = wire::CreateGroup {
+                group: wire::NewGroup {
+                    name: name.as_str(),
+                },
+            };
+            let err = match self
+                .run_detailed::<wire::Created, _>(
+                    Endpoint::GroupsCreate,
+                    Method::POST,
+                    Some(&body),
+                    started,
+                )
+                .await
+            {
+                Ok(created) => {
+                    return Ok((GroupId::from_upstream(created.group.id), created.group.name));
+                }
+                Err(failed) if failed.may_have_happened() || failed.ambiguous_before => failed.err,
+                Err(failed) => return Err(failed.err),
+            };
+            if retry::past_deadline(&self.inner.retry, started) {
+                return Err(WeChatError::OutcomeUnknown {
+                    cause: Box::new(err),
+                });
+            }
+            match self.groups_unguarded(started).await {
+                Ok(groups) => match groups
+                    .into_iter()
+                    .filter(|g| g.name == name.as_str())
+                    .max_by_key(|g| g.id.get())
+                {
+                    Some(found) => {
+                        tracing::info!(
+                            group = found.id.get(),
+                            failure = %err.outcome_label(),
+                            "wechat create: answer lost, but the re-read found the group; recovered"
+                        );
+                        Ok((found.id, found.name))
+                    }
+                    None => {
+                        tracing::info!(
+                            failure = %err.outcome_label(),
+                            "wechat create: answer lost and the re-read has no such group; not created"
+                        );
+                        Err(err)
+                    }
+                },
+                Err(reread) => {
+                    tracing::warn!(
+                        failure = %err.outcome_label(),
+                        reread = %reread.outcome_label(),
+                        "wechat create: answer lost and the re-read failed; outcome unknown"
+                    );
+                    Err(WeChatError::OutcomeUnknown {
+                        cause: Box::new(err),
+                    })
+                }
+            }
+        })
+        .await
     }
 
     /// Renames a group (`POST groups/update`).
@@ -192,15 +347,41 @@ impl WeChatClient {
     }
 
     /// Deletes a group; WeChat moves its followers back to group 0 (`POST groups/delete`).
+    ///
+    /// Retried like an absolute write; a 40050 ("no such group") answering a *retry* means the
+    /// attempt whose answer was lost did delete it, so it counts as success.
     pub async fn delete_group(&self, id: GroupId) -> Result<(), WeChatError> {
         let body = wire::DeleteGroup {
             group: wire::GroupRef { id: id.get() },
         };
-        self.ack(Endpoint::GroupsDelete, &body).await
+        self.guarded(async {
+            let started = Instant::now();
+            match self
+                .run_detailed::<wire::Ack, _>(
+                    Endpoint::GroupsDelete,
+                    Method::POST,
+                    Some(&body),
+                    started,
+                )
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(failed) if failed.ambiguous_before && failed.err.code() == Some(40050) => {
+                    tracing::info!(
+                        group = id.get(),
+                        "wechat delete: a retry found no such group; the lost attempt deleted it"
+                    );
+                    Ok(())
+                }
+                Err(failed) => Err(failed.err),
+            }
+        })
+        .await
     }
 
     /// Obtains a token (or finds a cached one) without calling anything else: a readiness check
-    /// that proves the AppID, secret, IP whitelist and network are all right.
+    /// that proves the AppID, secret, IP whitelist and network are all right. Not subject to the
+    /// circuit breaker, so that readiness reports the real state of the token source.
     pub async fn access_token_ready(&self) -> Result<(), WeChatError> {
         self.inner
             .tokens
@@ -219,29 +400,127 @@ impl WeChatClient {
         Ok(())
     }
 
-    /// The one way to call WeChat with a token.
-    ///
-    /// If WeChat says the token is no good (40001, 40014, 42001), the token that failed is expired
-    /// (unless someone already replaced it), a token is obtained and the call is retried exactly
-    /// once: a second refusal is returned, so a bad secret or a token war never turns into a loop.
-    /// Retrying is safe for every call here because a refused token means WeChat did nothing.
+    /// One call, through the circuit breaker and the retry policy.
     async fn call<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,
         endpoint: Endpoint,
         method: Method,
         body: Option<&B>,
     ) -> Result<T, WeChatError> {
+        self.guarded(self.run(endpoint, method, body, Instant::now()))
+            .await
+    }
+
+    /// Runs `work` (one call, or a create and its re-read) if the circuit lets it, and counts
+    /// its outcome once.
+    async fn guarded<T>(
+        &self,
+        work: impl Future<Output = Result<T, WeChatError>>,
+    ) -> Result<T, WeChatError> {
+        let permit = self.inner.circuit.admit()?;
+        let result = work.await;
+        self.inner.circuit.record(permit, &result);
+        result
+    }
+
+    /// [`Self::run_detailed`] for callers that only need the error.
+    async fn run<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        endpoint: Endpoint,
+        method: Method,
+        body: Option<&B>,
+        started: Instant,
+    ) -> Result<T, WeChatError> {
+        self.run_detailed(endpoint, method, body, started)
+            .await
+            .map_err(|failed| failed.err)
+    }
+
+    /// The retry loop: attempts `endpoint` until it succeeds, fails in a way its call kind does
+    /// not retry, runs out of retries, or would start after the deadline.
+    ///
+    /// The failure says whether the last attempt was sent and whether an earlier one failed
+    /// ambiguously (it may have been carried out): what a create and a delete need to know.
+    async fn run_detailed<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        endpoint: Endpoint,
+        method: Method,
+        body: Option<&B>,
+        started: Instant,
+    ) -> Result<T, Failed> {
+        let kind = CallKind::of(endpoint);
+        let settings = &self.inner.retry;
+        let mut token_retried = false;
+        let mut retries = 0;
+        let mut ambiguous_before = false;
+        loop {
+            let attempt = self
+                .attempt(endpoint, method.clone(), body, &mut token_retried)
+                .await;
+            let mut failed = match attempt {
+                Ok(value) => return Ok(value),
+                Err(failed) => failed,
+            };
+            failed.ambiguous_before = ambiguous_before;
+            if retries >= settings.max_retries || !kind.retries(&failed.err, failed.broke) {
+                return Err(failed);
+            }
+            let wait = retry::backoff(settings.backoff_base, retries);
+            if started.elapsed() + wait >= settings.deadline {
+                tracing::info!(
+                    endpoint = endpoint.path(),
+                    "wechat call: deadline reached; no further attempt"
+                );
+                return Err(failed);
+            }
+            ambiguous_before |= failed.may_have_happened();
+            let err = failed.err;
+            retries += 1;
+            metrics::counter!("wxgroups_upstream_retries_total", "endpoint" => endpoint.label())
+                .increment(1);
+            tracing::info!(
+                endpoint = endpoint.path(),
+                failure = %err.outcome_label(),
+                retry = retries,
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                "wechat call failed; retrying"
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// One attempt with a token.
+    ///
+    /// If WeChat says the token is no good (40001, 40014, 42001), the token that failed is expired
+    /// (unless someone already replaced it), a token is obtained and the request is sent again,
+    /// once per call: a second refusal is returned, so a bad secret or a token war never turns
+    /// into a loop. Safe for every call because a refused token means WeChat did nothing.
+    ///
+    async fn attempt<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        endpoint: Endpoint,
+        method: Method,
+        body: Option<&B>,
+        token_retried: &mut bool,
+    ) -> Result<T, Failed> {
         let tokens = &self.inner.tokens;
-        let token = tokens.get(&self.inner.transport).await?;
+        let token = tokens
+            .get(&self.inner.transport)
+            .await
+            .map_err(Failed::unsent)?;
         match self.send(endpoint, method.clone(), body, &token).await {
-            Err(err) if err.is_token_error() => {
+            Err(Failed { err, .. }) if err.is_token_error() && !*token_retried => {
+                *token_retried = true;
                 tracing::info!(
                     endpoint = endpoint.path(),
                     errcode = err.code(),
                     "wechat refused the access_token; retrying once with another"
                 );
                 tokens.expire(&token).await;
-                let fresh = tokens.get(&self.inner.transport).await?;
+                let fresh = tokens
+                    .get(&self.inner.transport)
+                    .await
+                    .map_err(Failed::unsent)?;
                 self.send(endpoint, method, body, &fresh).await
             }
             other => other,
@@ -254,13 +533,47 @@ impl WeChatClient {
         method: Method,
         body: Option<&B>,
         token: &AccessToken,
-    ) -> Result<T, WeChatError> {
+    ) -> Result<T, Failed> {
         let token = token.expose();
         let secrets = [token, self.inner.tokens.secret()];
         self.inner
             .transport
-            .exchange(endpoint, method, &[("access_token", token)], body, &secrets)
+            .exchange_detailed(endpoint, method, &[("access_token", token)], body, &secrets)
             .await
+            .map_err(|(err, broke)| Failed {
+                err,
+                broke,
+                sent: true,
+                ambiguous_before: false,
+            })
+    }
+}
+
+/// How an attempt (or, from `run_detailed`, a whole call) failed.
+struct Failed {
+    err: WeChatError,
+    /// A `BadBody` that is a connection broken mid-exchange, not an answer we could read.
+    broke: bool,
+    /// The endpoint's own request went out (as opposed to failing at the token fetch).
+    sent: bool,
+    /// An earlier attempt of the same call may have been carried out.
+    ambiguous_before: bool,
+}
+
+impl Failed {
+    /// A failure before the request was sent (the token fetch).
+    fn unsent(err: WeChatError) -> Self {
+        Self {
+            err,
+            broke: false,
+            sent: false,
+            ambiguous_before: false,
+        }
+    }
+
+    /// The request went out and no proper answer came back: it may have been carried out.
+    fn may_have_happened(&self) -> bool {
+        self.sent && retry::is_ambiguous(&self.err)
     }
 }
 
@@ -269,6 +582,8 @@ impl WeChatClient {
 pub(super) enum Endpoint {
     Token,
     StableToken,
+    /// The external token service ([`TokenMode::External`]); not WeChat.
+    ExternalToken,
     GroupsGet,
     GroupsCreate,
     GroupsUpdate,
@@ -284,6 +599,8 @@ impl Endpoint {
         match self {
             Self::Token => "/cgi-bin/token",
             Self::StableToken => "/cgi-bin/stable_token",
+            // Its URL is configured and may carry a credential; logs name it only so.
+            Self::ExternalToken => "external token URL",
             Self::GroupsGet => "/cgi-bin/groups/get",
             Self::GroupsCreate => "/cgi-bin/groups/create",
             Self::GroupsUpdate => "/cgi-bin/groups/update",
@@ -294,9 +611,15 @@ impl Endpoint {
         }
     }
 
+    /// The metrics and observer label: the path under `/cgi-bin/` ("groups/get").
+    pub(super) fn label(self) -> &'static str {
+        let path = self.path();
+        path.strip_prefix("/cgi-bin/").unwrap_or(path)
+    }
+
     /// The token endpoints' answers hold a new token: their bodies are never quoted in a detail.
     fn answers_a_token(self) -> bool {
-        matches!(self, Self::Token | Self::StableToken)
+        matches!(self, Self::Token | Self::StableToken | Self::ExternalToken)
     }
 }
 
@@ -304,6 +627,9 @@ impl Endpoint {
 pub(super) struct Transport {
     http: reqwest::Client,
     base_url: String,
+    /// The external token service's URL, if configured.
+    pub(super) token_url: Option<reqwest::Url>,
+    observer: Option<Arc<dyn CallObserver>>,
 }
 
 impl Transport {
@@ -328,7 +654,19 @@ impl Transport {
             .map_err(|e| {
                 WeChatError::Local(format!("could not build the HTTP client: {}", chain(&e)))
             })?;
-        Ok(Self { http, base_url })
+        let token_url = match config.token_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(raw) => Some(reqwest::Url::parse(raw).map_err(|e| {
+                // The URL itself is not shown: it may carry the token service's credential.
+                WeChatError::Local(format!("the token URL is not a URL: {e}"))
+            })?),
+        };
+        Ok(Self {
+            http,
+            base_url,
+            token_url,
+            observer: config.observer.clone(),
+        })
     }
 
     /// Sends one request and reads its answer as `T`.
@@ -343,11 +681,35 @@ impl Transport {
         body: Option<&B>,
         secrets: &[&str],
     ) -> Result<T, WeChatError> {
+        self.exchange_detailed(endpoint, method, query, body, secrets)
+            .await
+            .map_err(|(err, _)| err)
+    }
+
+    /// [`Self::exchange`], telling with an error whether the connection broke mid-exchange (a
+    /// `BadBody` from the network rather than from an answer we could read).
+    ///
+    /// Also the one place that counts upstream calls: the metrics, and the observer for every
+    /// request that went out.
+    pub(super) async fn exchange_detailed<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        endpoint: Endpoint,
+        method: Method,
+        query: &[(&str, &str)],
+        body: Option<&B>,
+        secrets: &[&str],
+    ) -> Result<T, (WeChatError, bool)> {
         let started = Instant::now();
-        let result = self
+        let detailed = self
             .exchange_unlogged(endpoint, method, query, body, secrets)
             .await;
-        let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let elapsed = started.elapsed();
+        let (result, broke) = match detailed {
+            Ok(value) => (Ok(value), false),
+            Err((err, broke)) => (Err(err), broke),
+        };
+        self.count(endpoint, &result, elapsed);
+        let elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
         let path = endpoint.path();
         match &result {
             Ok(_) => tracing::info!(endpoint = path, errcode = 0, elapsed_ms, "wechat call"),
@@ -364,8 +726,40 @@ impl Transport {
             Err(WeChatError::Local(detail)) => {
                 tracing::warn!(endpoint = path, detail = %detail, "wechat call not sent")
             }
+            // Never made by a single exchange; listed so a new variant is a compile error here.
+            Err(e @ (WeChatError::OutcomeUnknown { .. } | WeChatError::CircuitOpen { .. })) => {
+                tracing::warn!(endpoint = path, failure = %e.outcome_label(), "wechat call")
+            }
         }
-        result
+        result.map_err(|err| (err, broke))
+    }
+
+    /// Metrics for one exchange with WeChat, and the observer if the request went out. The
+    /// external token service is not WeChat: its fetches are counted as token fetches only.
+    fn count<T>(&self, endpoint: Endpoint, result: &Result<T, WeChatError>, elapsed: Duration) {
+        if endpoint == Endpoint::ExternalToken {
+            return;
+        }
+        let outcome = match result {
+            Ok(_) => "ok".to_owned(),
+            Err(err) => err.outcome_label(),
+        };
+        let label = endpoint.label();
+        metrics::counter!("wxgroups_upstream_calls_total", "endpoint" => label, "outcome" => outcome)
+            .increment(1);
+        metrics::histogram!("wxgroups_upstream_duration_seconds", "endpoint" => label)
+            .record(elapsed.as_secs_f64());
+        let sent = !matches!(
+            result,
+            Err(WeChatError::Local(_))
+                | Err(WeChatError::Transport {
+                    kind: TransportKind::Connect,
+                    ..
+                })
+        );
+        if sent && let Some(observer) = &self.observer {
+            observer.upstream_call(label);
+        }
     }
 
     async fn exchange_unlogged<T: DeserializeOwned, B: Serialize + ?Sized>(
@@ -375,11 +769,27 @@ impl Transport {
         query: &[(&str, &str)],
         body: Option<&B>,
         secrets: &[&str],
-    ) -> Result<T, WeChatError> {
+    ) -> Result<T, (WeChatError, bool)> {
+        // A broken connection is a reqwest error; everything else is an answer we read.
+        let unbroken = |err: WeChatError| (err, false);
         // Built by hand rather than with reqwest's `query` (a feature we don't enable); the
         // pairs are percent-encoded by `url`.
-        let mut url = reqwest::Url::parse(&format!("{}{}", self.base_url, endpoint.path()))
-            .map_err(|e| WeChatError::Local(format!("{}: bad URL: {e}", endpoint.path())))?;
+        let mut url = match (endpoint, &self.token_url) {
+            (Endpoint::ExternalToken, Some(url)) => url.clone(),
+            (Endpoint::ExternalToken, None) => {
+                return Err(unbroken(WeChatError::Local(
+                    "no token URL configured".into(),
+                )));
+            }
+            _ => reqwest::Url::parse(&format!("{}{}", self.base_url, endpoint.path())).map_err(
+                |e| {
+                    unbroken(WeChatError::Local(format!(
+                        "{}: bad URL: {e}",
+                        endpoint.path()
+                    )))
+                },
+            )?,
+        };
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
@@ -393,10 +803,10 @@ impl Transport {
             .map_err(|e| from_reqwest(e, endpoint, secrets))?;
         let status = response.status();
         if !status.is_success() {
-            return Err(WeChatError::Transport {
+            return Err(unbroken(WeChatError::Transport {
                 kind: TransportKind::HttpStatus(status.as_u16()),
                 detail: format!("{} answered HTTP {status}", endpoint.path()),
-            });
+            }));
         }
         let mut bytes = Vec::new();
         while let Some(chunk) = response
@@ -405,14 +815,14 @@ impl Transport {
             .map_err(|e| from_reqwest(e, endpoint, secrets))?
         {
             if bytes.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(bad_body(
+                return Err(unbroken(bad_body(
                     endpoint,
                     format!("answer larger than {MAX_BODY_BYTES} bytes"),
-                ));
+                )));
             }
             bytes.extend_from_slice(&chunk);
         }
-        decode(endpoint, &bytes, secrets)
+        decode(endpoint, &bytes, secrets).map_err(unbroken)
     }
 }
 
@@ -489,12 +899,12 @@ fn snippet(endpoint: Endpoint, bytes: &[u8], secrets: &[&str]) -> String {
 ///
 /// A connect failure is checked before a timeout so that a connect timeout counts as `Connect`:
 /// what matters to a caller is that the request never left.
-fn from_reqwest(err: reqwest::Error, endpoint: Endpoint, secrets: &[&str]) -> WeChatError {
+fn from_reqwest(err: reqwest::Error, endpoint: Endpoint, secrets: &[&str]) -> (WeChatError, bool) {
     // The URL carries `access_token=` (or the classic endpoint's `secret=`): drop it first.
     let err = err.without_url();
     let detail = scrub(&format!("{}: {}", endpoint.path(), chain(&err)), secrets);
     if err.is_builder() {
-        return WeChatError::Local(detail);
+        return (WeChatError::Local(detail), false);
     }
     let kind = if err.is_connect() {
         TransportKind::Connect
@@ -504,7 +914,10 @@ fn from_reqwest(err: reqwest::Error, endpoint: Endpoint, secrets: &[&str]) -> We
         // The connection broke after the request went out, or the body was cut off.
         TransportKind::BadBody
     };
-    WeChatError::Transport { kind, detail }
+    (
+        WeChatError::Transport { kind, detail },
+        kind == TransportKind::BadBody,
+    )
 }
 
 /// An error and its causes on one line ("error sending request: client error (Connect): …").

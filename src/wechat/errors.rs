@@ -4,6 +4,7 @@
 //! `wechat.transport.*`); this file owns which codes have a text and how an error picks its text.
 
 use std::fmt;
+use std::time::Duration;
 
 use crate::i18n::Lang;
 
@@ -22,6 +23,18 @@ pub enum WeChatError {
     /// A call we refused to send (e.g. 0 or >50 openids in a batch).
     #[error("not sent to WeChat: {0}")]
     Local(String),
+    /// A create whose answer was lost (`cause`: a timeout, -1, 5xx or broken answer after the
+    /// request went out) and whose re-read of the group list failed too: the group may or may not
+    /// exist. The operator must refresh the list before trying again.
+    #[error("the outcome is unknown after: {cause}")]
+    OutcomeUnknown { cause: Box<WeChatError> },
+    /// Not sent: WeChat failed too many times in a row, so calls fail fast for `retry_in` instead
+    /// of each waiting for its own timeout. `last` is the failure that opened the circuit.
+    #[error("WeChat is not answering; calls paused for {retry_in:?} after: {last}")]
+    CircuitOpen {
+        last: Box<WeChatError>,
+        retry_in: Duration,
+    },
 }
 
 /// How a call failed to get a proper answer.
@@ -138,6 +151,12 @@ impl WeChatError {
                 rust_i18n::t!("wechat.title.transport", locale = l).into_owned()
             }
             Self::Local(_) => rust_i18n::t!("wechat.title.local", locale = l).into_owned(),
+            Self::OutcomeUnknown { .. } => {
+                rust_i18n::t!("wechat.title.outcome_unknown", locale = l).into_owned()
+            }
+            Self::CircuitOpen { .. } => {
+                rust_i18n::t!("wechat.title.circuit_open", locale = l).into_owned()
+            }
         }
     }
 
@@ -174,6 +193,45 @@ impl WeChatError {
             Self::Local(detail) => {
                 rust_i18n::t!("wechat.local", locale = l, detail = detail).into_owned()
             }
+            Self::OutcomeUnknown { cause } => {
+                let text = rust_i18n::t!("wechat.outcome_unknown", locale = l);
+                format!("{text} {}", cause.title(lang))
+            }
+            Self::CircuitOpen { last, retry_in } => {
+                // Round up: "0 seconds" would read as "try now", which is exactly what to avoid.
+                let secs = retry_in.as_secs() + u64::from(retry_in.subsec_nanos() > 0);
+                let text = rust_i18n::t!("wechat.circuit_open", locale = l, secs = secs);
+                format!("{text} {}", last.explain(lang))
+            }
+        }
+    }
+
+    /// Whether this failure says WeChat is not answering properly (the circuit breaker counts
+    /// these): no answer, a broken or non-JSON answer, an HTTP error, or errcode -1. Any other
+    /// errcode is WeChat answering properly.
+    pub(crate) fn is_upstream_failure(&self) -> bool {
+        match self {
+            Self::Transport { .. } => true,
+            Self::Api { code, .. } => *code == -1,
+            Self::OutcomeUnknown { cause } => cause.is_upstream_failure(),
+            Self::Local(_) | Self::CircuitOpen { .. } => false,
+        }
+    }
+
+    /// The label for metrics: "ok" is not an error; an errcode as a string; or the failure kind.
+    pub(crate) fn outcome_label(&self) -> String {
+        match self {
+            Self::Api { code, .. } => code.to_string(),
+            Self::Transport { kind, .. } => match kind {
+                TransportKind::Timeout => "timeout".into(),
+                TransportKind::Connect => "connect".into(),
+                TransportKind::HttpStatus(s) if *s >= 500 => "http_5xx".into(),
+                TransportKind::HttpStatus(_) => "http_other".into(),
+                TransportKind::BadBody => "bad_body".into(),
+            },
+            Self::Local(_) => "local".into(),
+            Self::OutcomeUnknown { .. } => "unknown".into(),
+            Self::CircuitOpen { .. } => "circuit_open".into(),
         }
     }
 }

@@ -1,9 +1,12 @@
 //! The only code that talks to WeChat: typed calls, the access_token, errcodes.
 //!
 //! - [`WeChatClient`] (`client.rs`): one method per group call of WECHAT_API.md, all going through
-//!   one private `call` that attaches the token and retries once when WeChat refuses it.
-//! - `token.rs`: the access_token from the stable (default) or classic endpoint, cached until
-//!   shortly before it expires, fetched by one caller at a time.
+//!   one private `call` that passes the circuit breaker, attaches the token, retries once when
+//!   WeChat refuses it, and retries transient failures as `retry.rs` says.
+//! - `retry.rs`: the retry policy, one table by call kind (read, absolute write, delete, create).
+//! - `circuit.rs`: the circuit breaker; [`CircuitStatus`] is what a banner or `/metrics` shows.
+//! - `token.rs`: the access_token from the stable (default) or classic endpoint or an external
+//!   token service, cached until shortly before it expires, fetched by one caller at a time.
 //! - [`WeChatError`] (`errors.rs`): an errcode, a transport failure or a locally refused call, each
 //!   with a title and an explanation in the operator's language; [`explain_code`] is the table.
 //! - `wire.rs`: the JSON shapes, private to this module.
@@ -12,11 +15,14 @@
 //! line produced here contains them (URLs are stripped from HTTP errors, and known secrets are
 //! scrubbed from anything quoted from an answer).
 
+mod circuit;
 mod client;
 mod errors;
+mod retry;
 mod token;
 mod wire;
 
-pub use client::{ClientConfig, Group, MAX_BATCH, WeChatClient};
+pub use circuit::{CircuitState, CircuitStatus};
+pub use client::{CallObserver, ClientConfig, Group, MAX_BATCH, WeChatClient};
 pub use errors::{TransportKind, WeChatError, explain_code};
 pub use token::{ParseTokenModeError, TokenMode};

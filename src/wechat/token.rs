@@ -18,7 +18,7 @@ use super::client::{Endpoint, Transport};
 use super::errors::{TransportKind, WeChatError};
 use super::wire::{StableTokenRequest, TokenResponse};
 
-/// Which of WeChat's two token endpoints to use.
+/// Where the access_token comes from: one of WeChat's two token endpoints, or a token service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenMode {
@@ -29,11 +29,16 @@ pub enum TokenMode {
     /// `GET /cgi-bin/token`: each fetch invalidates the previous token after five minutes. Only for
     /// accounts where nothing else holds a token.
     Classic,
+    /// A GET to the configured token URL (`ClientConfig::token_url`), answering
+    /// `{"access_token":…,"expires_in":…}`: a company's central token service, so that several
+    /// systems sharing one AppID do not knock each other's tokens out. WeChat's token endpoints
+    /// are then never called.
+    External,
 }
 
 /// A token mode other than `stable` or `classic` was configured.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown token mode {0:?}: expected \"stable\" or \"classic\"")]
+#[error("unknown token mode {0:?}: expected \"stable\", \"classic\" or \"external\"")]
 pub struct ParseTokenModeError(pub String);
 
 impl FromStr for TokenMode {
@@ -43,6 +48,7 @@ impl FromStr for TokenMode {
         match s.trim().to_ascii_lowercase().as_str() {
             "stable" => Ok(Self::Stable),
             "classic" => Ok(Self::Classic),
+            "external" => Ok(Self::External),
             _ => Err(ParseTokenModeError(s.to_owned())),
         }
     }
@@ -53,6 +59,7 @@ impl fmt::Display for TokenMode {
         f.write_str(match self {
             Self::Stable => "stable",
             Self::Classic => "classic",
+            Self::External => "external",
         })
     }
 }
@@ -170,6 +177,16 @@ impl TokenSource {
         }
         let asked_at = Instant::now();
         let outcome = self.fetch(transport).await;
+        let label = match &outcome {
+            Ok(_) => "ok".to_owned(),
+            Err(err) => err.outcome_label(),
+        };
+        metrics::counter!(
+            "wxgroups_token_fetches_total",
+            "mode" => self.mode.to_string(),
+            "outcome" => label
+        )
+        .increment(1);
         // Only ever changed under the lock; the atomic is for the read before it.
         let finished = self.finished.fetch_add(1, Ordering::SeqCst) + 1;
         let fresh = match outcome {
@@ -255,6 +272,18 @@ impl TokenSource {
                     .exchange(Endpoint::Token, Method::GET, &query, None::<&()>, &[secret])
                     .await?
             }
+            TokenMode::External => {
+                // The AppSecret is not sent anywhere in this mode.
+                transport
+                    .exchange(
+                        Endpoint::ExternalToken,
+                        Method::GET,
+                        &[],
+                        None::<&()>,
+                        &[secret],
+                    )
+                    .await?
+            }
         };
         if response.access_token.is_empty() {
             return Err(WeChatError::Transport {
@@ -308,9 +337,10 @@ mod tests {
     fn token_modes_parse_and_print() {
         assert_eq!("stable".parse(), Ok(TokenMode::Stable));
         assert_eq!(" Classic ".parse(), Ok(TokenMode::Classic));
-        assert!("external".parse::<TokenMode>().is_err());
+        assert_eq!("EXTERNAL".parse(), Ok(TokenMode::External));
+        assert!("central".parse::<TokenMode>().is_err());
         assert_eq!(TokenMode::default(), TokenMode::Stable);
-        for mode in [TokenMode::Stable, TokenMode::Classic] {
+        for mode in [TokenMode::Stable, TokenMode::Classic, TokenMode::External] {
             assert_eq!(mode.to_string().parse(), Ok(mode));
         }
     }
