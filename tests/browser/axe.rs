@@ -10,28 +10,17 @@ use serde::Deserialize;
 use crate::ui::Ui;
 
 #[derive(Debug, Deserialize)]
-struct Violation {
-    id: String,
-    impact: Option<String>,
-    help: String,
-    nodes: Vec<String>,
+pub struct Violation {
+    pub id: String,
+    pub impact: Option<String>,
+    pub help: String,
+    pub nodes: Vec<String>,
 }
 
 /// Runs axe on the page as it is now and fails on any "serious" or "critical" violation,
 /// printing every violation found (the minor ones too, as a to-do list).
 pub async fn check(ui: &Ui, screen: &str) {
-    let loaded = ui
-        .script(&format!("{}\n;return typeof window.axe;", source()))
-        .await;
-    assert_eq!(loaded, "object", "axe loaded into the page");
-    let answer = ui
-        .client
-        .execute_async(RUN, vec![])
-        .await
-        .unwrap_or_else(|e| panic!("axe did not run on {screen}: {e}"));
-    let answer = answer.as_str().unwrap_or_default();
-    let violations: Vec<Violation> = serde_json::from_str(answer)
-        .unwrap_or_else(|e| panic!("axe answered {answer:?} on {screen}: {e}"));
+    let violations = violations(ui).await;
     let mut serious = Vec::new();
     for v in &violations {
         let impact = v.impact.as_deref().unwrap_or("?");
@@ -51,6 +40,21 @@ pub async fn check(ui: &Ui, screen: &str) {
         "axe: serious violations on {screen}:\n{}",
         serious.join("\n")
     );
+}
+
+/// What axe finds wrong with the page as it is now.
+pub async fn violations(ui: &Ui) -> Vec<Violation> {
+    let loaded = ui
+        .script(&format!("{}\n;return typeof window.axe;", source()))
+        .await;
+    assert_eq!(loaded, "object", "axe loaded into the page");
+    let answer = ui
+        .client
+        .execute_async(RUN, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("axe did not run: {e}"));
+    let answer = answer.as_str().unwrap_or_default();
+    serde_json::from_str(answer).unwrap_or_else(|e| panic!("axe answered {answer:?}: {e}"))
 }
 
 /// axe.min.js, read once.

@@ -74,6 +74,20 @@ async fn tour(ui: Ui) {
     ui.wait_for(".error-page").await;
     check_both_schemes(&ui, "404").await;
     photograph(&ui, "not-found", None).await;
+
+    // The checker checks: grey on white (2.3:1) must be caught, or the passes above mean nothing.
+    ui.script(
+        "document.querySelector('main').insertAdjacentHTML('beforeend', \
+         '<p style=\"color:#aaa;background:#fff\">faint</p>'); return null",
+    )
+    .await;
+    let caught = axe::violations(&ui).await;
+    assert!(
+        caught
+            .iter()
+            .any(|v| v.id == "color-contrast" && v.impact.as_deref() == Some("serious")),
+        "{caught:?}"
+    );
 }
 
 /// axe in the light scheme, then in the dark one (emulated through DevTools; the page's CSS
@@ -119,6 +133,19 @@ async fn photograph(ui: &Ui, screen: &str, show: Option<&str>) {
         ui.script(&format!("{scroll} return window.innerWidth"))
             .await;
         save(ui, &format!("{screen}-{}-{size}.png", ui.lang.short())).await;
+        // Nothing may be cut off or need sideways scrolling, from 375 px up.
+        let overflow = ui
+            .script(
+                "return [...document.querySelectorAll('html, body, .table-wrap')]
+                   .filter((e) => e.scrollWidth > e.clientWidth + 1)
+                   .map((e) => (e.className || e.tagName) + ' ' + e.scrollWidth + '>' + e.clientWidth)",
+            )
+            .await;
+        assert_eq!(
+            overflow,
+            json!([]),
+            "{screen} overflows sideways at {width} px"
+        );
     }
     ui.cdp("Emulation.clearDeviceMetricsOverride", json!({}))
         .await;

@@ -97,16 +97,25 @@ impl Ui {
         self.client.execute(js, vec![]).await.expect("a script")
     }
 
-    /// Leaves a mark in the page's window; a reload would wipe it.
+    /// Leaves a mark in the page's window and on its message region; a reload would wipe them.
     pub async fn mark_page(&self) {
-        self.script("window.__wxgroupsMark = 'still here'; return null")
-            .await;
+        self.script(
+            "window.__wxgroupsMark = 'still here';
+             document.getElementById('messages').dataset.kept = 'y'; return null",
+        )
+        .await;
     }
 
     /// Fails if the page was reloaded since `mark_page`: htmx should have swapped a fragment in.
     pub async fn assert_not_reloaded(&self) {
         let mark = self.script("return window.__wxgroupsMark || null").await;
         assert_eq!(mark, json!("still here"), "the page was reloaded");
+        // Screen readers announce changes inside a live region that was already there, not a
+        // region swapped in whole: htmx must fill the old one.
+        assert!(
+            self.is_present("#messages[data-kept]").await,
+            "the aria-live region was replaced instead of updated"
+        );
     }
 
     pub async fn find(&self, css: &str) -> Element {
@@ -200,11 +209,12 @@ impl Ui {
 
     /// The text of the `aria-live` message region (checking that it is one).
     pub async fn wait_message(&self, needle: &str) -> String {
+        let said = self.wait_text("#messages", needle).await;
         assert_eq!(
             self.attr("#messages", "aria-live").await.as_deref(),
             Some("polite")
         );
-        self.wait_text("#messages", needle).await
+        said
     }
 
     /// The follower count shown in group `id`'s row.
