@@ -63,8 +63,10 @@ impl Urls {
         self.at(&format!("/groups/{id}/edit"))
     }
     /// The no-JavaScript way to the rename form: the page with that row in edit mode.
+    /// No `#fragment`: a URL that targets an element turns `autofocus` off, and the rename box's
+    /// autofocus is what brings it into view and puts the cursor in it.
     pub fn group_edit_page(&self, id: impl std::fmt::Display) -> String {
-        self.at(&format!("/groups?edit={id}#group-{id}"))
+        self.at(&format!("/groups?edit={id}"))
     }
     pub fn group_rename(&self, id: impl std::fmt::Display) -> String {
         self.at(&format!("/groups/{id}/rename"))

@@ -1,0 +1,61 @@
+//! The dashboard in a real browser: Debian's headless Chromium driven through chromedriver.
+//!
+//! Every operator flow runs four times: in Chinese and in English, with htmx and with JavaScript
+//! blocked (plain forms). The tour walks the main screens once per language, runs the axe
+//! accessibility checker on each (light and dark scheme) and writes the README's screenshots.
+//!
+//! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (`.ci/run` installs them) and
+//! `npm ci --prefix static` (for axe-core).
+
+mod app;
+mod axe;
+mod browser;
+mod driver;
+mod flows;
+mod tour;
+mod ui;
+
+/// One module per language and script setting, each with a test per flow in `flows`, so the
+/// test names read `chinese_with_htmx::creating_a_group_adds_its_row_and_says_so`.
+macro_rules! flows_in {
+    ($module:ident, $lang:expr, $js:expr) => {
+        mod $module {
+            use crate::{app::TestApp, browser::run, flows};
+
+            flows_in!(@test $lang, $js, demo, the_group_list_shows_every_group_and_the_total);
+            flows_in!(@test $lang, $js, demo, creating_a_group_adds_its_row_and_says_so);
+            flows_in!(@test $lang, $js, demo, renaming_a_group_happens_in_its_row);
+            flows_in!(@test $lang, $js, demo, looking_up_and_moving_a_follower_updates_both_groups);
+            flows_in!(@test $lang, $js, demo, bad_input_is_explained_next_to_the_field);
+            flows_in!(@test $lang, $js, wechat_unreachable, an_unreachable_wechat_is_reported_and_nothing_breaks);
+        }
+    };
+    (@test $lang:expr, $js:expr, $app:ident, $flow:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $flow() {
+            let name = concat!(module_path!(), "::", stringify!($flow)).replace("::", "-");
+            run(&name, TestApp::$app().await, $js, $lang, flows::$flow).await;
+        }
+    };
+}
+
+flows_in!(
+    chinese_with_htmx,
+    crate::browser::Lang::Zh,
+    crate::browser::Js::On
+);
+flows_in!(
+    english_with_htmx,
+    crate::browser::Lang::En,
+    crate::browser::Js::On
+);
+flows_in!(
+    chinese_without_javascript,
+    crate::browser::Lang::Zh,
+    crate::browser::Js::Off
+);
+flows_in!(
+    english_without_javascript,
+    crate::browser::Lang::En,
+    crate::browser::Js::Off
+);

@@ -1,0 +1,184 @@
+//! The main screens, once per language: axe on each in the light and the dark scheme, and the
+//! screenshots README shows, at desktop (1280×800) and phone (375×812) size.
+//!
+//! Regenerating README's screenshots: `WXGROUPS_SCREENSHOTS=1 cargo test --test browser tour`
+//! (without the variable they go to `target/screenshots/`).
+
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use crate::{
+    app::TestApp,
+    axe,
+    browser::{Js, Lang, run},
+    ui::Ui,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_main_screen_passes_axe_and_is_photographed_in_chinese() {
+    run(
+        "browser-tour-zh",
+        TestApp::demo().await,
+        Js::On,
+        Lang::Zh,
+        tour,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_main_screen_passes_axe_and_is_photographed_in_english() {
+    run(
+        "browser-tour-en",
+        TestApp::demo().await,
+        Js::On,
+        Lang::En,
+        tour,
+    )
+    .await;
+}
+
+async fn tour(ui: Ui) {
+    ui.open_groups().await;
+    check_both_schemes(&ui, "groups").await;
+    photograph(&ui, "groups", None).await;
+    photograph_dark(&ui, "groups").await;
+
+    ui.fill("#create-name", ui.lang.pick("华北区客户", "North region"))
+        .await;
+    ui.click("#create-form button[type=submit]").await;
+    ui.wait_for("#messages .notice-success").await;
+    check_both_schemes(&ui, "groups with a message").await;
+
+    ui.click("#group-101 td.actions a").await;
+    ui.wait_for("#group-101.editing input").await;
+    check_both_schemes(&ui, "rename row open").await;
+    photograph(&ui, "rename", Some("#group-101")).await;
+    ui.click("#group-101 td.actions a").await; // Cancel
+    ui.wait_for("#group-101:not(.editing)").await;
+
+    ui.fill("#lookup-openid", &ui.sim().follower_openid(3))
+        .await;
+    ui.click("form.lookup button[type=submit]").await;
+    ui.wait_for(".found").await;
+    check_both_schemes(&ui, "lookup result").await;
+    photograph(&ui, "lookup", Some("#member-panel")).await;
+
+    ui.fill("#create-name", "星标组").await;
+    ui.click("#create-form button[type=submit]").await;
+    ui.wait_for("#create-error").await;
+    check_both_schemes(&ui, "invalid name").await;
+    photograph(&ui, "invalid", Some("#create-form")).await;
+
+    ui.visit("/no-such-page").await;
+    ui.wait_for(".error-page").await;
+    check_both_schemes(&ui, "404").await;
+    photograph(&ui, "not-found", None).await;
+
+    // The checker checks: grey on white (2.3:1) must be caught, or the passes above mean nothing.
+    ui.script(
+        "document.querySelector('main').insertAdjacentHTML('beforeend', \
+         '<p style=\"color:#aaa;background:#fff\">faint</p>'); return null",
+    )
+    .await;
+    let caught = axe::violations(&ui).await;
+    assert!(
+        caught
+            .iter()
+            .any(|v| v.id == "color-contrast" && v.impact.as_deref() == Some("serious")),
+        "{caught:?}"
+    );
+}
+
+/// axe in the light scheme, then in the dark one (emulated through DevTools; the page's CSS
+/// follows `prefers-color-scheme`).
+async fn check_both_schemes(ui: &Ui, screen: &str) {
+    axe::check(ui, &format!("{screen}, {}, light", ui.lang.short())).await;
+    set_dark(ui, true).await;
+    axe::check(ui, &format!("{screen}, {}, dark", ui.lang.short())).await;
+    set_dark(ui, false).await;
+}
+
+async fn set_dark(ui: &Ui, dark: bool) {
+    let scheme = if dark { "dark" } else { "light" };
+    ui.cdp(
+        "Emulation.setEmulatedMedia",
+        json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
+    )
+    .await;
+    let matches = ui
+        .script(&format!(
+            "return matchMedia('(prefers-color-scheme: {scheme})').matches"
+        ))
+        .await;
+    assert_eq!(matches, json!(true), "the page sees the {scheme} scheme");
+}
+
+/// Saves `tests/screenshots/<screen>-<lang>-{desktop,phone}.png`. On the phone the page is one
+/// column, so `show` (if any) is scrolled into view first.
+async fn photograph(ui: &Ui, screen: &str, show: Option<&str>) {
+    for (size, width, height, mobile) in [("desktop", 1280, 800, false), ("phone", 375, 812, true)]
+    {
+        ui.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile }),
+        )
+        .await;
+        let scroll = match show {
+            Some(css) => {
+                format!("document.querySelector('{css}').scrollIntoView({{block: 'center'}});")
+            }
+            None => "window.scrollTo(0, 0);".to_owned(),
+        };
+        ui.script(&format!("{scroll} return window.innerWidth"))
+            .await;
+        save(ui, &format!("{screen}-{}-{size}.png", ui.lang.short())).await;
+        // Nothing may be cut off or need sideways scrolling, from 375 px up.
+        let overflow = ui
+            .script(
+                "return [...document.querySelectorAll('html, body, .table-wrap')]
+                   .filter((e) => e.scrollWidth > e.clientWidth + 1)
+                   .map((e) => (e.className || e.tagName) + ' ' + e.scrollWidth + '>' + e.clientWidth)",
+            )
+            .await;
+        assert_eq!(
+            overflow,
+            json!([]),
+            "{screen} overflows sideways at {width} px"
+        );
+    }
+    ui.cdp("Emulation.clearDeviceMetricsOverride", json!({}))
+        .await;
+}
+
+/// The desktop screenshot again in the dark scheme.
+async fn photograph_dark(ui: &Ui, screen: &str) {
+    set_dark(ui, true).await;
+    ui.cdp(
+        "Emulation.setDeviceMetricsOverride",
+        json!({ "width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": false }),
+    )
+    .await;
+    save(
+        ui,
+        &format!("{screen}-{}-desktop-dark.png", ui.lang.short()),
+    )
+    .await;
+    ui.cdp("Emulation.clearDeviceMetricsOverride", json!({}))
+        .await;
+    set_dark(ui, false).await;
+}
+
+async fn save(ui: &Ui, file: &str) {
+    let png = ui.client.screenshot().await.expect("a screenshot");
+    // Every run photographs the screens (a broken layout shows up in target/), but only an
+    // explicit `WXGROUPS_SCREENSHOTS=1` replaces the committed ones README shows.
+    let dir = if std::env::var_os("WXGROUPS_SCREENSHOTS").is_some_and(|v| v == "1") {
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/screenshots"))
+    } else {
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/screenshots"))
+    };
+    std::fs::create_dir_all(&dir).expect("a screenshot folder");
+    std::fs::write(dir.join(file), png).expect("write the screenshot");
+}
