@@ -71,4 +71,9 @@ pub struct SimArgs {
     /// Lifetime of each access_token, in seconds (WeChat's is 7200).
     #[arg(long, default_value_t = 7200, value_parser = clap::value_parser!(u64).range(1..))]
     pub token_lifetime: u64,
+    /// Inject a fault, e.g. `groups/get=errcode:-1`, `*=latency:200`, `groups/create=timeout,after_write`,
+    /// `groups/get=http:503,times:2`, `user/get=garbage`, `groups/getid=drop`. Repeatable.
+    /// Faults can also be set while running: POST/DELETE /_sim/faults (loopback only).
+    #[arg(long = "fault", value_name = "SPEC", value_parser = crate::simulator::parse_fault_spec)]
+    pub faults: Vec<(String, crate::simulator::Fault)>,
 }

@@ -23,6 +23,8 @@ pub struct Settings {
     pub account: Option<Account>,
     pub wechat_api: String,
     pub token_mode: TokenMode,
+    /// With `token_mode = external`: the company's token service.
+    pub token_url: Option<String>,
     /// How long the cached group list counts as fresh.
     pub groups_max_age: Duration,
     /// Whole-request timeout for every WeChat call.
@@ -76,6 +78,7 @@ struct Raw {
     appsecret_file: Option<PathBuf>,
     wechat_api: String,
     token_mode: String,
+    token_url: Option<String>,
     groups_max_age_secs: u64,
     upstream_timeout_secs: u64,
     demo_followers: u32,
@@ -100,6 +103,7 @@ impl Default for Raw {
             appsecret_file: None,
             wechat_api: "https://api.weixin.qq.com".into(),
             token_mode: "stable".into(),
+            token_url: None,
             groups_max_age_secs: 300,
             upstream_timeout_secs: 10,
             demo_followers: 1_000,
@@ -215,11 +219,40 @@ impl Settings {
         })?;
         let token_mode: TokenMode = raw.token_mode.parse().map_err(|_| {
             SettingsError(format!(
-                "setting {} is {:?}; use `stable` (the default) or `classic`",
+                "setting {} is {:?}; use `stable` (the default), `classic` or `external`",
                 named("token_mode"),
                 raw.token_mode
             ))
         })?;
+        let token_url = raw
+            .token_url
+            .map(|u| u.trim().to_owned())
+            .filter(|u| !u.is_empty());
+        match (&token_mode, &token_url) {
+            (TokenMode::External, None) => {
+                return Err(SettingsError(format!(
+                    "{} is external but {} is not set: name the token service's URL",
+                    named("token_mode"),
+                    named("token_url")
+                )));
+            }
+            (TokenMode::External, Some(u))
+                if !(u.starts_with("http://") || u.starts_with("https://")) =>
+            {
+                return Err(SettingsError(format!(
+                    "setting {} is not an http(s) URL",
+                    named("token_url")
+                )));
+            }
+            (TokenMode::Stable | TokenMode::Classic, Some(_)) => {
+                return Err(SettingsError(format!(
+                    "{} is set but {} is not `external`: set both or neither",
+                    named("token_url"),
+                    named("token_mode")
+                )));
+            }
+            _ => {}
+        }
         let wechat_api = raw.wechat_api.trim_end_matches('/').to_owned();
         if !(wechat_api.starts_with("https://") || wechat_api.starts_with("http://"))
             || wechat_api.len() <= "https://".len()
@@ -394,6 +427,7 @@ impl Settings {
             account,
             wechat_api,
             token_mode,
+            token_url,
             groups_max_age: Duration::from_secs(raw.groups_max_age_secs),
             upstream_timeout: Duration::from_secs(raw.upstream_timeout_secs),
             demo_followers: raw.demo_followers,

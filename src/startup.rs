@@ -91,6 +91,7 @@ impl Application {
                     account.secret.clone(),
                 );
                 c.token_mode = settings.token_mode;
+                c.token_url = settings.token_url.clone();
                 c.timeout = settings.upstream_timeout;
                 (c, None)
             }
@@ -211,6 +212,10 @@ async fn sim(args: SimArgs) -> anyhow::Result<()> {
         token_lifetime: std::time::Duration::from_secs(args.token_lifetime),
         ..SimConfig::default()
     });
+    for (endpoint, fault) in args.faults {
+        tracing::info!(%endpoint, ?fault, "injecting a fault");
+        sim.inject(&endpoint, fault);
+    }
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {} ({e})", args.listen))?;

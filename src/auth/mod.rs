@@ -118,8 +118,11 @@ pub async fn authenticate(
             next.run(request).await
         }
         Ok(None) => {
+            // The full path (with the base path that `nest` strips from `uri()`).
             let here = request
-                .uri()
+                .extensions()
+                .get::<axum::extract::OriginalUri>()
+                .map_or(request.uri(), |o| &o.0)
                 .path_and_query()
                 .map_or("/", |p| p.as_str())
                 .to_owned();

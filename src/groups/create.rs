@@ -149,7 +149,7 @@ pub async fn create(
                 hx,
                 form,
                 Some(notice),
-                StatusCode::BAD_GATEWAY,
+                crate::web::upstream_status(&error),
             )
         }
     }

@@ -194,11 +194,10 @@ pub async fn refresh(
     }
     let notice = view_notice(&chrome, &view)
         .unwrap_or_else(|| Notice::success(chrome.t("groups.refreshed")));
-    let status = if failed {
-        StatusCode::BAD_GATEWAY
-    } else {
-        StatusCode::OK
-    };
+    let status = view
+        .error
+        .as_ref()
+        .map_or(StatusCode::OK, crate::web::upstream_status);
     if hx {
         let table = GroupsTable::new(&chrome, view.snapshot.clone());
         let html = format!(

@@ -212,7 +212,7 @@ pub async fn rename(
                 hx,
                 form,
                 Some(notice),
-                StatusCode::BAD_GATEWAY,
+                crate::web::upstream_status(&error),
             )
         }
     }

@@ -82,7 +82,7 @@ pub async fn move_user(
                 hx,
                 panel,
                 Some(notice),
-                StatusCode::BAD_GATEWAY,
+                crate::web::upstream_status(&error),
                 false,
             );
         }
@@ -177,7 +177,7 @@ pub async fn move_user(
                 hx,
                 panel,
                 Some(notice),
-                StatusCode::BAD_GATEWAY,
+                crate::web::upstream_status(&error),
                 false,
             )
         }

@@ -27,7 +27,7 @@ pub use chrome::{Chrome, HxRequest};
 pub use csrf::new_csrf_token;
 pub use error::AppError;
 pub use form::Form;
-pub use notice::{Notice, NoticeKind, Notices};
+pub use notice::{Notice, NoticeKind, Notices, upstream_status};
 pub use urls::Urls;
 
 use crate::{
@@ -132,11 +132,15 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
     let app = if urls.base().is_empty() {
         app
     } else {
-        let base = urls.base().to_owned();
-        let home = urls.home();
+        // The nested router's "/" answers "/wx"; "/wx/" (what a proxy's `location /wx/` sends
+        // first) needs its own route.
+        let groups = urls.groups();
         Router::new()
-            .nest(&base, app)
-            .route(&base, get(move || async move { Redirect::to(&home) }))
+            .nest(urls.base(), app)
+            .route(
+                &urls.home(),
+                get(move || async move { Redirect::to(&groups) }),
+            )
             .fallback(|| async { AppError::NotFound })
     };
 

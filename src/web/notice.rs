@@ -74,6 +74,15 @@ impl Notice {
     }
 }
 
+/// The status of a response that reports an upstream failure: 409 when WeChat answered and
+/// refused (an errcode), 502 when it did not answer properly.
+pub fn upstream_status(error: &WeChatError) -> axum::http::StatusCode {
+    match error {
+        WeChatError::Api { .. } => axum::http::StatusCode::CONFLICT,
+        _ => axum::http::StatusCode::BAD_GATEWAY,
+    }
+}
+
 /// The message region. Rendered inside the page, or alone with `oob` set for an htmx swap.
 #[derive(Debug, Clone, Default, Template)]
 #[template(path = "_notices.html")]

@@ -131,7 +131,7 @@ async fn when_the_list_is_stale_wechats_own_cap_error_is_explained() {
     // Fill the account behind the dashboard's back, through the simulator's API.
     fill_to(&app, 500).await;
     let page = app.post_hx("/groups", &[("name", "too many")]).await;
-    assert_eq!(page.status, 502);
+    assert_eq!(page.status, 409, "WeChat answered and refused");
     let message = page.text("#messages");
     assert!(message.contains("45018"), "{message}");
     assert!(

@@ -39,6 +39,8 @@ impl std::ops::Deref for TestApp {
 pub struct Browser {
     pub base: String,
     pub http: reqwest::Client,
+    /// The cookie jar, to look at (and copy) the session cookie.
+    pub jar: std::sync::Arc<reqwest::cookie::Jar>,
     csrf: Mutex<String>,
 }
 
@@ -125,6 +127,7 @@ pub fn settings_for(wechat_api: String) -> Settings {
         }),
         wechat_api,
         token_mode: TokenMode::Stable,
+        token_url: None,
         groups_max_age: Duration::from_secs(300),
         upstream_timeout: Duration::from_secs(5),
         demo_followers: 0,
@@ -210,9 +213,11 @@ impl TestApp {
 
 impl Browser {
     pub fn new(base: String) -> Browser {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         Browser {
             base,
-            http: client(),
+            http: client_with(jar.clone()),
+            jar,
             csrf: Mutex::new(String::new()),
         }
     }
@@ -303,6 +308,16 @@ impl Browser {
         )
         .await
     }
+}
+
+/// A client that does not follow redirects (tests look at them) and keeps cookies in `jar`.
+pub fn client_with(jar: std::sync::Arc<reqwest::cookie::Jar>) -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_provider(jar)
+        .build()
+        .unwrap()
 }
 
 /// A client that does not follow redirects (tests look at them) and keeps cookies.

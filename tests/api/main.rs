@@ -2,10 +2,14 @@
 
 mod helpers;
 
+mod access;
+mod audit;
+
 mod create;
 mod faults;
 mod groups_page;
 mod languages;
 mod members;
+mod nginx;
 mod rename;
 mod site;

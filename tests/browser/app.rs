@@ -6,9 +6,9 @@ use std::{net::SocketAddr, time::Duration};
 use wxgroups::{
     auth::{Access, password},
     settings::{Account, LogFormat, Settings},
-    store::Role,
     simulator::Simulator,
     startup::Application,
+    store::Role,
     wechat::TokenMode,
 };
 
@@ -29,6 +29,7 @@ fn settings() -> Settings {
         account: None,
         wechat_api: "http://127.0.0.1:9".into(),
         token_mode: TokenMode::Stable,
+        token_url: None,
         groups_max_age: Duration::from_secs(300),
         upstream_timeout: Duration::from_secs(5),
         demo_followers: 300,
