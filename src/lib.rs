@@ -25,6 +25,8 @@ pub mod settings;
 pub mod simulator;
 /// Wiring it all together: `serve` builds the app from settings and runs it.
 pub mod startup;
+/// Health, readiness, metrics, request ids, the quota meter and the status page.
+pub mod status;
 /// The database: operators, the audit log, sessions.
 pub mod store;
 /// Router, layers, errors as responses, static assets, URLs.

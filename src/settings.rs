@@ -40,6 +40,8 @@ pub struct Settings {
     pub public_origin: Option<String>,
     /// Sign-in, proxy and session settings (`demo` is filled in at start-up).
     pub access: Access,
+    /// Who may read /healthz, /readyz and /metrics (empty: anyone who reaches the port).
+    pub metrics_allow: Vec<ipnet::IpNet>,
 }
 
 /// A real Official Account.
@@ -92,6 +94,7 @@ struct Raw {
     proxy_roles: String,
     session_idle_mins: u64,
     session_max_hours: u64,
+    metrics_allow: String,
 }
 
 impl Default for Raw {
@@ -117,6 +120,7 @@ impl Default for Raw {
             proxy_roles: String::new(),
             session_idle_mins: 60,
             session_max_hours: 12,
+            metrics_allow: String::new(),
         }
     }
 }
@@ -131,6 +135,24 @@ fn named(key: &str) -> String {
         "WXGROUPS_{} (or `{key}` in the config file)",
         key.to_ascii_uppercase()
     )
+}
+
+/// A comma-separated list of addresses and CIDR ranges.
+fn cidr_list(key: &str, value: &str) -> Result<Vec<ipnet::IpNet>, SettingsError> {
+    let mut nets = Vec::new();
+    for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let net = part
+            .parse::<ipnet::IpNet>()
+            .or_else(|_| part.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            .map_err(|_| {
+                SettingsError(format!(
+                    "setting {}: {part:?} is not an address or CIDR range such as 10.0.0.0/8",
+                    named(key)
+                ))
+            })?;
+        nets.push(net);
+    }
+    Ok(nets)
 }
 
 /// `scheme://host[:port]` of an http(s) URL, as browsers send it in `Origin`.
@@ -351,24 +373,8 @@ impl Settings {
                 ))
             })?),
         };
-        let mut trusted_proxies = Vec::new();
-        for part in raw
-            .trusted_proxies
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-        {
-            let net = part
-                .parse::<ipnet::IpNet>()
-                .or_else(|_| part.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                .map_err(|_| {
-                    SettingsError(format!(
-                        "setting {}: {part:?} is not an address or CIDR range such as 10.0.0.0/8",
-                        named("trusted_proxies")
-                    ))
-                })?;
-            trusted_proxies.push(net);
-        }
+        let trusted_proxies = cidr_list("trusted_proxies", &raw.trusted_proxies)?;
+        let metrics_allow = cidr_list("metrics_allow", &raw.metrics_allow)?;
         let auth_header = match raw.auth_header.as_deref().map(str::trim).filter(|h| !h.is_empty()) {
             None => None,
             Some(h) => Some(axum::http::HeaderName::from_bytes(h.as_bytes()).map_err(|_| {
@@ -436,6 +442,7 @@ impl Settings {
             base_path,
             public_origin,
             access,
+            metrics_allow,
         })
     }
 }

@@ -16,6 +16,7 @@ use crate::{
     groups::GroupCache,
     settings::{LogFormat, Settings},
     simulator::{SimConfig, Simulator},
+    status::QuotaMeter,
     store::Store,
     web::{self, AppState, Site},
     wechat::{ClientConfig, WeChatClient},
@@ -83,6 +84,13 @@ pub struct Application {
 impl Application {
     /// Builds everything and binds `settings.listen` (port 0 picks a free port).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        crate::status::telemetry::install();
+        let store = Store::connect(&settings.database_url).await.map_err(|e| {
+            anyhow::anyhow!("{e} (WXGROUPS_DATABASE_URL is {:?})", settings.database_url)
+        })?;
+        let quota = QuotaMeter::load(store.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot read the quota meter: {e}"))?;
         let (client_config, demo) = match &settings.account {
             Some(account) => {
                 let mut c = ClientConfig::new(
@@ -113,16 +121,22 @@ impl Application {
                 (c, Some(sim))
             }
         };
+        let mut client_config = client_config;
+        client_config.observer = Some(quota.clone());
         let client = WeChatClient::new(client_config)
             .map_err(|e| anyhow::anyhow!("cannot build the WeChat client: {e}"))?;
         let site = Site {
             demo: demo.is_some(),
             appid: settings.account.as_ref().map(|a| a.appid.clone()),
             public_origin: settings.public_origin.clone(),
+            metrics_allow: settings.metrics_allow.clone(),
+            token_mode: settings.token_mode.to_string(),
+            wechat_api: if demo.is_some() {
+                "(demo simulator)".into()
+            } else {
+                settings.wechat_api.clone()
+            },
         };
-        let store = Store::connect(&settings.database_url).await.map_err(|e| {
-            anyhow::anyhow!("{e} (WXGROUPS_DATABASE_URL is {:?})", settings.database_url)
-        })?;
         let sessions = SqliteStore::new(store.pool().clone());
         sessions
             .migrate()
@@ -148,6 +162,7 @@ impl Application {
                 5,
                 30,
             )),
+            quota,
         };
         let store = state.store.clone();
         let router = web::router(state, sessions);

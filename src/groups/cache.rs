@@ -80,6 +80,7 @@ impl GroupCache {
     /// The list for a page view: the cached one while fresh, else fetched once for all waiters.
     pub async fn view(&self, client: &WeChatClient) -> View {
         if let Some(s) = self.fresh() {
+            metrics::counter!("wxgroups_group_cache_total", "result" => "hit").increment(1);
             return View {
                 snapshot: Some(s),
                 error: None,
@@ -88,11 +89,13 @@ impl GroupCache {
         let _guard = self.refreshing.lock().await;
         // Whoever held the lock before us may have just fetched it.
         if let Some(s) = self.fresh() {
+            metrics::counter!("wxgroups_group_cache_total", "result" => "hit").increment(1);
             return View {
                 snapshot: Some(s),
                 error: None,
             };
         }
+        metrics::counter!("wxgroups_group_cache_total", "result" => "miss").increment(1);
         self.fetch_locked(client).await
     }
 

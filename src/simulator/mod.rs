@@ -218,6 +218,11 @@ impl Simulator {
         self.state().tokens.expire_all();
     }
 
+    /// Every access_token handed out so far (for tests that check none leaks).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.state().tokens.all()
+    }
+
     /// Every token handed out so far answers 40001 (invalid) from now on.
     pub fn invalidate_tokens(&self) {
         self.state().tokens.invalidate_all();

@@ -71,6 +71,11 @@ impl Tokens {
 
     /// `GET /cgi-bin/token`: always a new token; the previous classic token keeps working for the
     /// grace period only, so two servers fetching their own tokens knock each other out.
+    /// Every token ever issued (valid or not).
+    pub(crate) fn all(&self) -> Vec<String> {
+        self.tokens.keys().cloned().collect()
+    }
+
     pub(crate) fn issue_classic(&mut self, now: Instant) -> Issued {
         self.prune(now);
         if let Some(prev) = self.classic_current.take() {

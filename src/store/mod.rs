@@ -5,6 +5,7 @@
 
 mod audit;
 mod operators;
+mod quota;
 
 use std::str::FromStr;
 

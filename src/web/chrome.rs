@@ -31,6 +31,10 @@ pub struct Chrome {
     pub actor: Option<Actor>,
     /// This session's CSRF token, for `hx-headers` and the hidden field of every form.
     pub csrf: String,
+    /// "WeChat is not answering", while the client's circuit is open.
+    pub circuit_banner: Option<String>,
+    /// Today's calls have passed 80% of a daily cap.
+    pub quota_banner: Option<String>,
 }
 
 impl Chrome {
@@ -142,10 +146,38 @@ impl FromRequestParts<AppState> for Chrome {
             .extensions
             .get::<OriginalUri>()
             .map_or(&parts.uri, |o| &o.0);
+        let lang = lang_of(parts);
+        let circuit = state.client.circuit();
+        let circuit_banner = (circuit.state != crate::wechat::CircuitState::Closed).then(|| {
+            let secs = circuit.open_until.map_or(0, |t| {
+                t.saturating_duration_since(std::time::Instant::now())
+                    .as_secs()
+            });
+            let error = circuit
+                .last_error
+                .map(|e| format!("{} — {}", e.title(lang), e.explain(lang)))
+                .unwrap_or_default();
+            rust_i18n::replace_patterns(
+                &lang.t("banner.circuit"),
+                &["secs", "error"],
+                &[secs.to_string(), error],
+            )
+        });
+        let warnings = state.quota.warnings();
+        let quota_banner = (!warnings.is_empty()).then(|| {
+            let list = warnings
+                .iter()
+                .map(|u| format!("{} {}%", u.endpoint, u.percent()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            rust_i18n::replace_patterns(&lang.t("banner.quota"), &["endpoints"], &[list])
+        });
         Ok(Chrome {
+            circuit_banner,
+            quota_banner,
             actor: parts.extensions.get::<Actor>().cloned(),
             csrf,
-            lang: lang_of(parts),
+            lang,
             urls: state.urls.clone(),
             demo: state.site.demo,
             appid: state.site.appid.clone(),

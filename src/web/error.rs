@@ -98,6 +98,12 @@ pub async fn render(State(state): State<AppState>, request: Request, next: Next)
     .await
     .unwrap_or_else(|never| match never {});
     let hx = parts.headers.contains_key("hx-request");
+    let request_id = parts
+        .extensions
+        .get::<tower_http::request_id::RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
     let response = next.run(Request::from_parts(parts, body)).await;
     let Some(Rendered(kind)) = response.extensions().get::<Rendered>().copied() else {
         return response;
@@ -113,6 +119,7 @@ pub async fn render(State(state): State<AppState>, request: Request, next: Next)
     let status = response.status();
     let detail = match kind {
         ErrorKind::Forbidden(role) => chrome.t1(&format!("{key}.detail"), "role", role),
+        ErrorKind::Internal => chrome.t1(&format!("{key}.detail"), "id", &request_id),
         _ => chrome.t(&format!("{key}.detail")),
     };
     let page = ErrorPage {

@@ -19,7 +19,12 @@ use axum::{
     response::{Redirect, Response},
     routing::{get, post},
 };
-use tower_http::{set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trace::TraceLayer};
+use tower_http::{
+    request_id::{PropagateRequestIdLayer, SetRequestIdLayer},
+    set_header::SetResponseHeaderLayer,
+    timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 use tower_sessions_sqlx_store::SqliteStore;
 
@@ -47,6 +52,7 @@ pub struct AppState {
     pub store: Store,
     pub access: Arc<Access>,
     pub limiter: Arc<SignInLimiter>,
+    pub quota: Arc<crate::status::QuotaMeter>,
 }
 
 /// Facts about this deployment that pages show.
@@ -58,6 +64,11 @@ pub struct Site {
     pub appid: Option<String>,
     /// The origin browsers use, when a proxy makes it differ from the Host we see.
     pub public_origin: Option<String>,
+    /// Who may read the probes and metrics (empty: anyone).
+    pub metrics_allow: Vec<ipnet::IpNet>,
+    /// For the status page.
+    pub token_mode: String,
+    pub wechat_api: String,
 }
 
 /// Forms here are a few short fields; anything bigger is a mistake or an attack.
@@ -79,6 +90,7 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
         .merge(crate::groups::routes())
         .merge(crate::members::routes())
         .merge(crate::audit::routes())
+        .merge(crate::status::routes())
         .route("/signout", post(auth::signin::sign_out))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
@@ -92,7 +104,8 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
             get(auth::signin::page).post(auth::signin::sign_in),
         )
         .route("/lang", post(lang::switch))
-        .route("/assets/{file}", get(assets::serve));
+        .route("/assets/{file}", get(assets::serve))
+        .merge(crate::status::probe_routes());
 
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name(SESSION_COOKIE)
@@ -150,9 +163,26 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
         ))
-        .layer(middleware::from_fn_with_state(state.clone(), error::render));
+        .layer(middleware::from_fn_with_state(state.clone(), error::render))
+        .layer(middleware::from_fn(crate::status::telemetry::http_metrics));
+    // Request ids outermost: the trace span (and so every log line) and the response carry it.
     with_security_headers(app)
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                // The path without the query: queries carry `next=` and OpenIDs, which logs
+                // do not need.
+                tracing::info_span!(
+                    "request",
+                    id = %crate::status::telemetry::request_id(request),
+                    method = %request.method(),
+                    path = %request.uri().path(),
+                )
+            }),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(
+            crate::status::telemetry::MakeId,
+        ))
         .with_state(state)
 }
 

@@ -38,6 +38,9 @@ impl Urls {
     pub fn signout(&self) -> String {
         self.at("/signout")
     }
+    pub fn status(&self) -> String {
+        self.at("/status")
+    }
     pub fn audit(&self) -> String {
         self.at("/audit")
     }

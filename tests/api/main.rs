@@ -11,5 +11,6 @@ mod groups_page;
 mod languages;
 mod members;
 mod nginx;
+mod observability;
 mod rename;
 mod site;
