@@ -23,12 +23,15 @@ struct Nginx {
     dir: PathBuf,
 }
 
+/// A free port below Linux's ephemeral range (32768+), so that no `bind(…:0)` elsewhere in
+/// this test run can be handed the same port between our check and nginx's bind.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    loop {
+        let port = 20_000 + rand::random::<u16>() % 12_000;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 impl Nginx {
@@ -75,10 +78,15 @@ impl Nginx {
             .stderr(Stdio::null())
             .spawn()
             .expect("nginx is installed (apt-get install nginx; .ci/run does)");
-        let nginx = Nginx { child, dir };
+        let mut nginx = Nginx { child, dir };
         // Wait until it accepts connections (bounded), or say why it did not.
         let deadline = Instant::now() + Duration::from_secs(15);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                nginx.child.try_wait().unwrap().is_none(),
+                "nginx exited: {}",
+                std::fs::read_to_string(nginx.dir.join("error.log")).unwrap_or_default()
+            );
             assert!(
                 Instant::now() < deadline,
                 "nginx did not start: {}",

@@ -215,14 +215,9 @@ async fn when_wechat_stops_answering_the_circuit_opens_and_every_page_says_so() 
         "an open circuit fails fast, without a call"
     );
     assert_eq!(r.status, 502);
-    let text = read(client().get(app.url("/metrics")).send().await.unwrap())
-        .await
-        .body;
-    assert_eq!(
-        metric(&text, &["wxgroups_circuit_state "]),
-        Some(2.0),
-        "{text}"
-    );
+    // (/metrics has the gauge too, but it is one per process and other tests share this one.)
+    let status = app.get("/status").await;
+    assert!(status.has(".summary .outcome-failed"), "{}", status.body);
     // The cached list is still shown under the banner.
     assert!(page.has("#group-100"));
 }
