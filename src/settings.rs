@@ -538,19 +538,6 @@ mod tests {
         .to_string();
         assert!(e.contains("keep only one"), "{e}");
     }
-}
-
-#[cfg(test)]
-mod access_tests {
-    use super::*;
-
-    fn load(env: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-        let mut figment = Figment::from(Serialized::defaults(Raw::default()));
-        for (k, v) in env {
-            figment = figment.merge((k.to_ascii_lowercase(), *v));
-        }
-        Settings::from_figment(figment)
-    }
 
     #[test]
     fn a_base_path_loses_its_trailing_slash_and_must_be_a_path() {
