@@ -113,8 +113,9 @@ pub async fn move_user(
     let change = Change {
         action: "member_move",
         target: openid.to_string(),
-        before: Some(from.to_string()),
-        after: Some(to.to_string()),
+        // "VIP客户 (101)": the name as it was at the time, and the id that does not change.
+        before: Some(group_label(from, name_of(from))),
+        after: Some(group_label(to, name_of(to))),
     };
     match audit::record(
         &state,
@@ -220,4 +221,11 @@ fn respond(
         },
         status,
     )
+}
+
+fn group_label(id: GroupId, name: Option<String>) -> String {
+    match name {
+        Some(n) => format!("{n} ({id})"),
+        None => id.to_string(),
+    }
 }

@@ -67,9 +67,18 @@ async fn create_rename_and_move_each_leave_one_complete_row() {
     let rows = csv_rows(&app, "action=member_move").await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0][TARGET], openid);
+    assert!(
+        rows[0][BEFORE].ends_with(&format!("({from})")),
+        "{:?}",
+        rows[0]
+    );
     assert_eq!(
-        (rows[0][BEFORE].clone(), rows[0][AFTER].clone()),
-        (from.to_string(), to.to_string())
+        rows[0][AFTER],
+        if to == 2 {
+            "星标组 (2)"
+        } else {
+            "黑名单 (1)"
+        }
     );
 
     // Validation refusals never reached WeChat and are not changes: no rows for them.
