@@ -245,6 +245,7 @@ pub async fn show(
     let editing = done.edit.as_deref().and_then(|e| GroupId::parse(e).ok());
     if let Some(g) = editing.and_then(|id| view.snapshot.as_ref()?.find(id).cloned())
         && !g.id.is_system()
+        && chrome.can_change()
     {
         table.edit = Some(crate::groups::rename::RenameRow::new(&chrome, g));
     }
