@@ -191,6 +191,13 @@ impl AuditPage {
             .unwrap_or_default()
     }
 
+    /// The same moment for `<time datetime>`, which the page's script shows in local time.
+    fn when_iso(&self, us: &i64) -> String {
+        jiff::Timestamp::from_microsecond(*us)
+            .map(|t| self.chrome.iso(t))
+            .unwrap_or_default()
+    }
+
     fn page_url(&self, page: u32) -> String {
         format!("{}?{}page={page}", self.chrome.urls.audit(), self.query)
     }

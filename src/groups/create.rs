@@ -14,6 +14,7 @@ use crate::{
     domain::GroupName,
     groups::{
         Snapshot,
+        listing::{CarriedView, ListView},
         page::{GroupsPage, GroupsTable, name_taken, render_page},
     },
     members::MemberPanel,
@@ -66,6 +67,7 @@ pub async fn create(
     client: ClientInfo,
     chrome: Chrome,
     HxRequest(hx): HxRequest,
+    CarriedView(list): CarriedView,
     Form(input): Form<CreateInput>,
 ) -> Result<Response, AppError> {
     // The cap and the names in use are checked against the list, so make sure there is one.
@@ -96,6 +98,7 @@ pub async fn create(
                 form,
                 None,
                 StatusCode::UNPROCESSABLE_ENTITY,
+                list,
             );
         }
     };
@@ -120,14 +123,15 @@ pub async fn create(
             state.groups.created(id, &created_name);
             if !hx {
                 return Ok(Redirect::to(&format!(
-                    "{}?done=created&id={id}#group-{id}",
-                    chrome.urls.groups()
+                    "{}?done=created&id={id}{}#group-{id}",
+                    chrome.urls.groups(),
+                    list.and_query()
                 ))
                 .into_response());
             }
             let snapshot = state.groups.peek();
             let fresh_form = CreateForm::new(&chrome, snapshot.as_deref());
-            let mut table = GroupsTable::new(&chrome, snapshot);
+            let mut table = GroupsTable::new(&chrome, snapshot).with_view(list);
             table.highlight = Some(id);
             table.oob = true;
             let notice =
@@ -150,6 +154,7 @@ pub async fn create(
                 form,
                 Some(notice),
                 crate::web::upstream_status(&error),
+                list,
             )
         }
     }
@@ -163,6 +168,7 @@ fn respond_with_form(
     form: CreateForm,
     notice: Option<Notice>,
     status: StatusCode,
+    list: ListView,
 ) -> Result<Response, AppError> {
     let notices = Notices {
         items: notice.into_iter().collect(),
@@ -176,7 +182,7 @@ fn respond_with_form(
     render_page(
         GroupsPage {
             notices,
-            table: GroupsTable::new(&chrome, snapshot.clone()),
+            table: GroupsTable::new(&chrome, snapshot.clone()).with_view(list),
             create: form,
             member: MemberPanel::new(&chrome, snapshot),
             chrome,

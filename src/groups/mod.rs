@@ -2,6 +2,7 @@
 
 mod cache;
 mod create;
+pub mod listing;
 mod page;
 mod rename;
 
@@ -12,6 +13,7 @@ use axum::{
 
 pub use cache::{GroupCache, Snapshot, View};
 pub use create::CreateForm;
+pub use listing::{CarriedView, ListView};
 pub use page::{Done, GroupsPage, GroupsTable, render_page};
 
 use crate::web::AppState;

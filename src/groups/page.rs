@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::{
-    extract::{Query, State},
-    http::StatusCode,
+    extract::{Query, RawQuery, State},
+    http::{HeaderMap, StatusCode},
     response::{Html, IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
@@ -16,7 +16,11 @@ use serde::Deserialize;
 use crate::{
     auth::CanView,
     domain::{GroupId, GroupName, OpenId},
-    groups::{Snapshot, View, create::CreateForm},
+    groups::{
+        Snapshot, View,
+        create::CreateForm,
+        listing::{CarriedView, ListView, SortKey},
+    },
     members::MemberPanel,
     web::{AppError, AppState, Chrome, HxRequest, Notice, NoticeKind, Notices},
 };
@@ -33,6 +37,10 @@ pub struct GroupsTable {
     /// A row to draw attention to (just created or renamed).
     pub highlight: Option<GroupId>,
     pub oob: bool,
+    /// The filter and sort in force.
+    pub view: ListView,
+    /// Only the results (summary, table or empty state): what the filter and the sort links swap.
+    pub fragment: bool,
 }
 
 impl GroupsTable {
@@ -43,7 +51,79 @@ impl GroupsTable {
             edit: None,
             highlight: None,
             oob: false,
+            view: ListView::default(),
+            fragment: false,
         }
+    }
+
+    /// The same table, filtered and sorted as `view` says.
+    pub fn with_view(mut self, view: ListView) -> Self {
+        self.view = view;
+        self
+    }
+
+    /// The groups to show, filtered and in order.
+    fn rows<'a>(&self, s: &'a Snapshot) -> Vec<&'a crate::wechat::Group> {
+        self.view.apply(&s.groups)
+    }
+
+    fn key(name: &str) -> SortKey {
+        match name {
+            "name" => SortKey::Name,
+            "count" => SortKey::Count,
+            _ => SortKey::Id,
+        }
+    }
+
+    /// The link a column header sorts with.
+    fn sort_href(&self, column: &str) -> String {
+        self.view
+            .sorted_by(Self::key(column))
+            .url(&self.chrome.urls.groups())
+    }
+
+    fn aria_sort(&self, column: &str) -> &'static str {
+        self.view.aria_sort(Self::key(column)).unwrap_or("")
+    }
+
+    /// The arrow after a sorted column's name.
+    fn sort_mark(&self, column: &str) -> &'static str {
+        match self.view.aria_sort(Self::key(column)) {
+            Some("ascending") => "↑",
+            Some(_) => "↓",
+            None => "",
+        }
+    }
+
+    /// The whole list again, in the same order.
+    fn clear_href(&self) -> String {
+        self.view.unfiltered().url(&self.chrome.urls.groups())
+    }
+
+    /// What the filter's live region says: how many groups match, when filtering.
+    fn filter_status(&self) -> String {
+        match (&self.snapshot, self.view.is_filtered()) {
+            (Some(s), true) => {
+                let shown = s.groups.iter().filter(|g| self.view.matches(g)).count();
+                self.chrome.t2(
+                    "groups.filter.status",
+                    "shown",
+                    shown,
+                    "all",
+                    s.groups.len(),
+                )
+            }
+            _ => String::new(),
+        }
+    }
+
+    /// The total of the rows shown (all followers when not filtering).
+    fn shown_total(&self, s: &Snapshot) -> u64 {
+        s.groups
+            .iter()
+            .filter(|g| self.view.matches(g))
+            .map(|g| g.count)
+            .sum()
     }
 
     pub fn max_groups(&self) -> usize {
@@ -132,14 +212,28 @@ pub fn render_page(page: GroupsPage, status: StatusCode) -> Result<Response, App
 }
 
 /// `GET /groups`: the dashboard. `?openid=` also looks a follower up; `?edit=` opens a rename
-/// form (both for browsers without JavaScript).
+/// form (both for browsers without JavaScript). `?q=&sort=&dir=` filter and sort the list;
+/// htmx asks for only the results then (`HX-Target: groups-results`).
 pub async fn show(
     State(state): State<AppState>,
     _: CanView,
     chrome: Chrome,
+    HxRequest(hx): HxRequest,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
     Query(done): Query<Done>,
 ) -> Result<Response, AppError> {
+    let list = ListView::from_query(raw.as_deref());
     let view = state.groups.view(&state.client).await;
+    let results_only = hx
+        && headers
+            .get("hx-target")
+            .is_some_and(|t| t.as_bytes() == b"groups-results");
+    if results_only {
+        let mut table = GroupsTable::new(&chrome, view.snapshot.clone()).with_view(list);
+        table.fragment = true;
+        return Ok(Html(table.render()?).into_response());
+    }
     let mut notices = Notices::default();
     if let Some(n) = view_notice(&chrome, &view) {
         notices.push(n);
@@ -147,10 +241,11 @@ pub async fn show(
     if let Some(n) = done.notice(&chrome, view.snapshot.as_deref()) {
         notices.push(n);
     }
-    let mut table = GroupsTable::new(&chrome, view.snapshot.clone());
+    let mut table = GroupsTable::new(&chrome, view.snapshot.clone()).with_view(list);
     let editing = done.edit.as_deref().and_then(|e| GroupId::parse(e).ok());
     if let Some(g) = editing.and_then(|id| view.snapshot.as_ref()?.find(id).cloned())
         && !g.id.is_system()
+        && chrome.can_change()
     {
         table.edit = Some(crate::groups::rename::RenameRow::new(&chrome, g));
     }
@@ -184,13 +279,17 @@ pub async fn refresh(
     _: CanView,
     chrome: Chrome,
     HxRequest(hx): HxRequest,
+    CarriedView(list): CarriedView,
 ) -> Result<Response, AppError> {
     let view = state.groups.refresh(&state.client).await;
     let failed = view.error.is_some();
     if !hx && !failed {
-        return Ok(
-            Redirect::to(&format!("{}?done=refreshed", chrome.urls.groups())).into_response(),
-        );
+        return Ok(Redirect::to(&format!(
+            "{}?done=refreshed{}",
+            chrome.urls.groups(),
+            list.and_query()
+        ))
+        .into_response());
     }
     let notice = view_notice(&chrome, &view)
         .unwrap_or_else(|| Notice::success(chrome.t("groups.refreshed")));
@@ -199,7 +298,7 @@ pub async fn refresh(
         .as_ref()
         .map_or(StatusCode::OK, crate::web::upstream_status);
     if hx {
-        let table = GroupsTable::new(&chrome, view.snapshot.clone());
+        let table = GroupsTable::new(&chrome, view.snapshot.clone()).with_view(list);
         let html = format!(
             "{}{}",
             table.render()?,
@@ -209,7 +308,7 @@ pub async fn refresh(
     }
     let page = GroupsPage {
         notices: Notices::one(notice),
-        table: GroupsTable::new(&chrome, view.snapshot.clone()),
+        table: GroupsTable::new(&chrome, view.snapshot.clone()).with_view(list),
         create: CreateForm::new(&chrome, view.snapshot.as_deref()),
         member: MemberPanel::new(&chrome, view.snapshot.clone()),
         chrome,

@@ -50,6 +50,8 @@ pub struct MemberPanel {
     pub to_error: Option<String>,
     /// Set after a successful move, to say so in the panel too.
     pub moved: bool,
+    /// The move asked for is into the blacklist: show the confirmation step.
+    pub confirm_blacklist: bool,
     pub oob: bool,
 }
 
@@ -64,6 +66,7 @@ impl MemberPanel {
             to_value: String::new(),
             to_error: None,
             moved: false,
+            confirm_blacklist: false,
             oob: false,
         }
     }
@@ -79,6 +82,32 @@ impl MemberPanel {
             .as_ref()
             .map(|s| s.groups.iter().filter(|g| Some(g.id) != current).collect())
             .unwrap_or_default()
+    }
+
+    /// The blacklist's name as the list has it (黑名单).
+    pub fn blacklist_name(&self) -> String {
+        self.snapshot
+            .as_ref()
+            .and_then(|s| s.find(GroupId::BLACKLIST))
+            .map_or_else(|| "黑名单".to_owned(), |g| g.name.clone())
+    }
+
+    /// Where "cancel" on the confirmation step goes without JavaScript: the follower again.
+    pub fn lookup_page(&self, openid: &str) -> String {
+        format!(
+            "{}?openid={}",
+            self.chrome.urls.groups(),
+            crate::web::urls::query_escape(openid)
+        )
+    }
+
+    /// The same, as the fragment htmx swaps in.
+    pub fn lookup_fragment(&self, openid: &str) -> String {
+        format!(
+            "{}?openid={}",
+            self.chrome.urls.member_lookup(),
+            crate::web::urls::query_escape(openid)
+        )
     }
 
     pub fn is_selected(&self, id: impl std::borrow::Borrow<GroupId>) -> bool {

@@ -12,7 +12,7 @@ use crate::{
     audit::{self, Change},
     auth::{CanChange, ClientInfo},
     domain::{GroupId, OpenId},
-    groups::{GroupsPage, GroupsTable, render_page},
+    groups::{CarriedView, GroupsPage, GroupsTable, ListView, render_page},
     members::{Found, MemberPanel},
     web::{AppError, AppState, Chrome, Form, HxRequest, Notice, NoticeKind, Notices},
 };
@@ -23,6 +23,9 @@ pub struct MoveInput {
     openid: String,
     #[serde(default)]
     to_groupid: String,
+    /// `yes` once the operator has confirmed a move into the blacklist.
+    #[serde(default)]
+    confirm: String,
 }
 
 /// `POST /members/move`.
@@ -35,6 +38,7 @@ pub async fn move_user(
     client: ClientInfo,
     chrome: Chrome,
     HxRequest(hx): HxRequest,
+    CarriedView(list): CarriedView,
     Form(input): Form<MoveInput>,
 ) -> Result<Response, AppError> {
     let lang = chrome.lang;
@@ -58,12 +62,12 @@ pub async fn move_user(
             panel.to_error = t.err();
             return respond(
                 &state,
-                chrome,
                 hx,
                 panel,
                 None,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 false,
+                list.clone(),
             );
         }
     };
@@ -78,12 +82,12 @@ pub async fn move_user(
             }
             return respond(
                 &state,
-                chrome,
                 hx,
                 panel,
                 Some(notice),
                 crate::web::upstream_status(&error),
                 false,
+                list.clone(),
             );
         }
     };
@@ -102,13 +106,24 @@ pub async fn move_user(
         let notice = Notice::success(chrome.t("members.already_there")).with_kind(NoticeKind::Info);
         return respond(
             &state,
-            chrome,
             hx,
             panel,
             Some(notice),
             StatusCode::OK,
             false,
+            list.clone(),
         );
+    }
+    if to == GroupId::BLACKLIST && input.confirm != "yes" {
+        // Into the blacklist is destructive (the follower stops receiving messages): ask first.
+        // The same step serves htmx (swapped into the panel) and a plain form (the whole page).
+        panel.found = Some(Found {
+            openid: openid.to_string(),
+            group_id: from,
+            group_name: name_of(from),
+        });
+        panel.confirm_blacklist = true;
+        return respond(&state, hx, panel, None, StatusCode::OK, false, list.clone());
     }
     let change = Change {
         action: "member_move",
@@ -131,9 +146,10 @@ pub async fn move_user(
             state.groups.moved(from, to, 1);
             if !hx {
                 return Ok(Redirect::to(&format!(
-                    "{}?done=moved&id={to}&openid={}",
+                    "{}?done=moved&id={to}&openid={}{}",
                     chrome.urls.groups(),
-                    crate::web::urls::query_escape(openid.as_str())
+                    crate::web::urls::query_escape(openid.as_str()),
+                    list.and_query()
                 ))
                 .into_response());
             }
@@ -156,12 +172,12 @@ pub async fn move_user(
             );
             respond(
                 &state,
-                chrome,
                 hx,
                 panel,
                 Some(Notice::success(text)),
                 StatusCode::OK,
                 true,
+                list.clone(),
             )
         }
         Err(error) => {
@@ -174,12 +190,12 @@ pub async fn move_user(
             let notice = Notice::wechat(&error, lang);
             respond(
                 &state,
-                chrome,
                 hx,
                 panel,
                 Some(notice),
                 crate::web::upstream_status(&error),
                 false,
+                list.clone(),
             )
         }
     }
@@ -189,13 +205,14 @@ pub async fn move_user(
 /// counts change on screen.
 fn respond(
     state: &AppState,
-    chrome: Chrome,
     hx: bool,
     panel: MemberPanel,
     notice: Option<Notice>,
     status: StatusCode,
     with_table: bool,
+    list: ListView,
 ) -> Result<Response, AppError> {
+    let chrome = panel.chrome.clone();
     let notices = Notices {
         items: notice.into_iter().collect(),
         oob: hx,
@@ -204,7 +221,7 @@ fn respond(
     if hx {
         let mut html = panel.render()?;
         if with_table {
-            let mut table = GroupsTable::new(&chrome, snapshot);
+            let mut table = GroupsTable::new(&chrome, snapshot).with_view(list);
             table.oob = true;
             html.push_str(&table.render()?);
         }
@@ -214,7 +231,7 @@ fn respond(
     render_page(
         GroupsPage {
             notices,
-            table: GroupsTable::new(&chrome, snapshot.clone()),
+            table: GroupsTable::new(&chrome, snapshot.clone()).with_view(list),
             create: crate::groups::CreateForm::new(&chrome, snapshot.as_deref()),
             member: panel,
             chrome,

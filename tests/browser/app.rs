@@ -6,7 +6,7 @@ use std::{net::SocketAddr, time::Duration};
 use wxgroups::{
     auth::{Access, password},
     settings::{Account, LogFormat, Settings},
-    simulator::Simulator,
+    simulator::{SimConfig, Simulator},
     startup::Application,
     store::Role,
     wechat::TokenMode,
@@ -66,7 +66,50 @@ impl TestApp {
         .await
     }
 
+    /// A configured account (not the demo) on a working simulator, signed in as an admin.
+    pub async fn configured() -> TestApp {
+        Self::configured_as(Role::Admin).await
+    }
+
+    /// The same, signed in as a viewer (who may look but not change).
+    pub async fn configured_viewer() -> TestApp {
+        Self::configured_as(Role::Viewer).await
+    }
+
+    /// Starts the simulator on a port of its own, as a real WeChat would be, and the dashboard
+    /// pointed at it with the simulator's AppID and secret.
+    async fn configured_as(role: Role) -> TestApp {
+        let (appid, secret) = ("wxbrowser00000000", "browser-test-secret");
+        let sim = Simulator::new(SimConfig {
+            appid: appid.into(),
+            secret: secret.into(),
+            followers: 300,
+            ..SimConfig::default()
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sim_url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(wxgroups::simulator::serve(listener, sim.clone()));
+        let mut app = Self::start_as(
+            Settings {
+                account: Some(Account {
+                    appid: appid.into(),
+                    secret: secret.to_owned().into(),
+                }),
+                wechat_api: sim_url,
+                ..settings()
+            },
+            role,
+        )
+        .await;
+        app.sim = Some(sim);
+        app
+    }
+
     async fn start(settings: Settings) -> TestApp {
+        Self::start_as(settings, Role::Admin).await
+    }
+
+    async fn start_as(settings: Settings, role: Role) -> TestApp {
         let demo = settings.account.is_none();
         let app = Application::build(settings).await.expect("the app builds");
         let addr = app.local_addr();
@@ -76,7 +119,7 @@ impl TestApp {
         } else {
             let hash = password::hash(PASSWORD).unwrap();
             app.store()
-                .add_operator(OPERATOR, Role::Admin, &hash)
+                .add_operator(OPERATOR, role, &hash)
                 .await
                 .unwrap();
             Some((OPERATOR.to_owned(), PASSWORD.to_owned()))

@@ -10,6 +10,7 @@
 mod app;
 mod axe;
 mod browser;
+mod comforts;
 mod driver;
 mod flows;
 mod tour;
@@ -20,7 +21,7 @@ mod ui;
 macro_rules! flows_in {
     ($module:ident, $lang:expr, $js:expr) => {
         mod $module {
-            use crate::{app::TestApp, browser::run, flows};
+            use crate::{app::TestApp, browser::run, comforts, flows};
 
             flows_in!(@test $lang, $js, demo, the_group_list_shows_every_group_and_the_total);
             flows_in!(@test $lang, $js, demo, creating_a_group_adds_its_row_and_says_so);
@@ -28,6 +29,17 @@ macro_rules! flows_in {
             flows_in!(@test $lang, $js, demo, looking_up_and_moving_a_follower_updates_both_groups);
             flows_in!(@test $lang, $js, demo, bad_input_is_explained_next_to_the_field);
             flows_in!(@test $lang, $js, wechat_unreachable, an_unreachable_wechat_is_reported_and_nothing_breaks);
+            flows_in!(@comfort $lang, $js, demo, filtering_and_sorting_the_list_survives_a_create);
+            flows_in!(@comfort $lang, $js, demo, moving_into_the_blacklist_asks_first);
+            flows_in!(@comfort $lang, $js, configured, signing_in_and_out_guards_the_dashboard);
+            flows_in!(@comfort $lang, $js, configured_viewer, a_viewer_sees_the_groups_but_no_way_to_change_them);
+        }
+    };
+    (@comfort $lang:expr, $js:expr, $app:ident, $flow:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $flow() {
+            let name = concat!(module_path!(), "::", stringify!($flow)).replace("::", "-");
+            run(&name, TestApp::$app().await, $js, $lang, comforts::$flow).await;
         }
     };
     (@test $lang:expr, $js:expr, $app:ident, $flow:ident) => {

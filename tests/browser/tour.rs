@@ -39,6 +39,103 @@ async fn every_main_screen_passes_axe_and_is_photographed_in_english() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_filters_and_audit_pass_axe_and_are_photographed_in_chinese() {
+    run(
+        "browser-tour-account-zh",
+        TestApp::configured().await,
+        Js::On,
+        Lang::Zh,
+        account_tour,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_filters_and_audit_pass_axe_and_are_photographed_in_english() {
+    run(
+        "browser-tour-account-en",
+        TestApp::configured().await,
+        Js::On,
+        Lang::En,
+        account_tour,
+    )
+    .await;
+}
+
+/// A configured account: the sign-in page (and its error), the new controls on the groups page
+/// (a filter, its empty state, the blacklist question), and the audit log.
+async fn account_tour(ui: Ui) {
+    ui.goto("/signin").await;
+    if ui.lang == Lang::En {
+        ui.click(".lang-switch button").await;
+        ui.wait_for("html[lang=en] #signin-name").await;
+    }
+    check_both_schemes(&ui, "sign-in").await;
+    photograph(&ui, "signin", None).await;
+    photograph_dark(&ui, "signin").await;
+    ui.fill("#signin-name", crate::app::OPERATOR).await;
+    ui.fill("#signin-password", "wrong").await;
+    ui.click(".signin button[type=submit]").await;
+    ui.wait_for("#messages[role=alert]").await;
+    check_both_schemes(&ui, "sign-in refused").await;
+
+    ui.visit("/groups").await;
+    // Something for the audit log: a group, a rename, a move.
+    ui.fill("#create-name", ui.lang.pick("华北区客户", "North region"))
+        .await;
+    ui.click("#create-form button[type=submit]").await;
+    ui.wait_for("#group-104").await;
+    ui.click("#group-101 td.actions a").await;
+    ui.wait_for("#rename-101-name").await;
+    ui.fill("#rename-101-name", ui.lang.pick("重要客户", "Key accounts"))
+        .await;
+    ui.click("#rename-101 button[type=submit]").await;
+    ui.wait_for("#group-101:not(.editing)").await;
+
+    ui.fill("#groups-q", ui.lang.pick("客户", "region")).await;
+    ui.wait_for("#groups-filter-status:not(:empty)").await;
+    ui.click("#sort-count").await;
+    ui.wait_for("th[aria-sort] #sort-count").await;
+    check_both_schemes(&ui, "filtered and sorted").await;
+    photograph(&ui, "filtered", Some("#groups-table")).await;
+    ui.fill("#groups-q", "zzz").await;
+    ui.wait_for(".filter-empty").await;
+    check_both_schemes(&ui, "filter matches nothing").await;
+    ui.click("#groups-clear").await;
+    ui.wait_for("#groups-results table").await;
+
+    let openid = ui.sim().follower_openid(11);
+    ui.fill("#lookup-openid", &openid).await;
+    ui.click("form.lookup button[type=submit]").await;
+    ui.wait_for(".found").await;
+    let to = if ui.sim().group_of(&openid) == Some(1) {
+        "2"
+    } else {
+        "1"
+    };
+    ui.find("#move-to")
+        .await
+        .select_by_value(to)
+        .await
+        .expect("a group");
+    ui.click("form.move button[type=submit]").await;
+    if to == "1" {
+        ui.wait_for("#confirm-blacklist").await;
+        check_both_schemes(&ui, "blacklist question").await;
+        photograph(&ui, "confirm", Some("#member-panel")).await;
+        ui.click("#confirm-blacklist").await;
+    }
+    ui.wait_for("#messages .notice-success").await;
+
+    ui.click(".nav a[href$='/audit']").await;
+    ui.wait_for("#audit-title").await;
+    ui.wait_for("td time[data-local]").await;
+    check_both_schemes(&ui, "audit log").await;
+    photograph(&ui, "audit", None).await;
+    photograph_dark(&ui, "audit").await;
+}
+
 async fn tour(ui: Ui) {
     ui.open_groups().await;
     check_both_schemes(&ui, "groups").await;

@@ -134,14 +134,17 @@ impl Ui {
             .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
     }
 
+    /// Waits until `css` is on the page. Any error while looking counts as "not yet": in the
+    /// middle of a navigation (a plain form's redirect) chromedriver may answer with one.
     pub async fn wait_for(&self, css: &str) -> Element {
-        self.client
-            .wait()
-            .at_most(DEADLINE)
-            .every(POLL)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            match self.client.find(Locator::Css(css)).await {
+                Ok(e) => return e,
+                Err(e) => assert!(Instant::now() < deadline, "{css} never appeared: {e}"),
+            }
+            tokio::time::sleep(POLL).await;
+        }
     }
 
     pub async fn is_present(&self, css: &str) -> bool {
@@ -267,6 +270,88 @@ impl Ui {
             }
         }
         ids
+    }
+
+    /// Opens a path as typed into the address bar, without signing in on the way.
+    pub async fn goto(&self, path: &str) {
+        self.client.goto(&self.url(path)).await.expect("navigation");
+        self.wait_for("main").await;
+    }
+
+    /// The path of the page the browser is on.
+    pub async fn path(&self) -> String {
+        self.client
+            .current_url()
+            .await
+            .expect("a url")
+            .path()
+            .to_owned()
+    }
+
+    /// Presses and releases one key on the keyboard (`Key::Tab.into()`, `'a'`…), with modifier
+    /// keys held if given: what a person does, not a script setting values.
+    pub async fn press(&self, key: char, held: &[char]) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let mut keys = KeyActions::new("keyboard".into());
+        for &m in held {
+            keys = keys.then(KeyAction::Down { value: m });
+        }
+        keys = keys
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+        for &m in held.iter().rev() {
+            keys = keys.then(KeyAction::Up { value: m });
+        }
+        self.client
+            .perform_actions(keys)
+            .await
+            .unwrap_or_else(|e| panic!("cannot press {key:?}: {e}"));
+    }
+
+    /// Types text key by key into whatever has the focus.
+    pub async fn type_keys(&self, text: &str) {
+        for c in text.chars() {
+            self.press(c, &[]).await;
+        }
+    }
+
+    /// Whether the focused element shows its focus: it matches `:focus-visible` and draws an
+    /// outline. Answers a description of the element for messages.
+    pub async fn focus_is_visible(&self) -> (bool, String) {
+        let v = self
+            .script(
+                "var e = document.activeElement; var s = getComputedStyle(e);
+                 return [e.matches(':focus-visible') && s.outlineStyle !== 'none'
+                           && parseFloat(s.outlineWidth) >= 2,
+                         e.tagName + '#' + e.id + '.' + e.className + ' ' + (e.textContent || '').trim().slice(0, 30)]",
+            )
+            .await;
+        (
+            v[0].as_bool().unwrap_or(false),
+            v[1].as_str().unwrap_or_default().to_owned(),
+        )
+    }
+
+    /// Waits until a script looking at the page answers `true`.
+    pub async fn wait_until_script(&self, js: &str) {
+        let deadline = Instant::now() + DEADLINE;
+        while self.script(js).await != json!(true) {
+            assert!(Instant::now() < deadline, "never true: {js}");
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Waits until no htmx request is in flight (nothing carries `htmx-request`).
+    pub async fn wait_idle(&self) {
+        let deadline = Instant::now() + DEADLINE;
+        while self
+            .script("return document.querySelector('.htmx-request') !== null")
+            .await
+            != json!(false)
+        {
+            assert!(Instant::now() < deadline, "an htmx request never finished");
+            tokio::time::sleep(POLL).await;
+        }
     }
 
     /// A Chrome DevTools command (the page's size, its colour scheme).
