@@ -18,7 +18,9 @@ use wxgroups::wechat::{
     CallObserver, CircuitState, ClientConfig, TokenMode, TransportKind, WeChatClient, WeChatError,
 };
 
-const TIMEOUT: Duration = Duration::from_millis(150);
+/// Short enough to keep the matrix quick, long enough that a loaded 2-core CI machine answers
+/// a healthy loopback call well within it (150 ms proved too tight there).
+const TIMEOUT: Duration = Duration::from_millis(500);
 
 struct TestSim {
     sim: Simulator,
@@ -620,7 +622,10 @@ async fn fifty_calls_hitting_an_expired_token_cause_exactly_one_fetch() {
         2,
         "one fetch for the whole storm"
     );
-    assert_eq!(t.sim.calls("/cgi-bin/groups/get"), 1 + 50 * 2);
+    // Each call made one attempt with the old token and at most one retry with the new one
+    // (a call that started after the refresh needed no retry): never more.
+    let gets = t.sim.calls("/cgi-bin/groups/get") - 1;
+    assert!((50..=100).contains(&gets), "{gets} attempts for 50 calls");
 }
 
 /// Waits (bounded) until the circuit reports `state`: the cool-down is a few ms.

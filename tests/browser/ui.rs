@@ -127,11 +127,10 @@ impl Ui {
         );
     }
 
+    /// The element `css`, waiting for it: right after a plain form's submit the old page may be
+    /// gone and the new one not there yet (chromedriver then finds no `html` at all).
     pub async fn find(&self, css: &str) -> Element {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
+        self.wait_for(css).await
     }
 
     /// Waits until `css` is on the page. Any error while looking counts as "not yet": in the
