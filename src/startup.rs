@@ -148,7 +148,10 @@ impl Application {
                 5,
                 30,
             )),
+            jobs: crate::jobs::Runner::new(settings.jobs),
         };
+        // A job or sync a stopped process left running resumes now.
+        state.jobs.start(state.clone());
         let store = state.store.clone();
         let router = web::router(state, sessions);
         let listener = TcpListener::bind(settings.listen).await.map_err(|e| {

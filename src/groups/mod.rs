@@ -2,6 +2,7 @@
 
 mod cache;
 mod create;
+mod delete;
 mod page;
 mod rename;
 
@@ -23,4 +24,8 @@ pub fn routes() -> Router<AppState> {
         .route("/groups/{id}/row", get(rename::row))
         .route("/groups/{id}/edit", get(rename::edit))
         .route("/groups/{id}/rename", post(rename::rename))
+        .route(
+            "/groups/{id}/delete",
+            get(delete::confirm).post(delete::delete),
+        )
 }

@@ -47,6 +47,8 @@ pub struct AppState {
     pub store: Store,
     pub access: Arc<Access>,
     pub limiter: Arc<SignInLimiter>,
+    /// The background workers: batch jobs and follower syncs.
+    pub jobs: Arc<crate::jobs::Runner>,
 }
 
 /// Facts about this deployment that pages show.
@@ -79,6 +81,7 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
         .merge(crate::groups::routes())
         .merge(crate::members::routes())
         .merge(crate::audit::routes())
+        .merge(crate::jobs::routes())
         .route("/signout", post(auth::signin::sign_out))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

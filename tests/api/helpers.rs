@@ -136,6 +136,7 @@ pub fn settings_for(wechat_api: String) -> Settings {
         base_path: String::new(),
         public_origin: None,
         access: Access::default(),
+        jobs: Default::default(),
     }
 }
 

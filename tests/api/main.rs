@@ -4,6 +4,8 @@ mod helpers;
 
 mod access;
 mod audit;
+mod bulk;
+mod crash;
 
 mod create;
 mod faults;

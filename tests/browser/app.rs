@@ -38,6 +38,7 @@ fn settings() -> Settings {
         base_path: String::new(),
         public_origin: None,
         access: Access::default(),
+        jobs: Default::default(),
     }
 }
 
