@@ -13,10 +13,14 @@ pub mod auth;
 pub mod cli;
 /// What operators type, parsed once: `GroupName`, `GroupId`, `OpenId`.
 pub mod domain;
-/// The groups page: the cached list, create, rename, refresh.
+/// Followers by group: the follower sync, a group's member list.
+pub mod followers;
+/// The groups page: the cached list, create, rename, delete, refresh.
 pub mod groups;
 /// The operator's two languages and the catalogue behind them.
 pub mod i18n;
+/// Batch jobs: moving lists of followers in the background, surviving restarts.
+pub mod jobs;
 /// One follower: look up their group by OpenID, move them to another.
 pub mod members;
 /// Settings from `WXGROUPS_*` variables and an optional TOML file; errors name the bad setting.

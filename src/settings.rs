@@ -42,6 +42,33 @@ pub struct Settings {
     pub access: Access,
     /// Who may read /healthz, /readyz and /metrics (empty: anyone who reaches the port).
     pub metrics_allow: Vec<ipnet::IpNet>,
+    /// How batch jobs pace their calls to WeChat.
+    pub jobs: JobSettings,
+}
+
+/// Pacing of batch moves (`groups/members/batchupdate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobSettings {
+    /// At most this many batchupdate calls a minute, narrowing calls included.
+    pub batch_per_minute: u32,
+    /// How long a job waits after WeChat answers 45011 (per-minute quota) before trying again.
+    pub quota_backoff: Duration,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        JobSettings {
+            batch_per_minute: 300,
+            quota_backoff: Duration::from_secs(60),
+        }
+    }
+}
+
+impl JobSettings {
+    /// The least time between two batchupdate calls.
+    pub fn interval(&self) -> Duration {
+        Duration::from_secs(60) / self.batch_per_minute.max(1)
+    }
 }
 
 /// A real Official Account.
@@ -95,6 +122,8 @@ struct Raw {
     session_idle_mins: u64,
     session_max_hours: u64,
     metrics_allow: String,
+    batch_per_minute: u32,
+    batch_backoff_ms: u64,
 }
 
 impl Default for Raw {
@@ -121,6 +150,8 @@ impl Default for Raw {
             session_idle_mins: 60,
             session_max_hours: 12,
             metrics_allow: String::new(),
+            batch_per_minute: 300,
+            batch_backoff_ms: 60_000,
         }
     }
 }
@@ -428,6 +459,17 @@ impl Settings {
             session_max: Duration::from_secs(raw.session_max_hours * 3600),
         };
 
+        if raw.batch_per_minute == 0 || raw.batch_per_minute > 60_000 {
+            return Err(SettingsError(format!(
+                "setting {} must be between 1 and 60000 calls a minute",
+                named("batch_per_minute")
+            )));
+        }
+        let jobs = JobSettings {
+            batch_per_minute: raw.batch_per_minute,
+            quota_backoff: Duration::from_millis(raw.batch_backoff_ms),
+        };
+
         Ok(Settings {
             listen,
             account,
@@ -443,6 +485,7 @@ impl Settings {
             public_origin,
             access,
             metrics_allow,
+            jobs,
         })
     }
 }
@@ -525,6 +568,23 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("/nonexistent/secret"), "{e}");
+    }
+
+    #[test]
+    fn batch_pacing_has_defaults_and_bounds() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.jobs, JobSettings::default());
+        assert_eq!(s.jobs.interval(), Duration::from_millis(200));
+        let figment = Figment::from(Serialized::defaults(Raw::default()))
+            .merge(("batch_per_minute", 6000))
+            .merge(("batch_backoff_ms", 50));
+        let s = Settings::from_figment(figment).unwrap();
+        assert_eq!(s.jobs.interval(), Duration::from_millis(10));
+        assert_eq!(s.jobs.quota_backoff, Duration::from_millis(50));
+        let figment =
+            Figment::from(Serialized::defaults(Raw::default())).merge(("batch_per_minute", 0));
+        let e = Settings::from_figment(figment).unwrap_err().to_string();
+        assert!(e.contains("WXGROUPS_BATCH_PER_MINUTE"), "{e}");
     }
 
     #[test]

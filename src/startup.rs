@@ -163,7 +163,10 @@ impl Application {
                 30,
             )),
             quota,
+            jobs: crate::jobs::Runner::new(settings.jobs),
         };
+        // A job or sync a stopped process left running resumes now.
+        state.jobs.start(state.clone());
         let store = state.store.clone();
         let router = web::router(state, sessions);
         let listener = TcpListener::bind(settings.listen).await.map_err(|e| {

@@ -2,6 +2,7 @@
 
 mod cache;
 mod create;
+mod delete;
 pub mod listing;
 mod page;
 mod rename;
@@ -25,4 +26,8 @@ pub fn routes() -> Router<AppState> {
         .route("/groups/{id}/row", get(rename::row))
         .route("/groups/{id}/edit", get(rename::edit))
         .route("/groups/{id}/rename", post(rename::rename))
+        .route(
+            "/groups/{id}/delete",
+            get(delete::confirm).post(delete::delete),
+        )
 }

@@ -176,6 +176,12 @@ impl Done {
                 let g = group()?;
                 chrome.t2("groups.renamed", "name", &g.name, "id", g.id)
             }
+            // The group is gone from the list by now: only its id is left to say.
+            "deleted" => chrome.t1(
+                "groups.deleted_id",
+                "id",
+                GroupId::parse(self.id.as_deref()?).ok()?,
+            ),
             "moved" => {
                 let g = group()?;
                 let openid = OpenId::parse(self.openid.as_deref()?).ok()?;

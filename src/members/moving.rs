@@ -144,6 +144,7 @@ pub async fn move_user(
         Ok(()) => {
             tracing::info!(operator = %actor.name, action = "member_move", from = %from, to = %to, "moved a follower");
             state.groups.moved(from, to, 1);
+            crate::jobs::follower_moved(&state, &openid, to).await;
             if !hx {
                 return Ok(Redirect::to(&format!(
                     "{}?done=moved&id={to}&openid={}{}",

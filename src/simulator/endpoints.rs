@@ -85,7 +85,7 @@ pub(crate) fn run(
         Endpoint::GroupsGetid => groups_getid(inner, state, call),
         Endpoint::GroupsUpdate => groups_update(state, call),
         Endpoint::GroupsMembersUpdate => members_update(inner, state, call),
-        Endpoint::GroupsMembersBatchupdate => members_batchupdate(inner, state, call),
+        Endpoint::GroupsMembersBatchupdate => members_batchupdate(inner, state, call, now),
         Endpoint::GroupsDelete => groups_delete(state, call),
         Endpoint::UserGet => user_get(inner, state, call),
         Endpoint::UserInfo => user_info(inner, state, call),
@@ -271,12 +271,27 @@ struct BatchMoveRequest {
 /// `POST /cgi-bin/groups/members/batchupdate` `{"openid_list":[..],"to_groupid":N}`
 ///
 /// All or nothing: one unknown OpenID answers 40003 and nobody moves, so a client can narrow a
-/// failing chunk down by splitting it.
+/// failing chunk down by splitting it. Beyond `batch_per_minute` calls in the window, 45011 and
+/// nothing moves (refused calls do not count towards the limit).
 fn members_batchupdate(
     inner: &Inner,
     state: &mut SimState,
     call: &Call<'_>,
+    now: Instant,
 ) -> Result<Value, Errcode> {
+    if let Some(limit) = inner.config.batch_per_minute {
+        let window = inner.config.batch_window;
+        while state
+            .batch_times
+            .front()
+            .is_some_and(|&t| now.duration_since(t) >= window)
+        {
+            state.batch_times.pop_front();
+        }
+        if state.batch_times.len() >= limit as usize {
+            return Err(Errcode::MinuteQuota);
+        }
+    }
     let req: BatchMoveRequest = call.json()?;
     if req.openid_list.is_empty() || req.openid_list.len() > BATCH_MOVE_MAX {
         return Err(Errcode::InvalidOpenidListSize);
@@ -286,9 +301,14 @@ fn members_batchupdate(
         .iter()
         .map(|o| follower(inner, state, o))
         .collect::<Result<Vec<u32>, Errcode>>()?;
-    state
-        .account
-        .move_members(&indexes, group_id(req.to_groupid)?)?;
+    let to = group_id(req.to_groupid)?;
+    state.account.move_members(&indexes, to)?;
+    if inner.config.batch_per_minute.is_some() {
+        state.batch_times.push_back(now);
+    }
+    if state.batch_log.len() < super::MAX_BATCH_LOG {
+        state.batch_log.push((indexes, to));
+    }
     Ok(ok())
 }
 

@@ -58,6 +58,12 @@ pub struct SimConfig {
     pub token_lifetime: Duration,
     /// How long the previous classic token keeps working after a new classic fetch.
     pub classic_grace: Duration,
+    /// At most this many `groups/members/batchupdate` calls are carried out per `batch_window`;
+    /// beyond that WeChat's 45011 ("API调用太频繁") answers and nothing moves. `None`: no limit.
+    pub batch_per_minute: Option<u32>,
+    /// The sliding window `batch_per_minute` counts in: a minute, as WeChat's quota; tests
+    /// shorten it.
+    pub batch_window: Duration,
 }
 
 impl Default for SimConfig {
@@ -69,6 +75,8 @@ impl Default for SimConfig {
             followers: 1_000,
             token_lifetime: Duration::from_secs(7200),
             classic_grace: Duration::from_secs(300),
+            batch_per_minute: None,
+            batch_window: Duration::from_secs(60),
         }
     }
 }
@@ -81,6 +89,8 @@ impl fmt::Debug for SimConfig {
             .field("followers", &self.followers)
             .field("token_lifetime", &self.token_lifetime)
             .field("classic_grace", &self.classic_grace)
+            .field("batch_per_minute", &self.batch_per_minute)
+            .field("batch_window", &self.batch_window)
             .finish()
     }
 }
@@ -105,7 +115,14 @@ struct Inner {
 struct SimState {
     tokens: Tokens,
     account: Account,
+    /// When recent `batchupdate` calls were carried out, for the per-minute limit.
+    batch_times: std::collections::VecDeque<std::time::Instant>,
+    /// Every `batchupdate` carried out: the follower indexes and the target group, in order.
+    batch_log: Vec<(Vec<u32>, u32)>,
 }
+
+/// The batch log keeps at most this many calls (a million followers in chunks of 50 is 20,000).
+const MAX_BATCH_LOG: usize = 100_000;
 
 /// Unknown paths are counted too, but only this many distinct ones, so a scanner cannot grow the
 /// counter map without bound.
@@ -126,6 +143,8 @@ impl Simulator {
         let state = SimState {
             tokens: Tokens::new(config.token_lifetime, config.classic_grace),
             account: Account::seeded(config.followers),
+            batch_times: std::collections::VecDeque::new(),
+            batch_log: Vec::new(),
         };
         Self {
             inner: Arc::new(Inner {
@@ -206,6 +225,25 @@ impl Simulator {
     pub fn group_of(&self, openid: &str) -> Option<u32> {
         let index = self.inner.codec.decode(openid)?;
         self.state().account.group_of(index)
+    }
+
+    /// Every `groups/members/batchupdate` the simulator carried out (refused ones are not
+    /// listed), in order: the OpenIDs moved and the group they went to. For test assertions such
+    /// as "no chunk was sent twice".
+    pub fn batch_log(&self) -> Vec<(Vec<String>, u32)> {
+        self.state()
+            .batch_log
+            .iter()
+            .map(|(indexes, to)| {
+                (
+                    indexes
+                        .iter()
+                        .map(|&i| self.inner.codec.encode(i))
+                        .collect(),
+                    *to,
+                )
+            })
+            .collect()
     }
 
     /// How many groups exist, 0, 1 and 2 included.

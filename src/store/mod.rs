@@ -4,6 +4,8 @@
 //! implementation of this module's queries, not a change to any handler.
 
 mod audit;
+mod followers;
+mod jobs;
 mod operators;
 mod quota;
 
@@ -15,6 +17,8 @@ use sqlx::{
 };
 
 pub use audit::{AuditEntry, AuditFilter, AuditRow, Outcome};
+pub use followers::{FollowerRow, SeenFollower, SyncRow};
+pub use jobs::{CHUNK, CancelResult, ItemOutcome, ItemRow, JobRow, JobState, NewJob};
 pub use operators::{OperatorRecord, Role, now_us};
 
 /// The database handle: cheap to clone.

@@ -74,6 +74,30 @@ pub async fn check(session: Session, request: Request, next: Next) -> Response {
         tracing::warn!(path = %request.uri().path(), "refused a change with a wrong CSRF header");
         return AppError::CsrfRefused.into_response();
     }
+    // A plain multipart form (the list upload): read the body within the upload limit and find
+    // the `csrf` part. Our forms put it first; browsers send parts in document order.
+    let is_multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if is_multipart {
+        let (parts, body) = request.into_parts();
+        let bytes = match to_bytes(body, crate::jobs::UPLOAD_LIMIT).await {
+            Ok(b) => b,
+            Err(_) => return AppError::TooLarge.into_response(),
+        };
+        return match multipart_field(&bytes, FIELD) {
+            Some(sent) if same(sent, &expected) => {
+                next.run(Request::from_parts(parts, Body::from(bytes)))
+                    .await
+            }
+            _ => {
+                tracing::warn!(path = %parts.uri.path(), "refused an upload without this session's CSRF token");
+                AppError::CsrfRefused.into_response()
+            }
+        };
+    }
     // A plain form: read the body (within the app's limit), find the field, put the body back.
     let is_form = request
         .headers()
@@ -100,5 +124,30 @@ pub async fn check(session: Session, request: Request, next: Next) -> Response {
             tracing::warn!(path = %parts.uri.path(), "refused a form without this session's CSRF token");
             AppError::CsrfRefused.into_response()
         }
+    }
+}
+
+/// The value of a short text part `name` in a multipart body (`name="csrf"` then a blank line,
+/// the value, CRLF), without parsing the rest.
+fn multipart_field<'a>(body: &'a [u8], name: &str) -> Option<&'a str> {
+    let needle = format!("name=\"{name}\"\r\n\r\n");
+    let start = body
+        .windows(needle.len())
+        .position(|w| w == needle.as_bytes())?
+        + needle.len();
+    let rest = &body[start..];
+    let end = rest.windows(2).position(|w| w == b"\r\n")?;
+    std::str::from_utf8(&rest[..end]).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_is_found_in_a_multipart_body() {
+        let body = b"--X\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nTOKEN\r\n--X\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nabc\r\n--X--\r\n";
+        assert_eq!(multipart_field(body, "csrf"), Some("TOKEN"));
+        assert_eq!(multipart_field(b"--X\r\n", "csrf"), None);
     }
 }

@@ -53,6 +53,8 @@ pub struct AppState {
     pub access: Arc<Access>,
     pub limiter: Arc<SignInLimiter>,
     pub quota: Arc<crate::status::QuotaMeter>,
+    /// The background workers: batch jobs and follower syncs.
+    pub jobs: Arc<crate::jobs::Runner>,
 }
 
 /// Facts about this deployment that pages show.
@@ -91,6 +93,7 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
         .merge(crate::members::routes())
         .merge(crate::audit::routes())
         .merge(crate::status::routes())
+        .merge(crate::jobs::routes())
         .route("/signout", post(auth::signin::sign_out))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -74,6 +74,42 @@ impl Urls {
     pub fn group_rename(&self, id: impl std::fmt::Display) -> String {
         self.at(&format!("/groups/{id}/rename"))
     }
+    pub fn group_delete(&self, id: impl std::fmt::Display) -> String {
+        self.at(&format!("/groups/{id}/delete"))
+    }
+    pub fn group_members(&self, id: impl std::fmt::Display) -> String {
+        self.at(&format!("/groups/{id}/members"))
+    }
+    pub fn group_members_move(&self, id: impl std::fmt::Display) -> String {
+        self.at(&format!("/groups/{id}/members/move"))
+    }
+    pub fn jobs(&self) -> String {
+        self.at("/jobs")
+    }
+    pub fn jobs_preview(&self) -> String {
+        self.at("/jobs/preview")
+    }
+    pub fn job(&self, id: impl std::fmt::Display) -> String {
+        self.at(&format!("/jobs/{id}"))
+    }
+    pub fn job_progress(&self, id: impl std::fmt::Display) -> String {
+        self.at(&format!("/jobs/{id}/progress"))
+    }
+    pub fn job_confirm(&self, id: impl std::fmt::Display) -> String {
+        self.at(&format!("/jobs/{id}/confirm"))
+    }
+    pub fn job_discard(&self, id: impl std::fmt::Display) -> String {
+        self.at(&format!("/jobs/{id}/discard"))
+    }
+    pub fn job_cancel(&self, id: impl std::fmt::Display) -> String {
+        self.at(&format!("/jobs/{id}/cancel"))
+    }
+    pub fn job_csv(&self, id: impl std::fmt::Display) -> String {
+        self.at(&format!("/jobs/{id}/outcome.csv"))
+    }
+    pub fn followers_sync(&self) -> String {
+        self.at("/followers/sync")
+    }
     pub fn member_lookup(&self) -> String {
         self.at("/members/lookup")
     }

@@ -23,6 +23,30 @@ use crate::domain::{GroupId, GroupName, OpenId};
 
 /// The most openids WeChat takes in one `members/batchupdate`.
 pub const MAX_BATCH: usize = 50;
+/// The most users WeChat describes in one `user/info/batchget`.
+pub const MAX_INFO_BATCH: usize = 100;
+/// The most OpenIDs one `user/get` page holds.
+pub const FOLLOWER_PAGE: usize = 10_000;
+
+/// One page of `user/get`.
+#[derive(Debug, Clone)]
+pub struct FollowerPage {
+    /// How many followers the account has, as WeChat counted them for this page.
+    pub total: u64,
+    pub openids: Vec<OpenId>,
+    /// Where the next page starts; `None` when WeChat said "" (no more).
+    pub next: Option<OpenId>,
+}
+
+/// What `user/info/batchget` says about one follower.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowerInfo {
+    pub openid: OpenId,
+    /// `false`: the user no longer follows the account.
+    pub subscribed: bool,
+    /// Their group, when they follow.
+    pub group: Option<GroupId>,
+}
 
 /// The largest answer we read. A full group list (500 groups) is about 30 KB; anything near this
 /// is not WeChat's API talking.
@@ -244,6 +268,7 @@ impl WeChatClient {
                 .run_detailed::<wire::Created, _>(
                     Endpoint::GroupsCreate,
                     Method::POST,
+                    &[],
                     Some(&body),
                     started,
                 )
@@ -360,6 +385,7 @@ impl WeChatClient {
                 .run_detailed::<wire::Ack, _>(
                     Endpoint::GroupsDelete,
                     Method::POST,
+                    &[],
                     Some(&body),
                     started,
                 )
@@ -377,6 +403,87 @@ impl WeChatClient {
             }
         })
         .await
+    }
+
+    /// One page of the account's followers, in WeChat's order (`GET user/get`): up to
+    /// [`FOLLOWER_PAGE`] OpenIDs starting after `after` (the previous page's `next_openid`), or
+    /// from the first follower when `after` is `None`.
+    pub async fn list_followers(
+        &self,
+        after: Option<&OpenId>,
+    ) -> Result<FollowerPage, WeChatError> {
+        let query: Vec<(&str, &str)> = after
+            .map(|o| vec![("next_openid", o.as_str())])
+            .unwrap_or_default();
+        let page: wire::UserList = self
+            .call_with_query(Endpoint::UserGet, Method::GET, &query, None::<&()>)
+            .await?;
+        let openids = page
+            .data
+            .map(|d| d.openid)
+            .unwrap_or_default()
+            .iter()
+            .map(|o| OpenId::parse(o))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| WeChatError::Transport {
+                kind: TransportKind::BadBody,
+                detail: format!(
+                    "{}: an OpenID in the list is not one: {e}",
+                    Endpoint::UserGet.path()
+                ),
+            })?;
+        let next = Some(page.next_openid)
+            .filter(|n| !n.is_empty())
+            .and_then(|n| OpenId::parse(&n).ok());
+        Ok(FollowerPage {
+            total: page.total,
+            openids,
+            next,
+        })
+    }
+
+    /// The group (and whether they still follow) of 1 to [`MAX_INFO_BATCH`] followers
+    /// (`POST user/info/batchget`), in the order asked. Any other number is refused locally.
+    pub async fn follower_infos(
+        &self,
+        openids: &[OpenId],
+    ) -> Result<Vec<FollowerInfo>, WeChatError> {
+        if openids.is_empty() || openids.len() > MAX_INFO_BATCH {
+            return Err(WeChatError::Local(format!(
+                "user/info/batchget takes 1 to {MAX_INFO_BATCH} OpenIDs, not {}",
+                openids.len()
+            )));
+        }
+        let body = wire::BatchInfoRequest {
+            user_list: openids
+                .iter()
+                .map(|o| wire::UserRef {
+                    openid: o.as_str(),
+                    lang: "zh_CN",
+                })
+                .collect(),
+        };
+        let answer: wire::BatchInfo = self
+            .call(Endpoint::UserInfoBatchGet, Method::POST, Some(&body))
+            .await?;
+        answer
+            .user_info_list
+            .into_iter()
+            .map(|u| {
+                let openid = OpenId::parse(&u.openid).map_err(|e| WeChatError::Transport {
+                    kind: TransportKind::BadBody,
+                    detail: format!("{}: {e}", Endpoint::UserInfoBatchGet.path()),
+                })?;
+                Ok(FollowerInfo {
+                    openid,
+                    subscribed: u.subscribe == 1,
+                    group: u
+                        .groupid
+                        .filter(|_| u.subscribe == 1)
+                        .map(GroupId::from_upstream),
+                })
+            })
+            .collect()
     }
 
     /// Obtains a token (or finds a cached one) without calling anything else: a readiness check
@@ -407,8 +514,23 @@ impl WeChatClient {
         method: Method,
         body: Option<&B>,
     ) -> Result<T, WeChatError> {
-        self.guarded(self.run(endpoint, method, body, Instant::now()))
-            .await
+        self.call_with_query(endpoint, method, &[], body).await
+    }
+
+    /// [`Self::call`] with query parameters besides the token (`user/get`'s `next_openid`).
+    async fn call_with_query<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        endpoint: Endpoint,
+        method: Method,
+        query: &[(&str, &str)],
+        body: Option<&B>,
+    ) -> Result<T, WeChatError> {
+        self.guarded(async {
+            self.run_detailed(endpoint, method, query, body, Instant::now())
+                .await
+                .map_err(|failed| failed.err)
+        })
+        .await
     }
 
     /// Runs `work` (one call, or a create and its re-read) if the circuit lets it, and counts
@@ -431,7 +553,7 @@ impl WeChatClient {
         body: Option<&B>,
         started: Instant,
     ) -> Result<T, WeChatError> {
-        self.run_detailed(endpoint, method, body, started)
+        self.run_detailed(endpoint, method, &[], body, started)
             .await
             .map_err(|failed| failed.err)
     }
@@ -445,6 +567,7 @@ impl WeChatClient {
         &self,
         endpoint: Endpoint,
         method: Method,
+        query: &[(&str, &str)],
         body: Option<&B>,
         started: Instant,
     ) -> Result<T, Failed> {
@@ -455,7 +578,7 @@ impl WeChatClient {
         let mut ambiguous_before = false;
         loop {
             let attempt = self
-                .attempt(endpoint, method.clone(), body, &mut token_retried)
+                .attempt(endpoint, method.clone(), query, body, &mut token_retried)
                 .await;
             let mut failed = match attempt {
                 Ok(value) => return Ok(value),
@@ -500,6 +623,7 @@ impl WeChatClient {
         &self,
         endpoint: Endpoint,
         method: Method,
+        query: &[(&str, &str)],
         body: Option<&B>,
         token_retried: &mut bool,
     ) -> Result<T, Failed> {
@@ -508,7 +632,10 @@ impl WeChatClient {
             .get(&self.inner.transport)
             .await
             .map_err(Failed::unsent)?;
-        match self.send(endpoint, method.clone(), body, &token).await {
+        match self
+            .send(endpoint, method.clone(), query, body, &token)
+            .await
+        {
             Err(Failed { err, .. }) if err.is_token_error() && !*token_retried => {
                 *token_retried = true;
                 tracing::info!(
@@ -521,7 +648,7 @@ impl WeChatClient {
                     .get(&self.inner.transport)
                     .await
                     .map_err(Failed::unsent)?;
-                self.send(endpoint, method, body, &fresh).await
+                self.send(endpoint, method, query, body, &fresh).await
             }
             other => other,
         }
@@ -531,14 +658,17 @@ impl WeChatClient {
         &self,
         endpoint: Endpoint,
         method: Method,
+        query: &[(&str, &str)],
         body: Option<&B>,
         token: &AccessToken,
     ) -> Result<T, Failed> {
         let token = token.expose();
         let secrets = [token, self.inner.tokens.secret()];
+        let mut pairs = vec![("access_token", token)];
+        pairs.extend_from_slice(query);
         self.inner
             .transport
-            .exchange_detailed(endpoint, method, &[("access_token", token)], body, &secrets)
+            .exchange_detailed(endpoint, method, &pairs, body, &secrets)
             .await
             .map_err(|(err, broke)| Failed {
                 err,
@@ -591,6 +721,8 @@ pub(super) enum Endpoint {
     MembersUpdate,
     MembersBatchUpdate,
     GroupsDelete,
+    UserGet,
+    UserInfoBatchGet,
 }
 
 impl Endpoint {
@@ -608,6 +740,8 @@ impl Endpoint {
             Self::MembersUpdate => "/cgi-bin/groups/members/update",
             Self::MembersBatchUpdate => "/cgi-bin/groups/members/batchupdate",
             Self::GroupsDelete => "/cgi-bin/groups/delete",
+            Self::UserGet => "/cgi-bin/user/get",
+            Self::UserInfoBatchGet => "/cgi-bin/user/info/batchget",
         }
     }
 

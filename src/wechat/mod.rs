@@ -23,6 +23,9 @@ mod token;
 mod wire;
 
 pub use circuit::{CircuitState, CircuitStatus};
-pub use client::{CallObserver, ClientConfig, Group, MAX_BATCH, WeChatClient};
+pub use client::{
+    CallObserver, ClientConfig, FOLLOWER_PAGE, FollowerInfo, FollowerPage, Group, MAX_BATCH,
+    MAX_INFO_BATCH, WeChatClient,
+};
 pub use errors::{TransportKind, WeChatError, explain_code};
 pub use token::{ParseTokenModeError, TokenMode};

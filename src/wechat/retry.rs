@@ -4,7 +4,7 @@
 //!
 //! | kind | calls | retried on |
 //! |---|---|---|
-//! | read | groups/get, groups/getid, token fetches | -1, HTTP 5xx, timeout, connect error, broken connection |
+//! | read | groups/get, groups/getid, user/get, user/info/batchget, token fetches | -1, HTTP 5xx, timeout, connect error, broken connection |
 //! | absolute write | groups/update, members/update, members/batchupdate | same (doing it twice ends in the same state) |
 //! | delete | groups/delete | same; a 40050 after an ambiguous attempt is success |
 //! | create | groups/create | never: an ambiguous failure is settled by re-reading the list |
@@ -43,7 +43,9 @@ impl CallKind {
             | Endpoint::StableToken
             | Endpoint::ExternalToken
             | Endpoint::GroupsGet
-            | Endpoint::GroupsGetId => Self::Read,
+            | Endpoint::GroupsGetId
+            | Endpoint::UserGet
+            | Endpoint::UserInfoBatchGet => Self::Read,
             Endpoint::GroupsUpdate | Endpoint::MembersUpdate | Endpoint::MembersBatchUpdate => {
                 Self::AbsoluteWrite
             }
@@ -131,6 +133,16 @@ mod tests {
                 assert!(!kind.retries(&api(code), false), "{kind:?} {code}");
             }
         }
+    }
+
+    #[test]
+    fn the_follower_list_and_user_info_are_reads() {
+        assert_eq!(CallKind::of(Endpoint::UserGet), CallKind::Read);
+        assert_eq!(CallKind::of(Endpoint::UserInfoBatchGet), CallKind::Read);
+        assert_eq!(
+            CallKind::of(Endpoint::MembersBatchUpdate),
+            CallKind::AbsoluteWrite
+        );
     }
 
     #[test]

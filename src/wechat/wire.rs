@@ -116,3 +116,46 @@ pub(super) struct TokenResponse {
     pub access_token: String,
     pub expires_in: u64,
 }
+
+/// `GET user/get` → `{"total":N,"count":n,"data":{"openid":[...]},"next_openid":"..."}`.
+/// WeChat leaves `data` out of an empty page.
+#[derive(Deserialize)]
+pub(super) struct UserList {
+    pub total: u64,
+    #[serde(default)]
+    pub data: Option<OpenIdList>,
+    #[serde(default)]
+    pub next_openid: String,
+}
+
+#[derive(Deserialize)]
+pub(super) struct OpenIdList {
+    #[serde(default)]
+    pub openid: Vec<String>,
+}
+
+/// `POST user/info/batchget`: `{"user_list":[{"openid":"...","lang":"zh_CN"},...]}`.
+#[derive(Serialize)]
+pub(super) struct BatchInfoRequest<'a> {
+    pub user_list: Vec<UserRef<'a>>,
+}
+
+#[derive(Serialize)]
+pub(super) struct UserRef<'a> {
+    pub openid: &'a str,
+    pub lang: &'static str,
+}
+
+/// `POST user/info/batchget` → `{"user_info_list":[{"subscribe":1,"openid":..,"groupid":..},...]}`.
+#[derive(Deserialize)]
+pub(super) struct BatchInfo {
+    pub user_info_list: Vec<UserInfo>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct UserInfo {
+    pub subscribe: u8,
+    pub openid: String,
+    #[serde(default)]
+    pub groupid: Option<u32>,
+}

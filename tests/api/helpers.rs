@@ -137,6 +137,7 @@ pub fn settings_for(wechat_api: String) -> Settings {
         public_origin: None,
         access: Access::default(),
         metrics_allow: Vec::new(),
+        jobs: Default::default(),
     }
 }
 

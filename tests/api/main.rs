@@ -4,7 +4,9 @@ mod helpers;
 
 mod access;
 mod audit;
+mod bulk;
 mod comforts;
+mod crash;
 
 mod create;
 mod faults;

@@ -39,6 +39,7 @@ fn settings() -> Settings {
         public_origin: None,
         access: Access::default(),
         metrics_allow: Vec::new(),
+        jobs: Default::default(),
     }
 }
 

@@ -1,0 +1,233 @@
+//! `/groups/{id}/members`: who is in a group, as the last sync (and our own moves) saw it.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::{
+    body::Bytes,
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{Html, IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+
+use crate::{
+    auth::{CanChange, CanView, ClientInfo},
+    domain::{GroupId, OpenId},
+    groups::Snapshot,
+    store::{FollowerRow, SyncRow},
+    web::{AppError, AppState, Chrome, Notice, Notices},
+    wechat::Group,
+};
+
+const PER_PAGE: u32 = 50;
+
+fn internal(e: impl Into<anyhow::Error>) -> AppError {
+    AppError::Internal(e.into())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct MembersQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    page: Option<u32>,
+    /// Why a move was not made (after the redirect).
+    #[serde(default)]
+    problem: Option<String>,
+}
+
+/// The problems a move form can come back with.
+const PROBLEMS: [&str; 2] = ["members.list.choose_target", "members.list.none_ticked"];
+
+/// A prefix is what an OpenID may contain; anything else matches nothing, so it is refused.
+fn clean_prefix(q: &str) -> Result<String, ()> {
+    let q = q.trim();
+    if q.len() <= OpenId::MAX_LEN
+        && q.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        Ok(q.to_owned())
+    } else {
+        Err(())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "followers/members.html")]
+pub struct MembersPage {
+    pub chrome: Chrome,
+    pub notices: Notices,
+    pub group: Group,
+    pub snapshot: Option<Arc<Snapshot>>,
+    pub rows: Vec<FollowerRow>,
+    pub matching: u64,
+    pub q: String,
+    pub q_error: Option<String>,
+    pub page: u32,
+    pub last_sync: Option<SyncRow>,
+}
+
+impl MembersPage {
+    fn targets(&self) -> Vec<&Group> {
+        self.snapshot
+            .as_ref()
+            .map(|s| s.groups.iter().filter(|g| g.id != self.group.id).collect())
+            .unwrap_or_default()
+    }
+
+    fn when(&self, us: &i64) -> String {
+        jiff::Timestamp::from_microsecond(*us)
+            .map(|t| self.chrome.time(t))
+            .unwrap_or_default()
+    }
+
+    fn pages(&self) -> u32 {
+        u32::try_from(self.matching.div_ceil(u64::from(PER_PAGE)))
+            .unwrap_or(u32::MAX)
+            .max(1)
+    }
+
+    fn page_url(&self, page: u32) -> String {
+        format!(
+            "{}?q={}&page={page}",
+            self.chrome.urls.group_members(self.group.id),
+            crate::web::urls::query_escape(&self.q)
+        )
+    }
+}
+
+async fn group_or_404(
+    state: &AppState,
+    id: &str,
+) -> Result<(Group, Option<Arc<Snapshot>>), AppError> {
+    let id = GroupId::parse(id).map_err(|_| AppError::NotFound)?;
+    let snapshot = state.groups.view(&state.client).await.snapshot;
+    let group = snapshot
+        .as_ref()
+        .and_then(|s| s.find(id).cloned())
+        .ok_or(AppError::NotFound)?;
+    Ok((group, snapshot))
+}
+
+/// `GET /groups/{id}/members?q=PREFIX&page=N`.
+pub async fn page(
+    State(state): State<AppState>,
+    _: CanView,
+    chrome: Chrome,
+    Path(id): Path<String>,
+    Query(query): Query<MembersQuery>,
+) -> Result<Response, AppError> {
+    let (group, snapshot) = group_or_404(&state, &id).await?;
+    let (q, q_error) = match clean_prefix(&query.q) {
+        Ok(q) => (q, None),
+        Err(()) => (String::new(), Some(chrome.t("members.list.bad_prefix"))),
+    };
+    let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
+    let store = &state.store;
+    let matching = store
+        .group_member_count(group.id.get(), &q)
+        .await
+        .map_err(internal)?;
+    let rows = store
+        .group_members(group.id.get(), &q, page, PER_PAGE)
+        .await
+        .map_err(internal)?;
+    let status = if q_error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut notices = Notices::default();
+    if let Some(key) = query.problem.as_deref().filter(|p| PROBLEMS.contains(p)) {
+        notices.push(Notice::error(
+            chrome.t("members.list.not_moved"),
+            chrome.t(key),
+        ));
+    }
+    let view = MembersPage {
+        chrome,
+        notices,
+        group,
+        snapshot,
+        rows,
+        matching,
+        q: if q_error.is_some() {
+            query.q.clone()
+        } else {
+            q
+        },
+        q_error,
+        page,
+        last_sync: store.sync_last_done().await.map_err(internal)?,
+    };
+    Ok((status, Html(view.render()?)).into_response())
+}
+
+/// `POST /groups/{id}/members/move`: the ticked OpenIDs (or every member matching the search,
+/// with `all=1`) go to another group, as a batch job. Answers with the job's page.
+pub async fn move_selected(
+    State(state): State<AppState>,
+    CanChange(actor): CanChange,
+    client: ClientInfo,
+    chrome: Chrome,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let (group, snapshot) = group_or_404(&state, &id).await?;
+    let mut ticked = Vec::new();
+    let (mut all, mut q, mut to) = (false, String::new(), String::new());
+    for (k, v) in form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "openid" => ticked.push(v.into_owned()),
+            "all" => all = v == "1",
+            "q" => q = v.into_owned(),
+            "to_groupid" => to = v.into_owned(),
+            _ => {}
+        }
+    }
+    // Redirect-after-post back to the list, which says what was missing.
+    let back = |key: &str| -> Result<Response, AppError> {
+        Ok(Redirect::to(&format!(
+            "{}?q={}&problem={key}",
+            chrome.urls.group_members(group.id),
+            crate::web::urls::query_escape(&q)
+        ))
+        .into_response())
+    };
+    let to = match GroupId::parse(&to) {
+        Ok(to) if to != group.id && snapshot.as_deref().is_some_and(|s| s.find(to).is_some()) => to,
+        _ => return back("members.list.choose_target"),
+    };
+    let openids: Vec<OpenId> = if all {
+        let prefix = clean_prefix(&q).unwrap_or_default();
+        state
+            .store
+            .group_member_openids(group.id.get(), &prefix)
+            .await
+            .map_err(internal)?
+            .iter()
+            .filter_map(|o| OpenId::parse(o).ok())
+            .collect()
+    } else {
+        let mut seen = std::collections::HashSet::new();
+        ticked
+            .iter()
+            .filter_map(|o| OpenId::parse(o).ok())
+            .filter(|o| seen.insert(o.as_str().to_owned()))
+            .collect()
+    };
+    if openids.is_empty() {
+        return back("members.list.none_ticked");
+    }
+    let job = crate::jobs::create_job(
+        &state,
+        &actor,
+        &client,
+        to,
+        &openids,
+        &format!("group:{}", group.id),
+    )
+    .await?;
+    Ok(Redirect::to(&chrome.urls.job(job)).into_response())
+}

@@ -1,0 +1,173 @@
+//! Kill the real server process in the middle of a batch job, start it again, and check that the
+//! job finishes with every OpenID in the target group and no chunk carried out twice.
+
+use std::{
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use wxgroups::{
+    auth::password,
+    simulator::{Fault, SimConfig, Simulator},
+    store::{JobState, Role, Store},
+};
+
+use crate::bulk::{draft_id, post_list, wait_for_job};
+use crate::helpers::{APPID, Browser, PASSWORD, SECRET, sim_config};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_server(sim_url: &str, db_url: &str, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_wxgroups"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("WXGROUPS_APPID", APPID)
+        .env("WXGROUPS_APPSECRET", SECRET)
+        .env("WXGROUPS_WECHAT_API", sim_url)
+        .env("WXGROUPS_DATABASE_URL", db_url)
+        .env("WXGROUPS_LISTEN", format!("127.0.0.1:{port}"))
+        .env("WXGROUPS_BATCH_PER_MINUTE", "60000")
+        .env("WXGROUPS_BATCH_BACKOFF_MS", "20")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the wxgroups binary starts")
+}
+
+async fn wait_until_listening(port: u16) {
+    let started = Instant::now();
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the server never listened"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_killed_mid_way_resumes_after_a_restart_and_sends_no_chunk_twice() {
+    let sim = Simulator::new(SimConfig {
+        followers: 5_000,
+        ..sim_config()
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(wxgroups::simulator::serve(listener, sim.clone()));
+    // Slow enough to be killed in the middle: 40 chunks of ~40 ms.
+    sim.inject(
+        "groups/members/batchupdate",
+        Fault {
+            latency_ms: 40,
+            ..Fault::default()
+        },
+    );
+
+    let dir = std::env::temp_dir().join(format!("wxgroups-crash-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db_url = format!("sqlite://{}", dir.join("wxgroups.db").display());
+    let store = Store::connect(&db_url).await.unwrap();
+    store
+        .add_operator(
+            "crash-admin",
+            Role::Admin,
+            &password::hash(PASSWORD).unwrap(),
+        )
+        .await
+        .unwrap();
+
+    let port = free_port();
+    let mut server = start_server(&sim_url, &db_url, port);
+    wait_until_listening(port).await;
+    let browser = Browser::new(format!("http://127.0.0.1:{port}"));
+    assert_eq!(browser.sign_in("crash-admin", PASSWORD).await.status, 303);
+    browser.get("/jobs").await;
+    let list: Vec<String> = (0..2_000).map(|i| sim.follower_openid(i)).collect();
+    let already: std::collections::HashSet<&String> = list
+        .iter()
+        .filter(|o| sim.group_of(o) == Some(103))
+        .collect();
+    let preview = post_list(&browser, &list.join("\n"), None, "103", true).await;
+    let id = draft_id(&preview);
+    browser.post_hx(&format!("/jobs/{id}/confirm"), &[]).await;
+
+    // Kill it (SIGKILL: no graceful anything) once a few chunks are done.
+    let started = Instant::now();
+    loop {
+        let job = store.job(id).await.unwrap().unwrap();
+        if job.moved >= 400 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{job:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let at_kill = store.job(id).await.unwrap().unwrap();
+    assert_eq!(at_kill.state, JobState::Running);
+    assert!(at_kill.moved < 2_000, "killed in the middle: {at_kill:?}");
+
+    let port = free_port();
+    let mut server = start_server(&sim_url, &db_url, port);
+    let job = wait_for_job(&store, id, Duration::from_secs(60)).await;
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    assert_eq!(job.state, JobState::Done, "{job:?}");
+    assert_eq!((job.moved, job.invalid, job.failed), (2_000, 0, 0));
+    for o in &list {
+        assert_eq!(sim.group_of(o), Some(103), "{o}");
+    }
+    // Every OpenID was carried out at most once: no finished chunk (nor the one interrupted
+    // mid-call) was sent again. The interrupted chunk was re-checked first: those of its OpenIDs
+    // already in the group (moved by the lost call, or there from the start) were not sent.
+    let log = sim.batch_log();
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for (ids, to) in &log {
+        assert_eq!(*to, 103);
+        for o in ids {
+            *seen.entry(o.clone()).or_default() += 1;
+        }
+    }
+    assert!(seen.values().all(|&n| n == 1), "an OpenID was moved twice");
+    for o in &list {
+        assert!(
+            seen.contains_key(o) || already.contains(o),
+            "{o} never sent"
+        );
+    }
+    assert!(
+        log.len() <= 40,
+        "40 chunks, none carried out twice: {}",
+        log.len()
+    );
+    let audit = store
+        .audit_all(&wxgroups::store::AuditFilter {
+            action: Some("batch_move".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].operator, "crash-admin");
+    assert!(
+        audit[0]
+            .detail
+            .as_deref()
+            .unwrap_or_default()
+            .contains("moved 2000"),
+        "{audit:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
