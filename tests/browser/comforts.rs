@@ -59,7 +59,7 @@ pub async fn filtering_and_sorting_the_list_survives_a_create(ui: Ui) {
         "the address keeps the filter: {url}"
     );
     if ui.js == Js::On {
-        assert_eq!(ui.focused_id().await, "groups-q", "typing goes on");
+        ui.wait_focus("groups-q", "typing goes on").await;
         ui.assert_not_reloaded().await;
     }
 
@@ -127,11 +127,8 @@ pub async fn moving_into_the_blacklist_asks_first(ui: Ui) {
             .expect("choose the blacklist");
         ui.click("form.move button[type=submit]").await;
         ui.wait_for("#confirm-blacklist").await;
-        assert_eq!(
-            ui.focused_id().await,
-            "confirm-blacklist",
-            "the question has the focus"
-        );
+        ui.wait_focus("confirm-blacklist", "the question has the focus")
+            .await;
         assert!(
             ui.text(".confirm").await.contains(
                 ui.lang
@@ -437,11 +434,8 @@ async fn the_keyboard_alone_creates_and_renames_a_group() {
             ui.press(enter, &[]).await;
             ui.wait_message("Created group").await;
             ui.wait_for("#group-104").await;
-            assert_eq!(
-                ui.focused_id().await,
-                "create-name",
-                "ready for the next name"
-            );
+            ui.wait_focus("create-name", "ready for the next name")
+                .await;
 
             // Back to the table: Shift+Tab walks back through the new row's actions (Members,
             // Delete) to its Rename button, which is just before the side panel.

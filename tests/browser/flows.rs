@@ -75,11 +75,8 @@ pub async fn renaming_a_group_happens_in_its_row(ui: Ui) {
     }
     ui.click("#group-101 td.actions a").await;
     ui.wait_for("#group-101.editing input[name=name]").await;
-    assert_eq!(
-        ui.focused_id().await,
-        "rename-101-name",
-        "the rename box has the focus"
-    );
+    ui.wait_focus("rename-101-name", "the rename box has the focus")
+        .await;
     let new = ui.lang.pick("重要客户", "Key accounts");
     ui.fill("#rename-101-name", new).await;
     ui.click("#rename-101 button[type=submit]").await;
@@ -147,11 +144,8 @@ async fn refused(ui: &Ui, field: &str, submit: &str, value: &str, message: &str)
         .unwrap_or_else(|| panic!("{field} names no error message ({described:?})"));
     ui.wait_text(&format!("#{error}.field-error"), message)
         .await;
-    assert_eq!(
-        ui.focused_id().await,
-        field,
-        "the invalid field has the focus"
-    );
+    ui.wait_focus(field, "the invalid field has the focus")
+        .await;
 }
 
 pub async fn bad_input_is_explained_next_to_the_field(ui: Ui) {

@@ -218,6 +218,23 @@ impl Ui {
         e.attr("id").await.ok().flatten().unwrap_or_default()
     }
 
+    /// Waits until the element with `id` has the keyboard focus. Focus moves after htmx settles
+    /// a swap, a moment after the new content appears, so it is a condition to wait for.
+    pub async fn wait_focus(&self, id: &str, why: &str) {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let now = self.focused_id().await;
+            if now == id {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{why}: focus is on {now:?}, not {id:?}"
+            );
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
     /// The text of the `aria-live` message region (checking that it is one).
     pub async fn wait_message(&self, needle: &str) -> String {
         let said = self.wait_text("#messages", needle).await;
