@@ -4,6 +4,7 @@ mod cache;
 mod create;
 mod page;
 mod rename;
+mod rows;
 
 use axum::{
     Router,
