@@ -168,7 +168,7 @@ impl Application {
         // A job or sync a stopped process left running resumes now.
         state.jobs.start(state.clone());
         let store = state.store.clone();
-        let router = web::router(state, sessions);
+        let router = web::router(state, crate::auth::session_cache::cached(sessions));
         let listener = TcpListener::bind(settings.listen).await.map_err(|e| {
             anyhow::anyhow!(
                 "cannot listen on {} ({e}); set WXGROUPS_LISTEN to a free address:port",

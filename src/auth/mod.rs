@@ -8,6 +8,7 @@ pub mod cli;
 mod limiter;
 pub mod network;
 pub mod password;
+pub mod session_cache;
 pub mod signin;
 
 use std::{collections::HashMap, convert::Infallible, fmt, time::Duration};
@@ -174,7 +175,7 @@ async fn identify(
         let too_old = now - signed_in_at > access.session_max.as_micros() as i64;
         let record = state
             .store
-            .operator_by_id(id)
+            .operator_by_id_cached(id)
             .await
             .map_err(|e| AppError::Internal(e.into()))?;
         match record {

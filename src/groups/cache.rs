@@ -25,6 +25,8 @@ pub struct Snapshot {
     fetched: Instant,
     /// Bumped by every refresh and every patch, so a caller can tell whether anything changed.
     pub version: u64,
+    /// The table's rows as rendered from this list (a patched copy starts empty).
+    pub(crate) rows: super::rows::RenderedRows,
 }
 
 impl Snapshot {
@@ -124,6 +126,7 @@ impl GroupCache {
                     fetched_at: Timestamp::now(),
                     fetched: Instant::now(),
                     version,
+                    rows: Default::default(),
                 });
                 *current = Some(snapshot.clone());
                 View {

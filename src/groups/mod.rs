@@ -6,6 +6,7 @@ mod delete;
 pub mod listing;
 mod page;
 mod rename;
+mod rows;
 
 use axum::{
     Router,

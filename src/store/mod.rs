@@ -25,6 +25,8 @@ pub use operators::{OperatorRecord, Role, now_us};
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+    /// Operators recently read for a request (see `operator_by_id_cached`).
+    operators: std::sync::Arc<operators::OperatorCache>,
 }
 
 /// A storage failure, said plainly.
@@ -74,7 +76,10 @@ impl Store {
             .await
             .map_err(StoreError::Open)?;
         sqlx::migrate!("src/store/migrations").run(&pool).await?;
-        let store = Store { pool };
+        let store = Store {
+            pool,
+            operators: Default::default(),
+        };
         store.settle_interrupted().await?;
         Ok(store)
     }

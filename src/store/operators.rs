@@ -1,6 +1,12 @@
 //! Built-in operator accounts.
 
-use std::{fmt, str::FromStr};
+use std::{
+    collections::HashMap,
+    fmt,
+    str::FromStr,
+    sync::{Mutex, MutexGuard},
+    time::{Duration, Instant},
+};
 
 use jiff::Timestamp;
 
@@ -95,6 +101,35 @@ fn from_row(
     }
 }
 
+/// Operator records read for requests, kept for [`OperatorCache::TTL`], so that a page view does
+/// not query SQLite for its operator. This process's own changes (disable, new password) empty it
+/// at once; a change made by another process (the `operator` CLI) is seen within the TTL.
+#[derive(Debug, Default)]
+pub(crate) struct OperatorCache {
+    inner: Mutex<CacheInner>,
+}
+
+#[derive(Debug, Default)]
+struct CacheInner {
+    /// Bumped by every change, so a read that raced with one is not kept.
+    generation: u64,
+    entries: HashMap<i64, (Instant, OperatorRecord)>,
+}
+
+impl OperatorCache {
+    pub(crate) const TTL: Duration = Duration::from_secs(1);
+
+    fn lock(&self) -> MutexGuard<'_, CacheInner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn invalidate(&self) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.entries.clear();
+    }
+}
+
 const COLUMNS: &str = "id, name, role, password_hash, disabled, sessions_valid_after, created_at";
 
 impl Store {
@@ -139,6 +174,36 @@ impl Store {
         Ok(row.map(from_row))
     }
 
+    /// [`Store::operator_by_id`] for authenticating a request: from a copy at most
+    /// [`OperatorCache::TTL`] old, emptied by this process's own disable and password changes.
+    pub async fn operator_by_id_cached(
+        &self,
+        id: i64,
+    ) -> Result<Option<OperatorRecord>, StoreError> {
+        let generation = {
+            let inner = self.operators.lock();
+            if let Some((at, op)) = inner.entries.get(&id)
+                && at.elapsed() < OperatorCache::TTL
+            {
+                return Ok(Some(op.clone()));
+            }
+            inner.generation
+        };
+        let read_at = Instant::now();
+        let record = self.operator_by_id(id).await?;
+        if let Some(op) = &record {
+            let mut inner = self.operators.lock();
+            // A change since we asked may not be in what we read: then it is not kept.
+            if inner.generation == generation {
+                if inner.entries.len() >= 1_000 {
+                    inner.entries.clear();
+                }
+                inner.entries.insert(id, (read_at, op.clone()));
+            }
+        }
+        Ok(record)
+    }
+
     pub async fn operators(&self) -> Result<Vec<OperatorRecord>, StoreError> {
         let rows: Vec<Row> =
             sqlx::query_as(&format!("SELECT {COLUMNS} FROM operators ORDER BY name"))
@@ -158,6 +223,7 @@ impl Store {
         .bind(name)
         .execute(&self.pool)
         .await?;
+        self.operators.invalidate();
         Ok(r.rows_affected() == 1)
     }
 
@@ -173,6 +239,7 @@ impl Store {
         .bind(name)
         .execute(&self.pool)
         .await?;
+        self.operators.invalidate();
         Ok(r.rows_affected() == 1)
     }
 }

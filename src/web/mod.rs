@@ -26,7 +26,6 @@ use tower_http::{
     trace::TraceLayer,
 };
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
-use tower_sessions_sqlx_store::SqliteStore;
 
 pub use chrome::{Chrome, HxRequest};
 pub use csrf::new_csrf_token;
@@ -82,7 +81,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const SESSION_COOKIE: &str = "wxgroups_session";
 
 /// Builds the whole app. Tests call this too, in-process or behind a real listener.
-pub fn router(state: AppState, sessions: SqliteStore) -> Router {
+pub fn router(state: AppState, sessions: auth::session_cache::Sessions) -> Router {
     let urls = state.urls.clone();
     let home = urls.groups();
 

@@ -116,6 +116,20 @@ async fn each_role_is_allowed_exactly_what_it_may_do_on_every_route() {
 }
 
 #[tokio::test]
+async fn each_role_sees_the_row_actions_of_its_own_role_whoever_looked_first() {
+    let app = TestApp::spawn().await;
+    // The admin's view of the list is rendered (and kept) first.
+    assert!(app.get("/groups").await.has("#group-100 a.delete-link"));
+    let operator = app.signed_in("otto", Role::Operator).await;
+    let page = operator.get("/groups").await;
+    assert!(page.has("#group-100 a[hx-get$='/edit']"), "operators rename");
+    assert!(!page.has("#group-100 a.delete-link"), "only admins delete");
+    let viewer = app.signed_in("vera", Role::Viewer).await;
+    let page = viewer.get("/groups").await;
+    assert!(!page.has("#group-100 a.button"), "viewers only look");
+}
+
+#[tokio::test]
 async fn a_viewer_sees_no_buttons_for_what_they_cannot_do() {
     let app = TestApp::spawn().await;
     let viewer = app.signed_in("vera", Role::Viewer).await;

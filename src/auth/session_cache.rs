@@ -1,0 +1,154 @@
+//! An in-memory copy of the session table in front of SQLite, so that a page view does not
+//! read its session from the database.
+//!
+//! tower-sessions' [`CachingSessionStore`] puts the cache in front: loads try the cache first
+//! and fill it on a miss; create, save and delete go to SQLite *and* the cache (write-through),
+//! so sign-in (a new id), sign-out and "disabled / password changed" (both delete the session)
+//! are seen by the very next request. SQLite stays the record: a restart, or an entry evicted
+//! here, just means one more read from it.
+//!
+//! The cache is bounded ([`SessionCache::CAPACITY`] entries): the sign-in page creates a
+//! session for every anonymous visitor (for its CSRF token), and those must not grow memory
+//! without limit. An entry past its expiry is never served.
+//!
+//! It assumes one wxgroups process serves a database (as the in-memory group cache and quota
+//! meter do): another process's sign-out would not reach this cache.
+
+use std::{
+    collections::HashMap,
+    sync::{Mutex, MutexGuard},
+};
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use tower_sessions::{
+    CachingSessionStore, SessionStore,
+    session::{Id, Record},
+    session_store,
+};
+use tower_sessions_sqlx_store::SqliteStore;
+
+/// The session store the app uses: this cache in front of the SQLite table.
+pub type Sessions = CachingSessionStore<SessionCache, SqliteStore>;
+
+/// Wraps the SQLite store with a fresh cache.
+pub fn cached(store: SqliteStore) -> Sessions {
+    CachingSessionStore::new(SessionCache::default(), store)
+}
+
+/// A bounded map of session records, shared by clones.
+#[derive(Debug, Clone, Default)]
+pub struct SessionCache {
+    records: std::sync::Arc<Mutex<HashMap<Id, Record>>>,
+}
+
+impl SessionCache {
+    /// Far more than the operators of one account; each entry is a few hundred bytes.
+    pub const CAPACITY: usize = 10_000;
+
+    fn records(&self) -> MutexGuard<'_, HashMap<Id, Record>> {
+        // Nothing here can panic while holding the lock; a poisoned map is still a valid map.
+        self.records.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn put(&self, record: &Record) {
+        let mut records = self.records();
+        if records.len() >= Self::CAPACITY && !records.contains_key(&record.id) {
+            let now = OffsetDateTime::now_utc();
+            records.retain(|_, r| r.expiry_date > now);
+            if records.len() >= Self::CAPACITY {
+                // Still full of live sessions (a flood of anonymous visitors): start over.
+                // Dropping entries is always safe, SQLite has them all.
+                records.clear();
+            }
+        }
+        records.insert(record.id, record.clone());
+    }
+
+    /// How many records are held (for tests).
+    pub fn len(&self) -> usize {
+        self.records().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[async_trait]
+impl SessionStore for SessionCache {
+    /// The id was already made unique by SQLite (the caching store creates there first), so it
+    /// is kept as it is.
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        self.put(record);
+        Ok(())
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.put(record);
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let mut records = self.records();
+        match records.get(id) {
+            Some(r) if r.expiry_date > OffsetDateTime::now_utc() => Ok(Some(r.clone())),
+            Some(_) => {
+                records.remove(id);
+                Ok(None)
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.records().remove(id);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(expires_in: time::Duration) -> Record {
+        Record {
+            id: Id::default(),
+            data: HashMap::new(),
+            expiry_date: OffsetDateTime::now_utc() + expires_in,
+        }
+    }
+
+    #[tokio::test]
+    async fn serves_live_records_and_forgets_deleted_ones() {
+        let cache = SessionCache::default();
+        let mut r = record(time::Duration::minutes(5));
+        let id = r.id;
+        cache.create(&mut r).await.unwrap();
+        assert_eq!(r.id, id, "the id SQLite chose is kept");
+        assert!(cache.load(&id).await.unwrap().is_some());
+        cache.delete(&id).await.unwrap();
+        assert!(cache.load(&id).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn never_serves_an_expired_record() {
+        let cache = SessionCache::default();
+        let r = record(time::Duration::seconds(-1));
+        cache.save(&r).await.unwrap();
+        assert!(cache.load(&r.id).await.unwrap().is_none());
+        assert!(cache.is_empty(), "and drops it");
+    }
+
+    #[tokio::test]
+    async fn stays_bounded() {
+        let cache = SessionCache::default();
+        for _ in 0..SessionCache::CAPACITY + 10 {
+            cache
+                .save(&record(time::Duration::minutes(5)))
+                .await
+                .unwrap();
+        }
+        assert!(cache.len() <= SessionCache::CAPACITY);
+    }
+}

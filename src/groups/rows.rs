@@ -1,0 +1,73 @@
+//! The rows of the groups table, rendered once per list version, language and role.
+//!
+//! Five hundred rows are most of the groups page's work (each has its translated labels, two
+//! URLs and a formatted count, all escaped) and they are the same for every page view until the
+//! list changes. So a [`Snapshot`](super::Snapshot) keeps the rows it has rendered; a changed
+//! list is a new snapshot and starts with none. Rows hold no CSRF token, no session and nothing
+//! else per request: only the language and whether the operator may rename change them.
+
+use std::{
+    fmt,
+    sync::{Arc, Mutex},
+};
+
+use askama::Template;
+
+use crate::{i18n::Lang, store::Role, web::Chrome, wechat::Group};
+
+#[derive(Template)]
+#[template(path = "groups/_rows.html")]
+struct Rows<'a> {
+    chrome: &'a Chrome,
+    groups: &'a [Group],
+}
+
+/// One rendering: for this language and role (`None`: nobody signed in).
+type Rendered = (Lang, Option<Role>, Arc<str>);
+
+/// The rendered rows of one snapshot, per (language, role): at most eight. The role decides
+/// which actions a row offers (rename for operators, delete for admins too).
+#[derive(Default)]
+pub struct RenderedRows {
+    done: Mutex<Vec<Rendered>>,
+}
+
+impl RenderedRows {
+    /// The rows of `groups` as `chrome` would render them, rendered on first use.
+    pub fn get(&self, chrome: &Chrome, groups: &[Group]) -> askama::Result<Arc<str>> {
+        let key = (chrome.lang, chrome.actor.as_ref().map(|a| a.role));
+        let hit = |done: &Vec<Rendered>| {
+            done.iter()
+                .find(|(l, c, _)| (*l, *c) == key)
+                .map(|(_, _, html)| html.clone())
+        };
+        if let Some(html) = hit(&self.lock()) {
+            return Ok(html);
+        }
+        // Rendered outside the lock; two first views may both render, one copy is kept.
+        let html: Arc<str> = Rows { chrome, groups }.render()?.into();
+        let mut done = self.lock();
+        if let Some(other) = hit(&done) {
+            return Ok(other);
+        }
+        done.push((key.0, key.1, html.clone()));
+        Ok(html)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Rendered>> {
+        self.done.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A copy is a changed list: it starts with nothing rendered.
+impl Clone for RenderedRows {
+    fn clone(&self) -> Self {
+        RenderedRows::default()
+    }
+}
+
+impl fmt::Debug for RenderedRows {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RenderedRows({})", self.lock().len())
+    }
+}
