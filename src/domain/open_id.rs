@@ -95,7 +95,15 @@ impl OpenIdError {
             }
             Self::BadChar { position, found } => {
                 let shown = match found {
-                    ' ' => "␠".to_owned(),
+                    // Named, not drawn: "␠" is missing from many fonts.
+                    ' ' => match lang {
+                        Lang::Zh => "空格".to_owned(),
+                        Lang::En => "space".to_owned(),
+                    },
+                    '\u{3000}' => match lang {
+                        Lang::Zh => "全角空格".to_owned(),
+                        Lang::En => "ideographic space".to_owned(),
+                    },
                     '\r' => "CR".to_owned(),
                     '\n' => "LF".to_owned(),
                     '\t' => "TAB".to_owned(),

@@ -122,7 +122,10 @@ async fn each_role_sees_the_row_actions_of_its_own_role_whoever_looked_first() {
     assert!(app.get("/groups").await.has("#group-100 a.delete-link"));
     let operator = app.signed_in("otto", Role::Operator).await;
     let page = operator.get("/groups").await;
-    assert!(page.has("#group-100 a[hx-get$='/edit']"), "operators rename");
+    assert!(
+        page.has("#group-100 a[hx-get$='/edit']"),
+        "operators rename"
+    );
     assert!(!page.has("#group-100 a.delete-link"), "only admins delete");
     let viewer = app.signed_in("vera", Role::Viewer).await;
     let page = viewer.get("/groups").await;

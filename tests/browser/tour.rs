@@ -40,6 +40,83 @@ async fn every_main_screen_passes_axe_and_is_photographed_in_english() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_pages_and_status_pass_axe_and_are_photographed_in_chinese() {
+    run(
+        "browser-tour-bulk-zh",
+        TestApp::demo().await,
+        Js::On,
+        Lang::Zh,
+        bulk_tour,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_pages_and_status_pass_axe_and_are_photographed_in_english() {
+    run(
+        "browser-tour-bulk-en",
+        TestApp::demo().await,
+        Js::On,
+        Lang::En,
+        bulk_tour,
+    )
+    .await;
+}
+
+/// The bulk pages as an operator meets them: sync the followers, open a group's members, move a
+/// pasted list (preview, then the live progress to the end), the delete question, the status page.
+async fn bulk_tour(ui: Ui) {
+    ui.open_groups().await;
+    ui.visit("/jobs").await;
+    ui.wait_for("#sync-panel").await;
+    check_both_schemes(&ui, "jobs").await;
+    photograph(&ui, "jobs", None).await;
+
+    ui.click("#sync-panel button[type=submit]").await;
+    // The panel polls itself until the sync is done: then it has stored all 300 followers.
+    ui.wait_text("#sync-panel .summary dd", "300").await;
+
+    ui.visit("/groups/100/members").await;
+    ui.wait_for("#members-title").await;
+    ui.wait_for("tbody tr").await;
+    check_both_schemes(&ui, "members").await;
+    photograph(&ui, "members", None).await;
+
+    ui.visit("/jobs").await;
+    let sim = ui.sim();
+    let list: Vec<String> = (0..120).map(|i| sim.follower_openid(i)).collect();
+    let text = format!("{}\nnot an openid!\n{}", list.join("\n"), list[0]);
+    ui.fill("#list-text", &text).await;
+    ui.find("#list-to")
+        .await
+        .select_by_value("101")
+        .await
+        .expect("a target group");
+    ui.click(".list-form button[type=submit]").await;
+    ui.wait_for("#batch-panel form button[type=submit]").await;
+    check_both_schemes(&ui, "batch preview").await;
+    photograph(&ui, "batch-preview", Some("#batch-panel")).await;
+
+    ui.click("#batch-panel form button[type=submit]").await;
+    ui.wait_for("#batch-panel[data-state=done]").await;
+    check_both_schemes(&ui, "batch done").await;
+    photograph(&ui, "batch-done", Some("#batch-panel")).await;
+    for openid in &list {
+        assert_eq!(ui.sim().group_of(openid), Some(101), "{openid} moved");
+    }
+
+    ui.visit("/groups/103/delete").await;
+    ui.wait_for("#delete-title").await;
+    check_both_schemes(&ui, "delete question").await;
+    photograph(&ui, "delete", None).await;
+
+    ui.visit("/status").await;
+    ui.wait_for(".quota-table").await;
+    check_both_schemes(&ui, "status").await;
+    photograph(&ui, "status", None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_filters_and_audit_pass_axe_and_are_photographed_in_chinese() {
     run(
         "browser-tour-account-zh",
