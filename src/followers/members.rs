@@ -101,13 +101,7 @@ async fn group_or_404(
     state: &AppState,
     id: &str,
 ) -> Result<(Group, Option<Arc<Snapshot>>), AppError> {
-    let id = GroupId::parse(id).map_err(|_| AppError::NotFound)?;
-    let snapshot = state.groups.view(&state.client).await.snapshot;
-    let group = snapshot
-        .as_ref()
-        .and_then(|s| s.find(id).cloned())
-        .ok_or(AppError::NotFound)?;
-    Ok((group, snapshot))
+    crate::groups::group_in_url(state, id).await
 }
 
 /// `GET /groups/{id}/members?q=PREFIX&page=N`.

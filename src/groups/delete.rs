@@ -9,7 +9,7 @@ use axum::{
 
 use crate::{
     audit::{self, Change},
-    auth::{CanView, ClientInfo, IsAdmin},
+    auth::{ClientInfo, IsAdmin},
     domain::GroupId,
     groups::page::GroupsTable,
     web::{AppError, AppState, Chrome, HxRequest, Notice, Notices},
@@ -33,46 +33,40 @@ pub struct DeletePage {
     pub g: Group,
 }
 
+/// The id in the URL, and its group in the (cached) list.
 async fn find(state: &AppState, id: &str) -> Result<Group, AppError> {
-    let id = GroupId::parse(id).map_err(|_| AppError::NotFound)?;
-    state
-        .groups
-        .view(&state.client)
-        .await
-        .snapshot
-        .and_then(|s| s.find(id).cloned())
-        .ok_or(AppError::NotFound)
+    Ok(crate::groups::group_in_url(state, id).await?.0)
 }
 
-fn system_refusal(chrome: &Chrome) -> Notice {
-    Notice::error(
+/// 0, 1 and 2 are WeChat's: a message (htmx) or the page saying so (no JavaScript).
+fn refuse_system(chrome: Chrome, hx: bool, g: Group) -> Result<Response, AppError> {
+    let notices = Notices::one(Notice::error(
         chrome.t("groups.delete.system"),
         chrome.t("groups.delete.system_detail"),
-    )
+    ));
+    if hx {
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            [("hx-reswap", "none")],
+            Html(notices.oob().render()?),
+        )
+            .into_response());
+    }
+    let page = DeletePage { chrome, notices, g };
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
 }
 
 /// `GET /groups/{id}/delete`: the confirmation.
 pub async fn confirm(
     State(state): State<AppState>,
     IsAdmin(_): IsAdmin,
-    _: CanView,
     chrome: Chrome,
     HxRequest(hx): HxRequest,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let g = find(&state, &id).await?;
     if g.id.is_system() {
-        let notices = Notices::one(system_refusal(&chrome));
-        if hx {
-            return Ok((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                [("hx-reswap", "none")],
-                Html(notices.oob().render()?),
-            )
-                .into_response());
-        }
-        let page = DeletePage { chrome, notices, g };
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
+        return refuse_system(chrome, hx, g);
     }
     if hx {
         return Ok(Html(DeleteConfirm { chrome, g }.render()?).into_response());
@@ -97,17 +91,7 @@ pub async fn delete(
 ) -> Result<Response, AppError> {
     let g = find(&state, &id).await?;
     if g.id.is_system() {
-        let notices = Notices::one(system_refusal(&chrome));
-        if hx {
-            return Ok((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                [("hx-reswap", "none")],
-                Html(notices.oob().render()?),
-            )
-                .into_response());
-        }
-        let page = DeletePage { chrome, notices, g };
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
+        return refuse_system(chrome, hx, g);
     }
     let change = Change {
         action: "group_delete",

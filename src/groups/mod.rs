@@ -32,3 +32,18 @@ pub fn routes() -> Router<AppState> {
             get(delete::confirm).post(delete::delete),
         )
 }
+
+/// The group an `{id}` in a URL names, from the (cached) list, with that list; 404 for an id
+/// that is malformed or not in it.
+pub async fn group_in_url(
+    state: &AppState,
+    id: &str,
+) -> Result<(crate::wechat::Group, Option<std::sync::Arc<Snapshot>>), crate::web::AppError> {
+    let id = crate::domain::GroupId::parse(id).map_err(|_| crate::web::AppError::NotFound)?;
+    let snapshot = state.groups.view(&state.client).await.snapshot;
+    let group = snapshot
+        .as_ref()
+        .and_then(|s| s.find(id).cloned())
+        .ok_or(crate::web::AppError::NotFound)?;
+    Ok((group, snapshot))
+}

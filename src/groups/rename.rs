@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::{
     audit::{self, Change},
     auth::{CanChange, CanView, ClientInfo},
-    domain::{GroupId, GroupName},
+    domain::GroupName,
     groups::create::CreateForm,
     groups::page::{GroupsPage, GroupsTable, name_taken, render_page},
     members::MemberPanel,
@@ -57,14 +57,7 @@ impl RenameRow {
 
 /// The id in the URL, and its group in the (cached) list.
 async fn find(state: &AppState, id: &str) -> Result<Group, AppError> {
-    let id = GroupId::parse(id).map_err(|_| AppError::NotFound)?;
-    state
-        .groups
-        .view(&state.client)
-        .await
-        .snapshot
-        .and_then(|s| s.find(id).cloned())
-        .ok_or(AppError::NotFound)
+    Ok(crate::groups::group_in_url(state, id).await?.0)
 }
 
 /// `GET /groups/{id}/row`: the plain row (the rename form's "cancel").
