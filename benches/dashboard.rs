@@ -64,6 +64,11 @@ const SYNC_FOLLOWERS: u32 = 1_000_000;
 
 fn main() {
     let quick = std::env::var_os("WXGROUPS_BENCH_QUICK").is_some();
+    // `WXGROUPS_BENCH_ONLY=1,3` runs only those items (for profiling one of them).
+    let only: Option<Vec<u8>> = std::env::var("WXGROUPS_BENCH_ONLY")
+        .ok()
+        .map(|v| v.split(',').filter_map(|i| i.trim().parse().ok()).collect());
+    let runs = |item: u8| only.as_ref().is_none_or(|o| o.contains(&item));
     let scale = |n: usize| if quick { n / 10 } else { n };
     let _ = rustls::crypto::ring::default_provider().install_default();
     // The servers get a multi-threaded runtime, as in production; the load generator a thread
@@ -102,7 +107,12 @@ fn main() {
     ));
     let ceiling = start_ceiling(&server, body.clone());
     eprintln!("1. groups page vs the bare ceiling at 1, 16, 64 clients");
-    for (conns, total) in [(1, scale(2_000)), (16, scale(10_000)), (64, scale(10_000))] {
+    let item1 = if runs(1) {
+        vec![(1, scale(2_000)), (16, scale(10_000)), (64, scale(10_000))]
+    } else {
+        vec![]
+    };
+    for (conns, total) in item1 {
         let bare = Spec::plain(ceiling, "/groups");
         // Warm both (connections, allocator, caches), then measure them back to back.
         client.block_on(load(ceiling, &bare, conns, total / 10));
@@ -140,135 +150,146 @@ fn main() {
     }
 
     // ---- 2. Upstream calls. --------------------------------------------------------------------
-    eprintln!("2. upstream calls");
-    sim.sim.reset_calls();
-    let run = client.block_on(load(app, &admin.request("/groups"), 16, 1_000));
-    assert_eq!(run.bad, 0);
-    let calls = sim.sim.total_calls();
-    report.row(
-        "2",
-        "1,000 page views, fresh cache: upstream calls".into(),
-        calls.to_string(),
-        "0".into(),
-        Verdict::of(calls == 0),
-    );
-    let cold_sim = start_sim(&server);
-    client.block_on(seed_groups(&cold_sim.url));
-    cold_sim.sim.reset_calls();
-    let cold = start_app(&server, settings(&cold_sim.url, &tmp.join("cold.db"), 300));
-    let who = client.block_on(sign_in(&cold, false));
-    let (ok, slowest) = client.block_on(burst(cold, &who.request("/groups"), 1_000));
-    assert_eq!(
-        ok, 1_000,
-        "every request of the burst answers 200 with the list"
-    );
-    let tokens = cold_sim.sim.calls("/cgi-bin/stable_token") + cold_sim.sim.calls("/cgi-bin/token");
-    let gets = cold_sim.sim.calls("/cgi-bin/groups/get");
-    report.row(
-        "2",
-        "cold start, 1,000 concurrent page views: token fetches / groups/get".into(),
-        format!(
-            "{tokens} / {gets} (all 1,000 answered in {})",
-            ms(slowest.as_micros() as u64)
-        ),
-        "1 / 1".into(),
-        Verdict::of(tokens == 1 && gets == 1),
-    );
+    if runs(2) {
+        eprintln!("2. upstream calls");
+        sim.sim.reset_calls();
+        let run = client.block_on(load(app, &admin.request("/groups"), 16, 1_000));
+        assert_eq!(run.bad, 0);
+        let calls = sim.sim.total_calls();
+        report.row(
+            "2",
+            "1,000 page views, fresh cache: upstream calls".into(),
+            calls.to_string(),
+            "0".into(),
+            Verdict::of(calls == 0),
+        );
+        let cold_sim = start_sim(&server);
+        client.block_on(seed_groups(&cold_sim.url));
+        cold_sim.sim.reset_calls();
+        let cold = start_app(&server, settings(&cold_sim.url, &tmp.join("cold.db"), 300));
+        let who = client.block_on(sign_in(&cold, false));
+        let (ok, slowest) = client.block_on(burst(cold, &who.request("/groups"), 1_000));
+        assert_eq!(
+            ok, 1_000,
+            "every request of the burst answers 200 with the list"
+        );
+        let tokens =
+            cold_sim.sim.calls("/cgi-bin/stable_token") + cold_sim.sim.calls("/cgi-bin/token");
+        let gets = cold_sim.sim.calls("/cgi-bin/groups/get");
+        report.row(
+            "2",
+            "cold start, 1,000 concurrent page views: token fetches / groups/get".into(),
+            format!(
+                "{tokens} / {gets} (all 1,000 answered in {})",
+                ms(slowest.as_micros() as u64)
+            ),
+            "1 / 1".into(),
+            Verdict::of(tokens == 1 && gets == 1),
+        );
+    }
 
     // ---- 3. Added latency with the cache cold. -------------------------------------------------
-    eprintln!("3. added latency, cold cache");
-    sim.sim.inject(
-        "groups/get",
-        Fault {
-            latency_ms: GROUPS_GET_LATENCY_MS,
-            ..Fault::default()
-        },
-    );
-    // max_age 0: every page view fetches the list again, as the first view after expiry does.
-    let uncached = start_app(&server, settings(&sim.url, &tmp.join("uncached.db"), 0));
-    let who = client.block_on(sign_in(&uncached, true));
-    let (page_p50, upstream_p50, page_p99) =
-        client.block_on(added_latency(uncached, &who, &sim, scale(300)));
-    let added = page_p50 as i64 - upstream_p50 as i64;
-    report.row(
-        "3",
-        format!("added latency, cold cache, {GROUPS} groups (p50)"),
-        format!(
-            "{} (page {} − groups/get alone {}; page p99 {})",
-            ms_signed(added),
-            ms(page_p50),
-            ms(upstream_p50),
-            ms(page_p99)
-        ),
-        "< 1 ms".into(),
-        Verdict::of(added < 1_000),
-    );
-    sim.sim.clear_faults();
+    if runs(3) {
+        eprintln!("3. added latency, cold cache");
+        sim.sim.inject(
+            "groups/get",
+            Fault {
+                latency_ms: GROUPS_GET_LATENCY_MS,
+                ..Fault::default()
+            },
+        );
+        // max_age 0: every page view fetches the list again, as the first view after expiry does.
+        let uncached = start_app(&server, settings(&sim.url, &tmp.join("uncached.db"), 0));
+        let who = client.block_on(sign_in(&uncached, true));
+        let (page_p50, upstream_p50, page_p99) =
+            client.block_on(added_latency(uncached, &who, &sim, scale(300)));
+        let added = page_p50 as i64 - upstream_p50 as i64;
+        report.row(
+            "3",
+            format!("added latency, cold cache, {GROUPS} groups (p50)"),
+            format!(
+                "{} (page {} − groups/get alone {}; page p99 {})",
+                ms_signed(added),
+                ms(page_p50),
+                ms(upstream_p50),
+                ms(page_p99)
+            ),
+            "< 1 ms".into(),
+            Verdict::of(added < 1_000),
+        );
+        sim.sim.clear_faults();
+    }
 
     // ---- 4. Batch move of 100,000 OpenIDs. ---------------------------------------------------
-    eprintln!("4. batch move of {MOVE_OPENIDS} OpenIDs");
-    batch_move(&server, &client, &tmp, &mut report);
+    if runs(4) {
+        eprintln!("4. batch move of {MOVE_OPENIDS} OpenIDs");
+        batch_move(&server, &client, &tmp, &mut report);
+    }
 
     // ---- 5. Follower sync of 1,000,000 followers. --------------------------------------------
-    eprintln!("5. follower sync of {SYNC_FOLLOWERS} followers");
-    follower_sync(&server, &client, &tmp, &mut report);
+    if runs(5) {
+        eprintln!("5. follower sync of {SYNC_FOLLOWERS} followers");
+        follower_sync(&server, &client, &tmp, &mut report);
+    }
 
     // ---- 6. Footprint of the real release binary. ----------------------------------------------
-    eprintln!("6. footprint of the release binary");
-    let exe = Path::new(env!("CARGO_BIN_EXE_wxgroups"));
-    let mut startups = Vec::new();
-    for i in 0..5 {
-        let db = tmp.join(format!("start-{i}.db"));
-        let (mut child, _, took) = spawn_binary(exe, &sim.url, &db);
-        startups.push(took);
+    if runs(6) {
+        eprintln!("6. footprint of the release binary");
+        let exe = Path::new(env!("CARGO_BIN_EXE_wxgroups"));
+        let mut startups = Vec::new();
+        for i in 0..5 {
+            let db = tmp.join(format!("start-{i}.db"));
+            let (mut child, _, took) = spawn_binary(exe, &sim.url, &db);
+            startups.push(took);
+            stop(&mut child);
+        }
+        startups.sort();
+        let median = startups[startups.len() / 2];
+        report.row(
+            "6",
+            "start-up to ready, fresh database (median of 5, incl. migrations)".into(),
+            format!(
+                "{} (max {})",
+                ms(median.as_micros() as u64),
+                ms(startups[startups.len() - 1].as_micros() as u64)
+            ),
+            "< 300 ms".into(),
+            Verdict::of(median < Duration::from_millis(300)),
+        );
+        let db = tmp.join("footprint.db");
+        let (mut child, addr, _) = spawn_binary(exe, &sim.url, &db);
+        server.block_on(add_admin(&db));
+        let idle = rss_kb(child.id());
+        let who = client.block_on(sign_in(&addr, true));
+        let views = scale(100_000);
+        let run = client.block_on(load(addr, &who.request("/groups"), 16, views));
+        assert_eq!(run.bad, 0);
+        let after = rss_kb(child.id());
+        let peak = hwm_kb(child.id());
         stop(&mut child);
+        report.row(
+            "6",
+            "resident memory, idle after start".into(),
+            mb(idle),
+            "< 64 MB".into(),
+            Verdict::of(idle < 64 * 1024),
+        );
+        report.row(
+            "6",
+            format!("resident memory after {views} page views at 16 clients"),
+            format!("{} (peak {}; {})", mb(after), mb(peak), run.summary()),
+            "< 64 MB".into(),
+            Verdict::of(after < 64 * 1024 && peak < 64 * 1024),
+        );
+        let size = std::fs::metadata(exe).map(|m| m.len()).unwrap_or(0);
+        report.row(
+            "6",
+            "release binary size".into(),
+            format!("{:.1} MB", size as f64 / 1_048_576.0),
+            "—".into(),
+            Verdict::Info,
+        );
     }
-    startups.sort();
-    let median = startups[startups.len() / 2];
-    report.row(
-        "6",
-        "start-up to ready, fresh database (median of 5, incl. migrations)".into(),
-        format!(
-            "{} (max {})",
-            ms(median.as_micros() as u64),
-            ms(startups[startups.len() - 1].as_micros() as u64)
-        ),
-        "< 300 ms".into(),
-        Verdict::of(median < Duration::from_millis(300)),
-    );
-    let db = tmp.join("footprint.db");
-    let (mut child, addr, _) = spawn_binary(exe, &sim.url, &db);
-    server.block_on(add_admin(&db));
-    let idle = rss_kb(child.id());
-    let who = client.block_on(sign_in(&addr, true));
-    let views = scale(100_000);
-    let run = client.block_on(load(addr, &who.request("/groups"), 16, views));
-    assert_eq!(run.bad, 0);
-    let after = rss_kb(child.id());
-    let peak = hwm_kb(child.id());
-    stop(&mut child);
-    report.row(
-        "6",
-        "resident memory, idle after start".into(),
-        mb(idle),
-        "< 64 MB".into(),
-        Verdict::of(idle < 64 * 1024),
-    );
-    report.row(
-        "6",
-        format!("resident memory after {views} page views at 16 clients"),
-        format!("{} (peak {}; {})", mb(after), mb(peak), run.summary()),
-        "< 64 MB".into(),
-        Verdict::of(after < 64 * 1024 && peak < 64 * 1024),
-    );
-    let size = std::fs::metadata(exe).map(|m| m.len()).unwrap_or(0);
-    report.row(
-        "6",
-        "release binary size".into(),
-        format!("{:.1} MB", size as f64 / 1_048_576.0),
-        "—".into(),
-        Verdict::Info,
-    );
 
     let _ = std::fs::remove_dir_all(&tmp);
     report.print(quick);

@@ -4,6 +4,7 @@
 //! - `worker.rs`: the one task that writes jobs, chunk by chunk, narrowing refused chunks.
 //! - `pages.rs`: the jobs page, the preview and confirm, progress, cancel, the outcome CSV.
 
+mod pacing;
 mod pages;
 pub mod parse;
 mod worker;
@@ -66,16 +67,17 @@ pub struct Runner {
     pub(crate) jobs_wake: Notify,
     pub(crate) sync_wake: Notify,
     /// When the next batchupdate may be sent.
-    next_slot: tokio::sync::Mutex<Instant>,
+    pacer: std::sync::Mutex<pacing::Pacer>,
 }
 
 impl Runner {
     pub fn new(settings: JobSettings) -> Arc<Self> {
+        let interval = settings.interval();
         Arc::new(Runner {
             settings,
             jobs_wake: Notify::new(),
             sync_wake: Notify::new(),
-            next_slot: tokio::sync::Mutex::new(Instant::now()),
+            pacer: std::sync::Mutex::new(pacing::Pacer::new(interval, Instant::now())),
         })
     }
 
@@ -98,13 +100,11 @@ impl Runner {
 
     /// Waits for the next batchupdate slot (`batch_per_minute`).
     pub(crate) async fn pace(&self) {
-        let at = {
-            let mut next = self.next_slot.lock().await;
-            let now = Instant::now();
-            let at = (*next).max(now);
-            *next = at + self.settings.interval();
-            at
-        };
+        let at = self
+            .pacer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .slot(Instant::now());
         tokio::time::sleep_until(at).await;
     }
 

@@ -12,6 +12,9 @@
 //!   again: `batchupdate` is an absolute write, so moving someone to the group they are already in
 //!   is harmless.
 //!
+//! A chunk is recorded while the next one is sent (the database work overlaps the upstream
+//! call), so a crash can leave two chunks `sending`; each is re-checked on its own.
+//!
 //! ## Narrowing
 //! `batchupdate` is all or nothing: one OpenID WeChat does not know (40003) refuses the whole
 //! chunk. The chunk is then split in halves (the first half is the larger), each half sent on its
@@ -29,7 +32,7 @@ use std::{collections::HashMap, sync::Arc};
 use crate::{
     domain::{GroupId, OpenId},
     jobs::Runner,
-    store::{ItemOutcome, JobRow, JobState, Outcome, StoreError},
+    store::{ChunkDone, ItemOutcome, JobRow, JobState, Outcome, StoreError},
     web::AppState,
     wechat::WeChatError,
 };
@@ -64,6 +67,17 @@ pub(super) async fn job_loop(state: AppState, runner: Arc<Runner>) {
 
 type Outcomes = Vec<(i64, ItemOutcome, Option<i64>)>;
 
+/// Chunks whose OpenIDs are read from the database in one query.
+const WINDOW: usize = 20;
+
+/// A chunk that has been sent, waiting to be recorded.
+struct Sent {
+    seq: i64,
+    items: Vec<(i64, OpenId)>,
+    outcomes: Outcomes,
+    calls: u32,
+}
+
 async fn run_job(state: &AppState, runner: &Runner, job: JobRow) -> Result<(), StoreError> {
     let id = job.id;
     let to = GroupId::from_upstream(job.to_group);
@@ -73,104 +87,176 @@ async fn run_job(state: &AppState, runner: &Runner, job: JobRow) -> Result<(), S
         tracing::info!(job = id, "batch job: resuming after a restart");
     }
     state.store.job_start(id).await?;
-    for (seq, was_sending) in state.store.job_unfinished_chunks(id).await? {
-        if state.store.job_cancel_requested(id).await? {
-            state
-                .store
-                .job_finish(id, JobState::Cancelled, None, None)
-                .await?;
-            return finish(state, id).await;
-        }
-        let mut to_send: Vec<(i64, OpenId)> = state
-            .store
-            .job_chunk_items(id, seq)
-            .await?
-            .into_iter()
-            .filter(|i| i.outcome.is_none())
-            .filter_map(|i| OpenId::parse(&i.openid).ok().map(|o| (i.pos, o)))
-            .collect();
-        let mut outcomes: Outcomes = Vec::new();
-        if was_sending && !to_send.is_empty() {
-            let ids: Vec<OpenId> = to_send.iter().map(|(_, o)| o.clone()).collect();
-            match state.client.follower_infos(&ids).await {
-                Ok(infos) => {
-                    let there: std::collections::HashSet<String> = infos
-                        .into_iter()
-                        .filter(|i| i.group == Some(to))
-                        .map(|i| i.openid.to_string())
-                        .collect();
-                    tracing::info!(
-                        job = id,
-                        chunk = seq,
-                        already = there.len(),
-                        of = to_send.len(),
-                        "batch job: re-checked a chunk interrupted mid-call"
-                    );
-                    to_send.retain(|(pos, o)| {
-                        if there.contains(o.as_str()) {
-                            outcomes.push((*pos, ItemOutcome::Moved, None));
-                            false
-                        } else {
-                            true
-                        }
-                    });
-                }
-                Err(e) => tracing::info!(
-                    job = id,
-                    chunk = seq,
-                    error = %e,
-                    "batch job: cannot re-check an interrupted chunk; sending it again (an absolute write)"
-                ),
+    let chunks = state.store.job_unfinished_chunks(id).await?;
+    // The chunk sent last and not yet recorded. Recording a chunk (one transaction) takes a few
+    // milliseconds; it runs while the next chunk waits for its slot and is sent, so the calls
+    // keep the configured pace instead of waiting for the database in between.
+    let mut unrecorded: Option<Sent> = None;
+    let mut stopped = None;
+    'chunks: for window in chunks.chunks(WINDOW) {
+        let (first, last) = (window[0].0, window[window.len() - 1].0);
+        let mut open: HashMap<i64, Vec<(i64, OpenId)>> = HashMap::new();
+        for item in state.store.job_open_items(id, first, last).await? {
+            // Every stored OpenID passed `OpenId::parse` at preview; one that no longer does
+            // (a hand-edited database) is left without an outcome and ends as failed.
+            if let Ok(openid) = OpenId::parse(&item.openid) {
+                open.entry(item.seq).or_default().push((item.pos, openid));
             }
         }
-        let mut calls = 0u32;
-        let mut abort = None;
-        if !to_send.is_empty() {
-            state.store.job_chunk_sending(id, seq).await?;
-            let (done, stop) = narrow(state, runner, to_send, to, &mut calls).await;
-            outcomes.extend(done);
-            abort = stop;
-        }
-        let moved_ids: Vec<String> = {
-            let items = state.store.job_chunk_items(id, seq).await?;
-            let by_pos: HashMap<i64, String> =
-                items.into_iter().map(|i| (i.pos, i.openid)).collect();
-            outcomes
-                .iter()
-                .filter(|(_, o, _)| *o == ItemOutcome::Moved)
-                .filter_map(|(pos, _, _)| by_pos.get(pos).cloned())
-                .collect()
-        };
-        let refs: Vec<&str> = moved_ids.iter().map(String::as_str).collect();
-        let before = state.store.follower_groups(&refs).await?;
-        state
-            .store
-            .job_chunk_done(id, seq, &outcomes, calls)
-            .await?;
-        state.store.followers_moved(&refs, to.get()).await?;
-        // The group list's counts follow, for the followers whose group we knew; the list is
-        // read again when the job ends to catch the rest.
-        let mut from_counts: HashMap<u32, u64> = HashMap::new();
-        for g in before.values() {
-            *from_counts.entry(*g).or_default() += 1;
-        }
-        for (from, n) in from_counts {
-            state.groups.moved(GroupId::from_upstream(from), to, n);
-        }
-        if let Some(error) = abort {
-            tracing::warn!(job = id, error = %error, "batch job: stopped");
-            state
-                .store
-                .job_finish(id, JobState::Failed, error.code(), Some(&error.to_string()))
-                .await?;
-            return finish(state, id).await;
+        for &(seq, was_sending) in window {
+            if state.store.job_cancel_requested(id).await? {
+                stopped = Some((JobState::Cancelled, None));
+                break 'chunks;
+            }
+            let items = open.remove(&seq).unwrap_or_default();
+            let to_send = prepare(state, id, seq, was_sending, &items, to).await?;
+            let (recorded, (sent, abort)) = tokio::join!(
+                record(state, id, to, unrecorded.take()),
+                send(state, runner, seq, items, to_send, to),
+            );
+            recorded?;
+            unrecorded = Some(sent);
+            if let Some(error) = abort {
+                tracing::warn!(job = id, error = %error, "batch job: stopped");
+                stopped = Some((JobState::Failed, Some(error)));
+                break 'chunks;
+            }
         }
     }
+    // Whatever happened, the last chunk sent is recorded before the job is finished (finishing
+    // marks every OpenID still without an outcome as failed or cancelled).
+    record(state, id, to, unrecorded.take()).await?;
+    let (end, error) = stopped.unwrap_or((JobState::Done, None));
     state
         .store
-        .job_finish(id, JobState::Done, None, None)
+        .job_finish(
+            id,
+            end,
+            error.as_ref().and_then(WeChatError::code),
+            error.as_ref().map(ToString::to_string).as_deref(),
+        )
         .await?;
     finish(state, id).await
+}
+
+/// What of a chunk's OpenIDs is still to be sent. A chunk a stopped process was sending is
+/// re-checked first; the chunk is marked `sending` (committed) before anything is sent.
+async fn prepare(
+    state: &AppState,
+    id: i64,
+    seq: i64,
+    was_sending: bool,
+    items: &[(i64, OpenId)],
+    to: GroupId,
+) -> Result<Vec<(i64, OpenId)>, StoreError> {
+    let mut to_send = items.to_vec();
+    if was_sending && !to_send.is_empty() {
+        let ids: Vec<OpenId> = to_send.iter().map(|(_, o)| o.clone()).collect();
+        match state.client.follower_infos(&ids).await {
+            Ok(infos) => {
+                let there: std::collections::HashSet<String> = infos
+                    .into_iter()
+                    .filter(|i| i.group == Some(to))
+                    .map(|i| i.openid.to_string())
+                    .collect();
+                tracing::info!(
+                    job = id,
+                    chunk = seq,
+                    already = there.len(),
+                    of = to_send.len(),
+                    "batch job: re-checked a chunk interrupted mid-call"
+                );
+                to_send.retain(|(_, o)| !there.contains(o.as_str()));
+            }
+            Err(e) => tracing::info!(
+                job = id,
+                chunk = seq,
+                error = %e,
+                "batch job: cannot re-check an interrupted chunk; sending it again (an absolute write)"
+            ),
+        }
+    }
+    if !to_send.is_empty() {
+        state.store.job_chunk_sending(id, seq).await?;
+    }
+    Ok(to_send)
+}
+
+/// Sends what [`prepare`] left of a chunk. The OpenIDs a re-check found already moved count as
+/// moved. Answers the chunk with every outcome, and the error that stops the whole job if one
+/// came.
+async fn send(
+    state: &AppState,
+    runner: &Runner,
+    seq: i64,
+    items: Vec<(i64, OpenId)>,
+    to_send: Vec<(i64, OpenId)>,
+    to: GroupId,
+) -> (Sent, Option<WeChatError>) {
+    let sending: std::collections::HashSet<i64> = to_send.iter().map(|(p, _)| *p).collect();
+    let mut outcomes: Outcomes = items
+        .iter()
+        .filter(|(pos, _)| !sending.contains(pos))
+        .map(|(pos, _)| (*pos, ItemOutcome::Moved, None))
+        .collect();
+    let mut calls = 0u32;
+    let mut abort = None;
+    if !to_send.is_empty() {
+        let (done, stop) = narrow(state, runner, to_send, to, &mut calls).await;
+        outcomes.extend(done);
+        abort = stop;
+    }
+    let sent = Sent {
+        seq,
+        items,
+        outcomes,
+        calls,
+    };
+    (sent, abort)
+}
+
+/// Records a sent chunk (outcomes, chunk done, counters, followers' new group: one transaction)
+/// and lets the cached group counts follow.
+async fn record(
+    state: &AppState,
+    id: i64,
+    to: GroupId,
+    sent: Option<Sent>,
+) -> Result<(), StoreError> {
+    let Some(sent) = sent else {
+        return Ok(());
+    };
+    let moved_at: std::collections::HashSet<i64> = sent
+        .outcomes
+        .iter()
+        .filter(|(_, o, _)| *o == ItemOutcome::Moved)
+        .map(|(pos, _, _)| *pos)
+        .collect();
+    let moved: Vec<&str> = sent
+        .items
+        .iter()
+        .filter(|(pos, _)| moved_at.contains(pos))
+        .map(|(_, o)| o.as_str())
+        .collect();
+    let from = state
+        .store
+        .job_chunk_done(
+            id,
+            sent.seq,
+            ChunkDone {
+                outcomes: &sent.outcomes,
+                calls: sent.calls,
+                moved: &moved,
+                to_group: to.get(),
+            },
+        )
+        .await?;
+    // The group list's counts follow, for the followers whose group we knew; the list is read
+    // again when the job ends to catch the rest.
+    for (from, n) in from {
+        state.groups.moved(GroupId::from_upstream(from), to, n);
+    }
+    Ok(())
 }
 
 /// Sends `list` in the order given, splitting refused parts down to the bad OpenIDs. Answers

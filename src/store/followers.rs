@@ -1,6 +1,8 @@
 //! Followers as WeChat last confirmed them, and the syncs that read them.
 
-use sqlx::{QueryBuilder, Sqlite};
+use std::collections::HashMap;
+
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use crate::store::{Store, StoreError, operators::now_us};
 
@@ -245,22 +247,8 @@ impl Store {
 
     /// Followers WeChat just confirmed in `group` (a move made through wxgroups).
     pub async fn followers_moved(&self, openids: &[&str], group: u32) -> Result<(), StoreError> {
-        let now = now_us();
         let mut tx = self.pool.begin().await?;
-        for chunk in openids.chunks(INSERT_ROWS) {
-            let mut q: QueryBuilder<Sqlite> =
-                QueryBuilder::new("INSERT INTO followers (openid, group_id, confirmed_at) ");
-            q.push_values(chunk, |mut b, openid| {
-                b.push_bind(*openid)
-                    .push_bind(i64::from(group))
-                    .push_bind(now);
-            });
-            q.push(
-                " ON CONFLICT (openid) DO UPDATE SET group_id = excluded.group_id, \
-                 confirmed_at = excluded.confirmed_at",
-            );
-            q.build().execute(&mut *tx).await?;
-        }
+        moved_in(&mut tx, openids, group).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -282,23 +270,9 @@ impl Store {
     pub async fn follower_groups(
         &self,
         openids: &[&str],
-    ) -> Result<std::collections::HashMap<String, u32>, StoreError> {
-        let mut out = std::collections::HashMap::new();
-        for chunk in openids.chunks(INSERT_ROWS) {
-            let mut q: QueryBuilder<Sqlite> =
-                QueryBuilder::new("SELECT openid, group_id FROM followers WHERE openid IN (");
-            let mut sep = q.separated(", ");
-            for o in chunk {
-                sep.push_bind(*o);
-            }
-            q.push(")");
-            let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&self.pool).await?;
-            out.extend(
-                rows.into_iter()
-                    .map(|(o, g)| (o, u32::try_from(g).unwrap_or(0))),
-            );
-        }
-        Ok(out)
+    ) -> Result<HashMap<String, u32>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        groups_in(&mut conn, openids).await
     }
 
     /// How many stored followers are in `group` and start with `prefix` ("" for all).
@@ -369,4 +343,52 @@ impl Store {
             .await?;
         Ok(n as u64)
     }
+}
+
+/// Records `openids` as confirmed in `group`, on `conn` (a job writes this in the same
+/// transaction as its chunk's outcomes).
+pub(super) async fn moved_in(
+    conn: &mut SqliteConnection,
+    openids: &[&str],
+    group: u32,
+) -> Result<(), StoreError> {
+    let now = now_us();
+    for chunk in openids.chunks(INSERT_ROWS) {
+        let mut q: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT INTO followers (openid, group_id, confirmed_at) ");
+        q.push_values(chunk, |mut b, openid| {
+            b.push_bind(*openid)
+                .push_bind(i64::from(group))
+                .push_bind(now);
+        });
+        q.push(
+            " ON CONFLICT (openid) DO UPDATE SET group_id = excluded.group_id, \
+             confirmed_at = excluded.confirmed_at",
+        );
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The stored group of each of `openids` that the store knows, read on `conn`.
+pub(super) async fn groups_in(
+    conn: &mut SqliteConnection,
+    openids: &[&str],
+) -> Result<HashMap<String, u32>, StoreError> {
+    let mut out = HashMap::new();
+    for chunk in openids.chunks(INSERT_ROWS) {
+        let mut q: QueryBuilder<Sqlite> =
+            QueryBuilder::new("SELECT openid, group_id FROM followers WHERE openid IN (");
+        let mut sep = q.separated(", ");
+        for o in chunk {
+            sep.push_bind(*o);
+        }
+        q.push(")");
+        let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *conn).await?;
+        out.extend(
+            rows.into_iter()
+                .map(|(o, g)| (o, u32::try_from(g).unwrap_or(0))),
+        );
+    }
+    Ok(out)
 }

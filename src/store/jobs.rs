@@ -4,9 +4,11 @@
 //! committed) before its upstream call, and marked `done` in the same transaction as its
 //! OpenIDs' outcomes and the job's counters.
 
+use std::collections::HashMap;
+
 use sqlx::{QueryBuilder, Sqlite};
 
-use crate::store::{Store, StoreError, operators::now_us};
+use crate::store::{Store, StoreError, followers, operators::now_us};
 
 /// OpenIDs per chunk: WeChat's limit for `groups/members/batchupdate`.
 pub const CHUNK: usize = 50;
@@ -171,6 +173,21 @@ pub struct ItemRow {
     pub errcode: Option<i64>,
 }
 
+/// An outcome with WeChat's errcode: OpenIDs that share one are updated by one statement.
+type OutcomeKind = (ItemOutcome, Option<i64>);
+
+/// What a finished chunk writes (see [`Store::job_chunk_done`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ChunkDone<'a> {
+    /// Every OpenID's outcome: position in the job, outcome, WeChat's errcode.
+    pub outcomes: &'a [(i64, ItemOutcome, Option<i64>)],
+    /// Upstream batchupdate calls the chunk took.
+    pub calls: u32,
+    /// The OpenIDs WeChat moved, and the group they are in now.
+    pub moved: &'a [&'a str],
+    pub to_group: u32,
+}
+
 /// What asking to cancel did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CancelResult {
@@ -319,12 +336,21 @@ impl Store {
             .collect())
     }
 
-    pub async fn job_chunk_items(&self, id: i64, seq: i64) -> Result<Vec<ItemRow>, StoreError> {
+    /// The OpenIDs without an outcome yet in chunks `from..=to`, by chunk and position: the
+    /// worker reads a window of chunks at a time, not one query per chunk.
+    pub async fn job_open_items(
+        &self,
+        id: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<ItemRow>, StoreError> {
         let rows: Vec<ItemTuple> = sqlx::query_as(
-            "SELECT pos, seq, openid, outcome, errcode FROM job_items WHERE job_id = ? AND seq = ? ORDER BY pos",
+            "SELECT pos, seq, openid, outcome, errcode FROM job_items
+             WHERE job_id = ? AND seq BETWEEN ? AND ? AND outcome IS NULL ORDER BY seq, pos",
         )
         .bind(id)
-        .bind(seq)
+        .bind(from)
+        .bind(to)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(item_row).collect())
@@ -342,25 +368,43 @@ impl Store {
         Ok(())
     }
 
-    /// The chunk's outcomes, the chunk marked done and the job's counters, in one transaction.
+    /// Everything a finished chunk changes, in one transaction: its OpenIDs' outcomes, the chunk
+    /// marked done, the job's counters, and the moved followers recorded in their new group.
+    /// Answers how many of the moved followers came from each group (those the store knew), so
+    /// the cached group counts can follow.
     pub async fn job_chunk_done(
         &self,
         id: i64,
         seq: i64,
-        outcomes: &[(i64, ItemOutcome, Option<i64>)],
-        calls: u32,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        done: ChunkDone<'_>,
+    ) -> Result<HashMap<u32, u64>, StoreError> {
+        // IMMEDIATE: this transaction reads before it writes, and a deferred one that finds
+        // another writer has committed meanwhile fails at once instead of waiting its turn.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut counts = [0i64; 4];
-        for (pos, outcome, errcode) in outcomes {
-            sqlx::query("UPDATE job_items SET outcome = ?, errcode = ? WHERE job_id = ? AND pos = ? AND outcome IS NULL")
-                .bind(outcome.as_str())
-                .bind(errcode)
-                .bind(id)
-                .bind(pos)
-                .execute(&mut *tx)
-                .await?;
+        // One UPDATE per distinct (outcome, errcode): a chunk that all moved is one statement.
+        let mut by_kind: Vec<(OutcomeKind, Vec<i64>)> = Vec::new();
+        for (pos, outcome, errcode) in done.outcomes {
             counts[*outcome as usize] += 1;
+            match by_kind.iter_mut().find(|(k, _)| *k == (*outcome, *errcode)) {
+                Some((_, positions)) => positions.push(*pos),
+                None => by_kind.push(((*outcome, *errcode), vec![*pos])),
+            }
+        }
+        for ((outcome, errcode), positions) in &by_kind {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE job_items SET outcome = ");
+            q.push_bind(outcome.as_str())
+                .push(", errcode = ")
+                .push_bind(*errcode)
+                .push(" WHERE job_id = ")
+                .push_bind(id)
+                .push(" AND outcome IS NULL AND pos IN (");
+            let mut sep = q.separated(", ");
+            for pos in positions {
+                sep.push_bind(*pos);
+            }
+            q.push(")");
+            q.build().execute(&mut *tx).await?;
         }
         sqlx::query("UPDATE job_chunks SET state = 'done' WHERE job_id = ? AND seq = ?")
             .bind(id)
@@ -375,12 +419,18 @@ impl Store {
         .bind(counts[1])
         .bind(counts[2])
         .bind(counts[3])
-        .bind(i64::from(calls))
+        .bind(i64::from(done.calls))
         .bind(id)
         .execute(&mut *tx)
         .await?;
+        let before = followers::groups_in(&mut tx, done.moved).await?;
+        followers::moved_in(&mut tx, done.moved, done.to_group).await?;
         tx.commit().await?;
-        Ok(())
+        let mut from: HashMap<u32, u64> = HashMap::new();
+        for g in before.values() {
+            *from.entry(*g).or_default() += 1;
+        }
+        Ok(from)
     }
 
     /// Asks a job to stop. A queued job is cancelled at once; a running one before its next chunk.
