@@ -150,7 +150,7 @@ impl Application {
         );
         let mut access = settings.access.clone();
         access.demo = demo.is_some();
-        let state = AppState {
+        let state = AppState::new(crate::web::Shared {
             client,
             groups: Arc::new(GroupCache::new(settings.groups_max_age)),
             site: Arc::new(site),
@@ -164,7 +164,7 @@ impl Application {
             )),
             quota,
             jobs: crate::jobs::Runner::new(settings.jobs),
-        };
+        });
         // A job or sync a stopped process left running resumes now.
         state.jobs.start(state.clone());
         let store = state.store.clone();

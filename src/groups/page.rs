@@ -3,14 +3,20 @@
 //! The page is also the operator's dashboard: it wraps the group table, the create form and the
 //! follower panel, each of which htmx can swap on its own.
 
-use std::sync::Arc;
+use std::{
+    cell::OnceCell,
+    fmt,
+    sync::{Arc, LazyLock},
+};
 
 use askama::Template;
 use axum::{
+    body::Body,
     extract::{Query, RawQuery, State},
-    http::{HeaderMap, StatusCode},
+    http::{HeaderMap, StatusCode, header},
     response::{Html, IntoResponse, Redirect, Response},
 };
+use bytes::Bytes;
 use serde::Deserialize;
 
 use crate::{
@@ -20,9 +26,10 @@ use crate::{
         Snapshot, View,
         create::CreateForm,
         listing::{CarriedView, ListView, SortKey},
+        rows::RowsHtml,
     },
     members::MemberPanel,
-    web::{AppError, AppState, Chrome, HxRequest, Notice, NoticeKind, Notices},
+    web::{AppError, AppState, Chrome, HxRequest, Notice, NoticeKind, Notices, body::Parts},
 };
 
 /// The table of groups with its summary line. `oob` marks it for an out-of-band swap when it
@@ -41,6 +48,33 @@ pub struct GroupsTable {
     pub view: ListView,
     /// Only the results (summary, table or empty state): what the filter and the sort links swap.
     pub fragment: bool,
+    /// Set by [`render_page`]: the cached rows are put here instead of into the page's text,
+    /// and sent as a part of their own.
+    aside: Option<OnceCell<Bytes>>,
+}
+
+/// The rows from the snapshot's rendered copy: written into the page, or set aside (see
+/// [`render_page`]) with a marker left where they go.
+struct CachedRows<'a> {
+    html: RowsHtml,
+    aside: Option<&'a OnceCell<Bytes>>,
+}
+
+impl fmt::Display for CachedRows<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.aside {
+            Some(cell) if cell.set(self.html.bytes()).is_ok() => f.write_str(rows_marker()),
+            _ => f.write_str(self.html.as_str()),
+        }
+    }
+}
+
+/// Marks where the set-aside rows go. Random per process, so no text on the page (a group name,
+/// an operator's input echoed back) can be mistaken for it.
+fn rows_marker() -> &'static str {
+    static MARKER: LazyLock<String> =
+        LazyLock::new(|| format!("<!--rows {:032x}-->", rand::random::<u128>()));
+    &MARKER
 }
 
 impl GroupsTable {
@@ -53,6 +87,7 @@ impl GroupsTable {
             oob: false,
             view: ListView::default(),
             fragment: false,
+            aside: None,
         }
     }
 
@@ -60,6 +95,11 @@ impl GroupsTable {
     pub fn with_view(mut self, view: ListView) -> Self {
         self.view = view;
         self
+    }
+
+    /// No group to show: the list is empty, or the filter matches none.
+    fn nothing_shown(&self, s: &Snapshot) -> bool {
+        !s.groups.iter().any(|g| self.view.matches(g))
     }
 
     /// The groups to show, filtered and in order.
@@ -119,6 +159,9 @@ impl GroupsTable {
 
     /// The total of the rows shown (all followers when not filtering).
     fn shown_total(&self, s: &Snapshot) -> u64 {
+        if !self.view.is_filtered() {
+            return s.total_followers();
+        }
         s.groups
             .iter()
             .filter(|g| self.view.matches(g))
@@ -132,11 +175,15 @@ impl GroupsTable {
 
     /// The rows, from the snapshot's rendered copy when the list is shown as it comes (no filter,
     /// sorted by id) and no row is marked or being edited.
-    fn plain_rows(&self, s: &Snapshot) -> Option<Arc<str>> {
+    fn plain_rows(&self, s: &Snapshot) -> Option<CachedRows<'_>> {
         if self.edit.is_some() || self.highlight.is_some() || !self.view.query().is_empty() {
             return None;
         }
-        s.rows.get(&self.chrome, &s.groups).ok()
+        let html = s.rows.get(&self.chrome, &s.groups).ok()?;
+        Some(CachedRows {
+            html,
+            aside: self.aside.as_ref(),
+        })
     }
 
     fn is_highlight(&self, id: impl std::borrow::Borrow<GroupId>) -> bool {
@@ -222,13 +269,30 @@ pub fn view_notice(chrome: &Chrome, view: &View) -> Option<Notice> {
 }
 
 /// Renders the full page around whatever state the handler has.
-pub fn render_page(page: GroupsPage, status: StatusCode) -> Result<Response, AppError> {
-    // Sized for the whole table up front: growing a buffer of hundreds of KB step by step
-    // copies it over and over (that was a quarter of a page view's time).
-    let rows = page.table.snapshot.as_ref().map_or(0, |s| s.groups.len());
-    let mut html = String::with_capacity(32 * 1024 + rows * 512);
+///
+/// When the table shows the snapshot's cached rows, they are not copied into the page: the page
+/// is rendered around a marker and sent as three parts, the text before the rows, the shared
+/// rows, the text after.
+pub fn render_page(mut page: GroupsPage, status: StatusCode) -> Result<Response, AppError> {
+    page.table.aside = Some(OnceCell::new());
+    let mut html = String::with_capacity(32 * 1024);
     page.render_into(&mut html)?;
-    Ok((status, Html(html)).into_response())
+    let rows = page.table.aside.take().and_then(|mut c| c.take());
+    let marker = rows_marker();
+    let body = match rows.zip(html.find(marker)) {
+        Some((rows, at)) => {
+            let after = Bytes::copy_from_slice(&html.as_bytes()[at + marker.len()..]);
+            html.truncate(at);
+            Body::new(Parts::new([Bytes::from(html), rows, after]))
+        }
+        None => Body::from(html),
+    };
+    Ok((
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response())
 }
 
 /// `GET /groups`: the dashboard. `?openid=` also looks a follower up; `?edit=` opens a rename

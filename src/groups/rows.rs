@@ -12,6 +12,7 @@ use std::{
 };
 
 use askama::Template;
+use bytes::Bytes;
 
 use crate::{i18n::Lang, store::Role, web::Chrome, wechat::Group};
 
@@ -22,8 +23,29 @@ struct Rows<'a> {
     groups: &'a [Group],
 }
 
+/// Rendered rows: cheap to clone, and sent to the socket without a copy (`Bytes`).
+#[derive(Clone)]
+pub struct RowsHtml(Arc<str>);
+
+impl RowsHtml {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The same text as a body part, sharing this copy.
+    pub fn bytes(&self) -> Bytes {
+        Bytes::from_owner(self.clone())
+    }
+}
+
+impl AsRef<[u8]> for RowsHtml {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
 /// One rendering: for this language and role (`None`: nobody signed in).
-type Rendered = (Lang, Option<Role>, Arc<str>);
+type Rendered = (Lang, Option<Role>, RowsHtml);
 
 /// The rendered rows of one snapshot, per (language, role): at most eight. The role decides
 /// which actions a row offers (rename for operators, delete for admins too).
@@ -34,7 +56,7 @@ pub struct RenderedRows {
 
 impl RenderedRows {
     /// The rows of `groups` as `chrome` would render them, rendered on first use.
-    pub fn get(&self, chrome: &Chrome, groups: &[Group]) -> askama::Result<Arc<str>> {
+    pub fn get(&self, chrome: &Chrome, groups: &[Group]) -> askama::Result<RowsHtml> {
         let key = (chrome.lang, chrome.actor.as_ref().map(|a| a.role));
         let hit = |done: &Vec<Rendered>| {
             done.iter()
@@ -45,7 +67,7 @@ impl RenderedRows {
             return Ok(html);
         }
         // Rendered outside the lock; two first views may both render, one copy is kept.
-        let html: Arc<str> = Rows { chrome, groups }.render()?.into();
+        let html = RowsHtml(Rows { chrome, groups }.render()?.into());
         let mut done = self.lock();
         if let Some(other) = hit(&done) {
             return Ok(other);

@@ -208,7 +208,7 @@ async fn behind_nginx_under_wx_every_link_redirect_asset_and_cookie_keeps_the_pr
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(
-        r.attr("a.button", "href")
+        r.attr("a[hx-get$='/edit']", "href")
             .unwrap()
             .starts_with("/wx/groups?edit=")
     );

@@ -69,7 +69,8 @@ async fn system_groups_cannot_be_renamed_even_by_a_crafted_request() {
         );
         let page = app.get("/groups").await;
         assert!(
-            page.has(&format!("#group-{id}")) && !page.has(&format!("#group-{id} a.button")),
+            page.has(&format!("#group-{id}"))
+                && !page.has(&format!("#group-{id} a[hx-get$='/edit']")),
             "no rename button on {id}"
         );
     }
