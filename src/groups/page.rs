@@ -26,7 +26,7 @@ use crate::{
         Snapshot, View,
         create::CreateForm,
         listing::{CarriedView, ListView, SortKey},
-        rows::RowsHtml,
+        rows::{RowText, RowsHtml},
     },
     members::MemberPanel,
     web::{AppError, AppState, Chrome, HxRequest, Notice, NoticeKind, Notices, body::Parts},
@@ -95,6 +95,10 @@ impl GroupsTable {
     pub fn with_view(mut self, view: ListView) -> Self {
         self.view = view;
         self
+    }
+
+    fn row_text(&self) -> RowText {
+        RowText::new(&self.chrome)
     }
 
     /// No group to show: the list is empty, or the filter matches none.

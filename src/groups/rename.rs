@@ -14,6 +14,7 @@ use crate::{
     domain::GroupName,
     groups::create::CreateForm,
     groups::page::{GroupsPage, GroupsTable, name_taken, render_page},
+    groups::rows::RowText,
     members::MemberPanel,
     web::{AppError, AppState, Chrome, Form, HxRequest, Notice, NoticeKind, Notices},
     wechat::Group,
@@ -30,8 +31,20 @@ pub struct RenameInput {
 #[template(path = "groups/_row.html")]
 pub struct Row {
     pub chrome: Chrome,
+    pub t: RowText,
     pub g: Group,
     pub highlight: bool,
+}
+
+impl Row {
+    pub fn new(chrome: Chrome, g: Group, highlight: bool) -> Row {
+        Row {
+            t: RowText::new(&chrome),
+            chrome,
+            g,
+            highlight,
+        }
+    }
 }
 
 /// One row turned into a rename form.
@@ -68,15 +81,7 @@ pub async fn row(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let g = find(&state, &id).await?;
-    Ok(Html(
-        Row {
-            chrome,
-            g,
-            highlight: false,
-        }
-        .render()?,
-    )
-    .into_response())
+    Ok(Html(Row::new(chrome, g, false).render()?).into_response())
 }
 
 /// `GET /groups/{id}/edit`: the row as a form (htmx), or the page with it (no JavaScript).
@@ -89,7 +94,7 @@ pub async fn edit(
 ) -> Result<Response, AppError> {
     let g = find(&state, &id).await?;
     if !hx {
-        return Ok(Redirect::to(&chrome.urls.group_edit_page(g.id)).into_response());
+        return Ok(Redirect::to(&chrome.urls.group_edit_page(g.id).to_string()).into_response());
     }
     if g.id.is_system() {
         let notice = Notice::error(
@@ -98,12 +103,7 @@ pub async fn edit(
         );
         let html = format!(
             "{}{}",
-            Row {
-                chrome,
-                g,
-                highlight: false
-            }
-            .render()?,
+            Row::new(chrome, g, false).render()?,
             Notices::one(notice).oob().render()?
         );
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response());
@@ -228,12 +228,7 @@ fn respond_done(
     }
     let html = format!(
         "{}{}",
-        Row {
-            chrome,
-            g: group,
-            highlight: true
-        }
-        .render()?,
+        Row::new(chrome, group, true).render()?,
         Notices::one(notice).oob().render()?
     );
     Ok(Html(html).into_response())

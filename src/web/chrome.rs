@@ -106,16 +106,8 @@ impl Chrome {
     }
 
     /// Formats a count the way the page's language groups digits (72,596 / 72,596).
-    pub fn num(&self, n: impl std::borrow::Borrow<u64>) -> String {
-        let s = n.borrow().to_string();
-        let mut out = String::with_capacity(s.len() + s.len() / 3);
-        for (i, c) in s.chars().enumerate() {
-            if i > 0 && (s.len() - i) % 3 == 0 {
-                out.push(',');
-            }
-            out.push(c);
-        }
-        out
+    pub fn num(&self, n: impl std::borrow::Borrow<u64>) -> Grouped {
+        Grouped(*n.borrow())
     }
 
     /// A timestamp in Beijing time (WeChat's clock, and most operators'), to the second.
@@ -219,5 +211,58 @@ impl<S: Send + Sync> FromRequestParts<S> for HxRequest {
                 .get("hx-request")
                 .is_some_and(|v| v.as_bytes() == b"true"),
         ))
+    }
+}
+
+/// A count with its digits grouped by threes (72,596), written without building a `String`:
+/// the groups table writes one per row.
+#[derive(Debug, Clone, Copy)]
+pub struct Grouped(pub u64);
+
+impl Display for Grouped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut digits = [0u8; 20];
+        let mut n = self.0;
+        let mut len = 0;
+        loop {
+            digits[len] = b'0' + (n % 10) as u8;
+            len += 1;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        // Most significant first; a comma before every group of three that follows.
+        let mut out = [0u8; 26];
+        let mut at = 0;
+        for i in (0..len).rev() {
+            out[at] = digits[i];
+            at += 1;
+            if i > 0 && i % 3 == 0 {
+                out[at] = b',';
+                at += 1;
+            }
+        }
+        f.write_str(std::str::from_utf8(&out[..at]).map_err(|_| std::fmt::Error)?)
+    }
+}
+
+#[cfg(test)]
+mod grouped_tests {
+    use super::Grouped;
+
+    #[test]
+    fn counts_are_grouped_by_threes() {
+        for (n, text) in [
+            (0, "0"),
+            (7, "7"),
+            (999, "999"),
+            (1_000, "1,000"),
+            (72_596, "72,596"),
+            (1_234_567, "1,234,567"),
+            (u64::MAX, "18,446,744,073,709,551,615"),
+        ] {
+            assert_eq!(Grouped(n).to_string(), text);
+        }
     }
 }

@@ -3,7 +3,10 @@
 //! Behind a reverse proxy the app may live under a prefix such as `/wx`; templates and redirects
 //! ask `Urls` instead of writing paths, so a sub-path deployment is one setting.
 
-use std::sync::Arc;
+use std::{
+    fmt::{self, Display},
+    sync::Arc,
+};
 
 use crate::web::assets;
 
@@ -11,6 +14,32 @@ use crate::web::assets;
 pub struct Urls {
     /// "" or a prefix like "/wx" (no trailing slash).
     base: Arc<str>,
+}
+
+/// One of a group's URLs. Written straight into the page rather than built as a `String`: the
+/// groups table has up to 500 rows with three or four links each.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupUrl<'a, I> {
+    base: &'a str,
+    id: I,
+    at: GroupUrlKind,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum GroupUrlKind {
+    /// `/groups/{id}` and this.
+    Under(&'static str),
+    /// `/groups?edit={id}`.
+    EditPage,
+}
+
+impl<I: Display> Display for GroupUrl<'_, I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.at {
+            GroupUrlKind::Under(tail) => write!(f, "{}/groups/{}{tail}", self.base, self.id),
+            GroupUrlKind::EditPage => write!(f, "{}/groups?edit={}", self.base, self.id),
+        }
+    }
 }
 
 impl Urls {
@@ -59,26 +88,37 @@ impl Urls {
     pub fn groups_refresh(&self) -> String {
         self.at("/groups/refresh")
     }
-    pub fn group_row(&self, id: impl std::fmt::Display) -> String {
-        self.at(&format!("/groups/{id}/row"))
+    pub fn group_row<I: Display>(&self, id: I) -> GroupUrl<'_, I> {
+        self.group_at(id, "/row")
     }
-    pub fn group_edit(&self, id: impl std::fmt::Display) -> String {
-        self.at(&format!("/groups/{id}/edit"))
+    pub fn group_edit<I: Display>(&self, id: I) -> GroupUrl<'_, I> {
+        self.group_at(id, "/edit")
     }
     /// The no-JavaScript way to the rename form: the page with that row in edit mode.
     /// No `#fragment`: a URL that targets an element turns `autofocus` off, and the rename box's
     /// autofocus is what brings it into view and puts the cursor in it.
-    pub fn group_edit_page(&self, id: impl std::fmt::Display) -> String {
-        self.at(&format!("/groups?edit={id}"))
+    pub fn group_edit_page<I: Display>(&self, id: I) -> GroupUrl<'_, I> {
+        GroupUrl {
+            base: &self.base,
+            id,
+            at: GroupUrlKind::EditPage,
+        }
     }
-    pub fn group_rename(&self, id: impl std::fmt::Display) -> String {
-        self.at(&format!("/groups/{id}/rename"))
+    pub fn group_rename<I: Display>(&self, id: I) -> GroupUrl<'_, I> {
+        self.group_at(id, "/rename")
     }
-    pub fn group_delete(&self, id: impl std::fmt::Display) -> String {
-        self.at(&format!("/groups/{id}/delete"))
+    pub fn group_delete<I: Display>(&self, id: I) -> GroupUrl<'_, I> {
+        self.group_at(id, "/delete")
     }
-    pub fn group_members(&self, id: impl std::fmt::Display) -> String {
-        self.at(&format!("/groups/{id}/members"))
+    pub fn group_members<I: Display>(&self, id: I) -> GroupUrl<'_, I> {
+        self.group_at(id, "/members")
+    }
+    fn group_at<I: Display>(&self, id: I, tail: &'static str) -> GroupUrl<'_, I> {
+        GroupUrl {
+            base: &self.base,
+            id,
+            at: GroupUrlKind::Under(tail),
+        }
     }
     pub fn group_members_move(&self, id: impl std::fmt::Display) -> String {
         self.at(&format!("/groups/{id}/members/move"))
@@ -169,7 +209,13 @@ mod tests {
     fn urls_carry_the_base_path() {
         let u = Urls::new("/wx/");
         assert_eq!(u.groups(), "/wx/groups");
-        assert_eq!(u.group_edit(105), "/wx/groups/105/edit");
+        assert_eq!(u.group_edit(105).to_string(), "/wx/groups/105/edit");
+        assert_eq!(u.group_edit_page(105).to_string(), "/wx/groups?edit=105");
+        assert_eq!(u.group_members(7).to_string(), "/wx/groups/7/members");
+        assert_eq!(
+            Urls::new("").group_delete(7).to_string(),
+            "/groups/7/delete"
+        );
         assert!(u.htmx_js().starts_with("/wx/assets/htmx."));
     }
 

@@ -962,31 +962,50 @@ impl Transport {
 
 /// Reads an answer: a non-zero errcode is an `Api` error, anything else must be the documented
 /// shape `T`.
+///
+/// Two passes over the bytes: the first reads only `errcode` and `errmsg` (skipping the rest
+/// without building anything), the second the documented shape. Building a `serde_json::Value`
+/// of the whole answer first cost more than both (500 groups are 1,500 map entries).
 fn decode<T: DeserializeOwned>(
     endpoint: Endpoint,
     bytes: &[u8],
     secrets: &[&str],
 ) -> Result<T, WeChatError> {
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-        bad_body(
-            endpoint,
-            format!("not JSON ({e}){}", snippet(endpoint, bytes, secrets)),
-        )
-    })?;
-    // Every documented answer is an object; serde would otherwise accept `[102]` for `{"groupid":102}`.
-    if !value.is_object() {
-        return Err(bad_body(
-            endpoint,
-            format!("not a JSON object{}", snippet(endpoint, bytes, secrets)),
-        ));
+    /// The part of every answer that says whether it is an error. Values, so that a mistyped
+    /// errcode is named as such rather than failing the parse.
+    #[derive(serde::Deserialize)]
+    struct Status {
+        #[serde(default)]
+        errcode: Option<serde_json::Value>,
+        #[serde(default)]
+        errmsg: Option<serde_json::Value>,
     }
-    if let Some(errcode) = value.get("errcode") {
+    // Every documented answer is an object; serde would otherwise accept `[102]` for
+    // `{"groupid":102}` (a struct also reads from an array).
+    let is_object = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let status: Status = match serde_json::from_slice(bytes) {
+        Ok(status) if is_object => status,
+        Err(e) if e.is_syntax() || e.is_eof() || e.is_io() => {
+            return Err(bad_body(
+                endpoint,
+                format!("not JSON ({e}){}", snippet(endpoint, bytes, secrets)),
+            ));
+        }
+        _ => {
+            return Err(bad_body(
+                endpoint,
+                format!("not a JSON object{}", snippet(endpoint, bytes, secrets)),
+            ));
+        }
+    };
+    if let Some(errcode) = status.errcode {
         let Some(code) = errcode.as_i64() else {
             return Err(bad_body(endpoint, "errcode is not an integer".into()));
         };
         if code != 0 {
-            let errmsg = value
-                .get("errmsg")
+            let errmsg = status
+                .errmsg
+                .as_ref()
                 .and_then(serde_json::Value::as_str)
                 .unwrap_or_default();
             return Err(WeChatError::Api {
@@ -995,7 +1014,7 @@ fn decode<T: DeserializeOwned>(
             });
         }
     }
-    serde_json::from_value(value).map_err(|e| {
+    serde_json::from_slice(bytes).map_err(|e| {
         // serde quotes offending values; in a token answer that value could be the token.
         let why = if endpoint.answers_a_token() {
             "no string access_token and integer expires_in".to_owned()
