@@ -4,7 +4,10 @@
 //! made here, put on the request's tracing span (so every log line of a request carries it)
 //! and returned in `X-Request-Id`.
 
-use std::{sync::OnceLock, time::Instant};
+use std::{
+    sync::{Arc, OnceLock},
+    time::Instant,
+};
 
 use axum::{
     extract::{MatchedPath, Request},
@@ -45,20 +48,42 @@ pub fn render() -> String {
 }
 
 /// Counts every request by route and status, with its latency.
-pub async fn http_metrics(request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+///
+/// This runs outside the router (around the whole app, so a request that times out is counted
+/// too), where the route is not known yet: it leaves a [`RouteSlot`] on the request, and
+/// [`note_route`], inside the router, fills it in.
+pub async fn http_metrics(mut request: Request, next: Next) -> Response {
+    let slot = RouteSlot::default();
+    request.extensions_mut().insert(slot.clone());
     let method = request.method().as_str().to_owned();
     let start = Instant::now();
     let response = next.run(request).await;
+    let route = slot
+        .0
+        .get()
+        .cloned()
+        .unwrap_or_else(|| "unmatched".to_owned());
     let status = response.status().as_u16().to_string();
     metrics::counter!("wxgroups_http_requests_total", "route" => route.clone(), "method" => method.clone(), "status" => status)
         .increment(1);
     metrics::histogram!("wxgroups_http_request_duration_seconds", "route" => route, "method" => method)
         .record(start.elapsed().as_secs_f64());
     response
+}
+
+/// Where [`note_route`] puts the route a request matched, for [`http_metrics`].
+#[derive(Clone, Default)]
+pub struct RouteSlot(Arc<OnceLock<String>>);
+
+/// Notes the matched route (e.g. `/groups/{id}/edit`) for [`http_metrics`].
+pub async fn note_route(request: Request, next: Next) -> Response {
+    if let (Some(slot), Some(path)) = (
+        request.extensions().get::<RouteSlot>(),
+        request.extensions().get::<MatchedPath>(),
+    ) {
+        let _ = slot.0.set(path.as_str().to_owned());
+    }
+    next.run(request).await
 }
 
 /// 16 hex digits: short enough to read out, random enough not to collide in a day's logs.
