@@ -20,7 +20,11 @@ use tokio::{sync::Notify, time::Instant};
 
 pub use pages::{create_job, start_sync};
 
-use crate::{settings::JobSettings, web::AppState};
+use crate::{
+    settings::JobSettings,
+    store::{JobRow, JobState, Outcome},
+    web::AppState,
+};
 
 /// The largest upload or paste: 100,000 OpenIDs of 28 characters with line breaks are 3 MB;
 /// room for CSV files with other columns.
@@ -112,4 +116,28 @@ impl Runner {
     pub fn estimate(&self, calls: u64) -> Duration {
         self.settings.interval() * u32::try_from(calls).unwrap_or(u32::MAX)
     }
+}
+
+/// What the audit log says of a finished job (see [`crate::store::Describe`]).
+pub(crate) fn audit_summary(job: &JobRow) -> (Outcome, String) {
+    let outcome = match job.state {
+        JobState::Done if job.failed == 0 => Outcome::Ok,
+        JobState::Cancelled => Outcome::Ok,
+        _ => Outcome::Failed,
+    };
+    let detail = format!(
+        "{}: moved {}, invalid {}, failed {}, cancelled {} of {} ({} calls){}",
+        job.state.as_str(),
+        job.moved,
+        job.invalid,
+        job.failed,
+        job.cancelled,
+        job.total,
+        job.calls,
+        job.error
+            .as_deref()
+            .map(|e| format!("; {e}"))
+            .unwrap_or_default()
+    );
+    (outcome, detail)
 }

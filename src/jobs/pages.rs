@@ -661,7 +661,7 @@ pub async fn cancel(
     let job = job_or_404(&state, &id).await?;
     let result = state
         .store
-        .job_request_cancel(job.id)
+        .job_request_cancel(job.id, super::audit_summary)
         .await
         .map_err(internal)?;
     tracing::info!(operator = %actor.name, job = job.id, ?result, "cancel asked for");

@@ -32,7 +32,7 @@ use std::{collections::HashMap, sync::Arc};
 use crate::{
     domain::{GroupId, OpenId},
     jobs::Runner,
-    store::{ChunkDone, ItemOutcome, JobRow, JobState, Outcome, StoreError},
+    store::{ChunkDone, ItemOutcome, JobRow, JobState, StoreError},
     web::AppState,
     wechat::WeChatError,
 };
@@ -127,16 +127,31 @@ async fn run_job(state: &AppState, runner: &Runner, job: JobRow) -> Result<(), S
     // marks every OpenID still without an outcome as failed or cancelled).
     record(state, id, to, unrecorded.take()).await?;
     let (end, error) = stopped.unwrap_or((JobState::Done, None));
-    state
+    let job = state
         .store
         .job_finish(
             id,
             end,
             error.as_ref().and_then(WeChatError::code),
             error.as_ref().map(ToString::to_string).as_deref(),
+            super::audit_summary,
         )
         .await?;
-    finish(state, id).await
+    if let Some(job) = job {
+        tracing::info!(
+            job = id,
+            state = job.state.as_str(),
+            moved = job.moved,
+            invalid = job.invalid,
+            failed = job.failed,
+            cancelled = job.cancelled,
+            calls = job.calls,
+            "batch job: finished"
+        );
+    }
+    // The group list is read again (one `groups/get`) so every count is right.
+    state.groups.refresh(&state.client).await;
+    Ok(())
 }
 
 /// What of a chunk's OpenIDs is still to be sent. A chunk a stopped process was sending is
@@ -337,49 +352,4 @@ async fn send_paced(
             other => return other,
         }
     }
-}
-
-/// After a job ends: its audit row gets the outcome and totals, the group list is read again
-/// (one `groups/get`) so every count is right.
-async fn finish(state: &AppState, id: i64) -> Result<(), StoreError> {
-    let Some(job) = state.store.job(id).await? else {
-        return Ok(());
-    };
-    tracing::info!(
-        job = id,
-        state = job.state.as_str(),
-        moved = job.moved,
-        invalid = job.invalid,
-        failed = job.failed,
-        cancelled = job.cancelled,
-        calls = job.calls,
-        "batch job: finished"
-    );
-    if let Some(audit_id) = job.audit_id {
-        let outcome = match job.state {
-            JobState::Done if job.failed == 0 => Outcome::Ok,
-            JobState::Cancelled => Outcome::Ok,
-            _ => Outcome::Failed,
-        };
-        let detail = format!(
-            "{}: moved {}, invalid {}, failed {}, cancelled {} of {} ({} calls){}",
-            job.state.as_str(),
-            job.moved,
-            job.invalid,
-            job.failed,
-            job.cancelled,
-            job.total,
-            job.calls,
-            job.error
-                .as_deref()
-                .map(|e| format!("; {e}"))
-                .unwrap_or_default()
-        );
-        state
-            .store
-            .audit_finish(audit_id, outcome, None, Some(&detail))
-            .await?;
-    }
-    state.groups.refresh(&state.client).await;
-    Ok(())
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use sqlx::{QueryBuilder, Sqlite};
 
-use crate::store::{Store, StoreError, followers, operators::now_us};
+use crate::store::{Outcome, Store, StoreError, followers, operators::now_us};
 
 /// OpenIDs per chunk: WeChat's limit for `groups/members/batchupdate`.
 pub const CHUNK: usize = 50;
@@ -187,6 +187,11 @@ pub struct ChunkDone<'a> {
     pub moved: &'a [&'a str],
     pub to_group: u32,
 }
+
+/// What the audit log says of a finished job: its outcome and a one-line summary. Written in
+/// the same transaction that ends the job, so the log never says "pending" (or, after a
+/// restart, "unknown") about a job that ended.
+pub type Describe = fn(&JobRow) -> (Outcome, String);
 
 /// What asking to cancel did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -434,13 +439,18 @@ impl Store {
     }
 
     /// Asks a job to stop. A queued job is cancelled at once; a running one before its next chunk.
-    pub async fn job_request_cancel(&self, id: i64) -> Result<CancelResult, StoreError> {
+    pub async fn job_request_cancel(
+        &self,
+        id: i64,
+        describe: Describe,
+    ) -> Result<CancelResult, StoreError> {
         let Some(job) = self.job(id).await? else {
             return Ok(CancelResult::NotFound);
         };
         match job.state {
             JobState::Queued => {
-                self.job_finish(id, JobState::Cancelled, None, None).await?;
+                self.job_finish(id, JobState::Cancelled, None, None, describe)
+                    .await?;
                 Ok(CancelResult::Cancelled)
             }
             JobState::Running if !job.cancel_requested => {
@@ -464,14 +474,16 @@ impl Store {
     }
 
     /// Ends a job. OpenIDs without an outcome get `cancelled` (a cancelled job) or `failed` with
-    /// `errcode` (a failed one); the counters and every chunk follow.
+    /// `errcode` (a failed one); the counters and every chunk follow, and the job's audit row
+    /// gets what `describe` says of it. Answers the finished job.
     pub async fn job_finish(
         &self,
         id: i64,
         state: JobState,
         errcode: Option<i64>,
         error: Option<&str>,
-    ) -> Result<(), StoreError> {
+        describe: Describe,
+    ) -> Result<Option<JobRow>, StoreError> {
         let leftover = if state == JobState::Cancelled {
             ItemOutcome::Cancelled
         } else {
@@ -506,8 +518,28 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
+        let job = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(job_row)
+            .transpose()?;
+        if let Some(job) = &job
+            && let Some(audit_id) = job.audit_id
+        {
+            let (outcome, detail) = describe(job);
+            sqlx::query(
+                "UPDATE audit_log SET outcome = ?, detail = ?, finished_at = ? WHERE id = ?",
+            )
+            .bind(outcome.as_str())
+            .bind(detail)
+            .bind(now_us())
+            .bind(audit_id)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
-        Ok(())
+        Ok(job)
     }
 
     /// Every OpenID of a job in the order given (for the outcome CSV).

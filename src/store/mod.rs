@@ -18,7 +18,9 @@ use sqlx::{
 
 pub use audit::{AuditEntry, AuditFilter, AuditRow, Outcome};
 pub use followers::{FollowerRow, SeenFollower, SyncRow};
-pub use jobs::{CHUNK, CancelResult, ChunkDone, ItemOutcome, ItemRow, JobRow, JobState, NewJob};
+pub use jobs::{
+    CHUNK, CancelResult, ChunkDone, Describe, ItemOutcome, ItemRow, JobRow, JobState, NewJob,
+};
 pub use operators::{OperatorRecord, Role, now_us};
 
 /// The database handle: cheap to clone.

@@ -154,15 +154,7 @@ pub fn router(state: AppState, sessions: auth::session_cache::Sessions) -> Route
 
     let app = public
         .merge(protected)
-        .fallback(|| async { AppError::NotFound })
-        .layer(middleware::from_fn(csrf::check))
-        .layer(session_layer)
-        .layer(middleware::from_fn(secure_cookies))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::network::client_info,
-        ))
-        .layer(origin_check);
+        .fallback(|| async { AppError::NotFound });
 
     let app = if urls.base().is_empty() {
         app
@@ -215,6 +207,14 @@ pub fn router(state: AppState, sessions: auth::session_cache::Sessions) -> Route
             REQUEST_TIMEOUT,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(origin_check)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::network::client_info,
+        ))
+        .layer(middleware::from_fn(secure_cookies))
+        .layer(session_layer)
+        .layer(middleware::from_fn(csrf::check))
         .service(
             app.layer(middleware::from_fn(crate::status::telemetry::note_route))
                 .with_state(state),
