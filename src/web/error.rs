@@ -9,7 +9,7 @@
 use askama::Template;
 use axum::{
     extract::{Request, State},
-    http::StatusCode,
+    http::{StatusCode, header},
     middleware::Next,
     response::{Html, IntoResponse, Response},
 };
@@ -91,23 +91,35 @@ struct ErrorPage {
 
 /// Gives marked error responses a real page in the operator's language.
 pub async fn render(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let (mut parts, body) = request.into_parts();
+    // Most responses are not errors: keep only what an error page would need (header values
+    // are shared, not copied) and build the page's chrome when there is one to render.
+    let hx = request.headers().contains_key("hx-request");
+    let mut kept = Request::new(());
+    *kept.uri_mut() = request.uri().clone();
+    for name in [header::COOKIE, header::ACCEPT_LANGUAGE] {
+        for value in request.headers().get_all(&name) {
+            kept.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    let id = request
+        .extensions()
+        .get::<tower_http::request_id::RequestId>()
+        .cloned();
+    let response = next.run(request).await;
+    let Some(Rendered(kind)) = response.extensions().get::<Rendered>().copied() else {
+        return response;
+    };
+    let request_id = id
+        .as_ref()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    let (mut parts, ()) = kept.into_parts();
     let chrome = <Chrome as axum::extract::FromRequestParts<AppState>>::from_request_parts(
         &mut parts, &state,
     )
     .await
     .unwrap_or_else(|never| match never {});
-    let hx = parts.headers.contains_key("hx-request");
-    let request_id = parts
-        .extensions
-        .get::<tower_http::request_id::RequestId>()
-        .and_then(|id| id.header_value().to_str().ok())
-        .unwrap_or("-")
-        .to_owned();
-    let response = next.run(Request::from_parts(parts, body)).await;
-    let Some(Rendered(kind)) = response.extensions().get::<Rendered>().copied() else {
-        return response;
-    };
     let key = match kind {
         ErrorKind::NotFound => "error.not_found",
         ErrorKind::Forbidden(_) => "error.forbidden",
