@@ -56,9 +56,17 @@ impl Usage {
     }
 }
 
+/// Today's counts: the WeChat day they belong to (`YYYY-MM-DD`, and as a day number, which is
+/// cheaper to compare), calls per endpoint.
+struct Today {
+    day: String,
+    day_number: i64,
+    counts: BTreeMap<String, u64>,
+}
+
 pub struct QuotaMeter {
     store: Store,
-    today: Mutex<(String, BTreeMap<String, u64>)>,
+    today: Mutex<Today>,
 }
 
 impl QuotaMeter {
@@ -71,7 +79,12 @@ impl QuotaMeter {
         }
         Ok(Arc::new(QuotaMeter {
             store,
-            today: Mutex::new((day, counts)),
+            today: Mutex::new(Today {
+                day,
+                // Not a day number: the first look compares the date itself.
+                day_number: i64::MIN,
+                counts,
+            }),
         }))
     }
 
@@ -79,7 +92,7 @@ impl QuotaMeter {
     pub fn today(&self) -> (String, Vec<Usage>) {
         let mut guard = self.today.lock().expect("quota lock");
         roll_over(&mut guard);
-        let mut all: BTreeMap<String, u64> = guard.1.clone();
+        let mut all: BTreeMap<String, u64> = guard.counts.clone();
         for e in [
             "stable_token",
             "groups/get",
@@ -98,21 +111,41 @@ impl QuotaMeter {
                 calls,
             })
             .collect();
-        (guard.0.clone(), usage)
+        (guard.day.clone(), usage)
     }
 
-    /// The endpoints at or over the warning share.
+    /// The endpoints at or over the warning share. Every page asks (for its banner), so this
+    /// looks at today's counts in place and allocates only for a warning.
     pub fn warnings(&self) -> Vec<Usage> {
-        self.today().1.into_iter().filter(Usage::warn).collect()
+        let mut guard = self.today.lock().expect("quota lock");
+        roll_over(&mut guard);
+        guard
+            .counts
+            .iter()
+            .filter_map(|(endpoint, &calls)| {
+                let cap = daily_cap(endpoint)?;
+                (calls as f64 / cap as f64 >= WARN_AT).then(|| Usage {
+                    endpoint: endpoint.clone(),
+                    calls,
+                    cap: Some(cap),
+                })
+            })
+            .collect()
     }
 }
 
-/// A new Beijing day starts from zero.
-fn roll_over(guard: &mut (String, BTreeMap<String, u64>)) {
-    let day = wechat_day();
-    if guard.0 != day {
-        guard.0 = day;
-        guard.1.clear();
+/// A new Beijing day starts from zero. The day is compared as a number (seconds since the
+/// epoch in UTC+8, divided by a day's): formatting today's date on every page view cost more than
+/// the rest of the banner check.
+fn roll_over(guard: &mut Today) {
+    let day_number = (jiff::Timestamp::now().as_second() + 8 * 3600).div_euclid(86_400);
+    if guard.day_number != day_number {
+        guard.day_number = day_number;
+        let day = wechat_day();
+        if guard.day != day {
+            guard.day = day;
+            guard.counts.clear();
+        }
     }
 }
 
@@ -130,10 +163,10 @@ impl CallObserver for QuotaMeter {
         let (day, calls) = {
             let mut guard = self.today.lock().expect("quota lock");
             roll_over(&mut guard);
-            let n = guard.1.entry(endpoint.to_owned()).or_insert(0);
+            let n = guard.counts.entry(endpoint.to_owned()).or_insert(0);
             *n += 1;
             let n = *n;
-            (guard.0.clone(), n)
+            (guard.day.clone(), n)
         };
         publish(endpoint, calls);
         // The client calls this from inside the runtime; write without holding up the call.
