@@ -466,7 +466,12 @@ pub async fn confirm(
     HxRequest(hx): HxRequest,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let job = job_or_404(&state, &id).await?;
+    // A preview that is gone (discarded, or older than a day) says so: the operator only has to
+    // paste the list again.
+    let job = job_or_404(&state, &id).await.map_err(|e| match e {
+        AppError::NotFound if id.parse::<i64>().is_ok() => AppError::PreviewGone,
+        other => other,
+    })?;
     if job.state == JobState::Draft {
         queue(
             &state,
@@ -500,8 +505,10 @@ pub async fn discard(
     HxRequest(hx): HxRequest,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let job = job_or_404(&state, &id).await?;
-    state.store.job_discard(job.id).await.map_err(internal)?;
+    // Discarding one that is already gone (twice, or after it expired) is the same as once.
+    if let Ok(id) = id.parse::<i64>() {
+        state.store.job_discard(id).await.map_err(internal)?;
+    }
     if !hx {
         return Ok(Redirect::to(&chrome.urls.jobs()).into_response());
     }

@@ -40,9 +40,18 @@ use crate::{
 /// Attempts for a list whose call failed in transit (after the client's own retries).
 const TRANSIT_ATTEMPTS: u32 = 3;
 
-/// Writes jobs until the process ends.
+/// How long an unconfirmed preview is kept (the preview says so).
+const DRAFT_KEPT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Writes jobs until the process ends; between jobs, forgets stale previews (at start, then
+/// at most hourly).
 pub(super) async fn job_loop(state: AppState, runner: Arc<Runner>) {
+    let mut purged: Option<std::time::Instant> = None;
     loop {
+        if purged.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(3600)) {
+            purged = Some(std::time::Instant::now());
+            purge_drafts(&state).await;
+        }
         match state.store.job_next().await {
             Ok(Some(job)) => {
                 let id = job.id;
@@ -62,6 +71,16 @@ pub(super) async fn job_loop(state: AppState, runner: Arc<Runner>) {
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }
         }
+    }
+}
+
+/// Deletes previews older than [`DRAFT_KEPT`] (with their lists: the chunks and items cascade).
+pub(super) async fn purge_drafts(state: &AppState) {
+    let before = crate::store::now_us() - DRAFT_KEPT.as_micros() as i64;
+    match state.store.job_drafts_purge(before).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(drafts = n, "forgot previews nobody confirmed within a day"),
+        Err(e) => tracing::warn!(error = %e, "cannot forget old previews; trying again in an hour"),
     }
 }
 

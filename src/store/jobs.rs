@@ -295,6 +295,18 @@ impl Store {
         Ok(r.rows_affected() == 1)
     }
 
+    /// Forgets the drafts created before `before` (µs since the epoch): previews nobody
+    /// confirmed, each holding its whole list. Answers how many.
+    pub async fn job_drafts_purge(&self, before: i64) -> Result<u64, StoreError> {
+        Ok(
+            sqlx::query("DELETE FROM jobs WHERE state = 'draft' AND created_at < ?")
+                .bind(before)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+
     /// Forgets a draft.
     pub async fn job_discard(&self, id: i64) -> Result<bool, StoreError> {
         let r = sqlx::query("DELETE FROM jobs WHERE id = ? AND state = 'draft'")

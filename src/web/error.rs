@@ -21,6 +21,9 @@ pub enum AppError {
     /// 404: no such page or group.
     #[error("not found")]
     NotFound,
+    /// 410: a previewed batch list that was discarded or kept past its day.
+    #[error("preview gone")]
+    PreviewGone,
     /// 413: a request body over the limit.
     #[error("request body too large")]
     TooLarge,
@@ -51,6 +54,7 @@ struct Rendered(ErrorKind);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ErrorKind {
     NotFound,
+    PreviewGone,
     Forbidden(crate::store::Role),
     Csrf,
     TooLarge,
@@ -62,6 +66,7 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, kind) = match &self {
             AppError::NotFound => (StatusCode::NOT_FOUND, ErrorKind::NotFound),
+            AppError::PreviewGone => (StatusCode::GONE, ErrorKind::PreviewGone),
             AppError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, ErrorKind::TooLarge),
             AppError::Forbidden(role) => (StatusCode::FORBIDDEN, ErrorKind::Forbidden(*role)),
             AppError::CsrfRefused => (StatusCode::FORBIDDEN, ErrorKind::Csrf),
@@ -122,6 +127,7 @@ pub async fn render(State(state): State<AppState>, request: Request, next: Next)
     .unwrap_or_else(|never| match never {});
     let key = match kind {
         ErrorKind::NotFound => "error.not_found",
+        ErrorKind::PreviewGone => "error.preview_gone",
         ErrorKind::Forbidden(_) => "error.forbidden",
         ErrorKind::Csrf => "error.csrf",
         ErrorKind::TooLarge => "error.too_large",

@@ -689,3 +689,55 @@ async fn only_admins_delete_and_viewers_start_no_jobs() {
     assert_eq!(post_list(&viewer, &a, None, "100", true).await.status, 403);
     assert_eq!(app.calls("groups/delete"), 0);
 }
+
+#[tokio::test]
+async fn previews_nobody_confirms_are_forgotten_after_a_day_and_confirming_one_then_says_so() {
+    let app = spawn(100).await;
+    app.get("/jobs").await;
+    let list: Vec<String> = (0..60).map(|i| app.sim.follower_openid(i)).collect();
+    let preview = post_list(&app, &list.join("\n"), None, "103", true).await;
+    assert!(preview.body.contains("保留 24 小时"), "{}", preview.body);
+    let id = draft_id(&preview);
+    let draft = app.store.job(id).await.unwrap().unwrap();
+    // One created at the cut is kept; one created before it is forgotten, with its list.
+    assert_eq!(
+        app.store.job_drafts_purge(draft.created_at).await.unwrap(),
+        0
+    );
+    assert!(app.store.job(id).await.unwrap().is_some());
+    assert_eq!(
+        app.store
+            .job_drafts_purge(draft.created_at + 1)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(app.store.job(id).await.unwrap().is_none());
+    assert!(app.store.job_items(id).await.unwrap().is_empty());
+
+    // Confirming it now says what happened and what to do, with htmx and without.
+    let hx = app.post_hx(&format!("/jobs/{id}/confirm"), &[]).await;
+    assert_eq!(hx.status, 410, "{}", hx.body);
+    assert!(hx.body.contains("该预览已不存在"), "{}", hx.body);
+    assert!(hx.body.contains("重新粘贴或上传"), "{}", hx.body);
+    let plain = app.post(&format!("/jobs/{id}/confirm"), &[]).await;
+    assert_eq!(plain.status, 410);
+    assert!(
+        plain.text("h1").contains("该预览已不存在"),
+        "{}",
+        plain.body
+    );
+    // Discarding it is harmless, and nothing was sent.
+    let discard = app.post_hx(&format!("/jobs/{id}/discard"), &[]).await;
+    assert_eq!(discard.status, 200, "{}", discard.body);
+    assert_eq!(app.sim.calls("/cgi-bin/groups/members/batchupdate"), 0);
+
+    // A confirmed job is not a preview: no purge touches it.
+    let preview = post_list(&app, &list.join("\n"), None, "103", true).await;
+    let id = draft_id(&preview);
+    app.post_hx(&format!("/jobs/{id}/confirm"), &[]).await;
+    let far_future = wxgroups::store::now_us() + 10 * 24 * 3600 * 1_000_000;
+    assert_eq!(app.store.job_drafts_purge(far_future).await.unwrap(), 0);
+    let job = wait_for_job(&app.store, id, Duration::from_secs(10)).await;
+    assert_eq!((job.state, job.moved), (JobState::Done, 60));
+}
