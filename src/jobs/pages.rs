@@ -6,7 +6,7 @@ use askama::Template;
 use axum::{
     body::Bytes,
     extract::{Multipart, Path, State},
-    http::{StatusCode, header},
+    http::{HeaderMap, StatusCode, header},
     response::{Html, IntoResponse, Redirect, Response},
 };
 
@@ -194,11 +194,50 @@ pub struct JobsPage {
     pub sync: SyncPanel,
     /// The list form, or a preview in its place.
     pub panel: String,
-    pub jobs: Vec<JobRow>,
-    pub names: Option<Arc<Snapshot>>,
+    pub recent: RecentJobs,
 }
 
-impl JobsPage {
+/// The newest jobs, as the jobs page lists them.
+#[derive(Template)]
+#[template(path = "jobs/_recent.html")]
+pub struct RecentJobs {
+    pub chrome: Chrome,
+    pub jobs: Vec<JobRow>,
+    pub names: Option<Arc<Snapshot>>,
+    pub oob: bool,
+}
+
+impl RecentJobs {
+    pub async fn load(state: &AppState, chrome: &Chrome) -> Result<Self, AppError> {
+        Ok(RecentJobs {
+            chrome: chrome.clone(),
+            jobs: state.store.jobs_recent(20).await.map_err(internal)?,
+            names: state.groups.peek(),
+            oob: false,
+        })
+    }
+
+    /// The list again, out of band, when the request came from the jobs page itself (the job's
+    /// own page has no list). Empty otherwise.
+    async fn oob_for(
+        state: &AppState,
+        chrome: &Chrome,
+        headers: &HeaderMap,
+    ) -> Result<String, AppError> {
+        let jobs_url = chrome.urls.jobs();
+        let from_jobs_page = headers
+            .get("hx-current-url")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|u| u.split(['?', '#']).next())
+            .is_some_and(|path| path.ends_with(&jobs_url));
+        if !from_jobs_page {
+            return Ok(String::new());
+        }
+        let mut recent = RecentJobs::load(state, chrome).await?;
+        recent.oob = true;
+        Ok(recent.render()?)
+    }
+
     fn group_name(&self, id: &u32) -> String {
         group_label(self.names.as_deref(), *id)
     }
@@ -228,11 +267,9 @@ async fn jobs_page(
     panel: String,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let snapshot = state.groups.peek();
     let page = JobsPage {
         sync: SyncPanel::load(state, &chrome).await?,
-        jobs: state.store.jobs_recent(20).await.map_err(internal)?,
-        names: snapshot,
+        recent: RecentJobs::load(state, &chrome).await?,
         notices,
         panel,
         chrome,
@@ -464,6 +501,7 @@ pub async fn confirm(
     client: ClientInfo,
     chrome: Chrome,
     HxRequest(hx): HxRequest,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     // A preview that is gone (discarded, or older than a day) says so: the operator only has to
@@ -488,11 +526,12 @@ pub async fn confirm(
     }
     let progress = JobProgress::load(&state, &chrome, job.id).await?;
     let html = format!(
-        "{}{}",
+        "{}{}{}",
         progress.render()?,
         Notices::one(Notice::success(chrome.t1("jobs.queued", "id", job.id)))
             .oob()
-            .render()?
+            .render()?,
+        RecentJobs::oob_for(&state, &chrome, &headers).await?
     );
     Ok(Html(html).into_response())
 }
@@ -651,10 +690,17 @@ pub async fn progress(
     State(state): State<AppState>,
     _: CanView,
     chrome: Chrome,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let job = job_or_404(&state, &id).await?;
-    Ok(Html(JobProgress::load(&state, &chrome, job.id).await?.render()?).into_response())
+    let progress = JobProgress::load(&state, &chrome, job.id).await?;
+    let mut html = progress.render()?;
+    // The last poll (the job has ended, polling stops) brings the list up to date too.
+    if progress.job.state.is_final() {
+        html.push_str(&RecentJobs::oob_for(&state, &chrome, &headers).await?);
+    }
+    Ok(Html(html).into_response())
 }
 
 /// `POST /jobs/{id}/cancel`. Twice is harmless: the second time says so.

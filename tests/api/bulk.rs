@@ -741,3 +741,51 @@ async fn previews_nobody_confirms_are_forgotten_after_a_day_and_confirming_one_t
     let job = wait_for_job(&app.store, id, Duration::from_secs(10)).await;
     assert_eq!((job.state, job.moved), (JobState::Done, 60));
 }
+
+#[tokio::test]
+async fn the_jobs_page_list_follows_a_job_from_queued_to_done_without_a_reload() {
+    let app = spawn(100).await;
+    app.get("/jobs").await;
+    let list: Vec<String> = (0..60).map(|i| app.sim.follower_openid(i)).collect();
+    let preview = post_list(&app, &list.join("\n"), None, "103", true).await;
+    let id = draft_id(&preview);
+    // htmx says where the browser is: the jobs page gets its list back with the new job in it.
+    let hx = |path: String, from: String| {
+        app.http
+            .post(app.url(&path))
+            .header("HX-Request", "true")
+            .header("HX-Current-URL", from)
+            .header("X-CSRF-Token", app.csrf())
+    };
+    let confirmed = read(
+        hx(format!("/jobs/{id}/confirm"), app.url("/jobs"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        confirmed.has(&format!("#jobs-recent[hx-swap-oob='true'] #job-{id}")),
+        "{}",
+        confirmed.body
+    );
+    wait_for_job(&app.store, id, Duration::from_secs(10)).await;
+    let poll = |from: String| {
+        app.http
+            .get(app.url(&format!("/jobs/{id}/progress")))
+            .header("HX-Request", "true")
+            .header("HX-Current-URL", from)
+            .send()
+    };
+    // The last poll, on the jobs page: the list says done.
+    let last = read(poll(app.url("/jobs?x=1")).await.unwrap()).await;
+    assert!(last.has("#batch-panel[data-state='done']"), "{}", last.body);
+    assert_eq!(
+        last.text(&format!("#jobs-recent #job-{id} td:nth-child(2)")),
+        "已完成"
+    );
+    // On the job's own page there is no list to update.
+    let own = read(poll(app.url(&format!("/jobs/{id}"))).await.unwrap()).await;
+    assert!(own.has("#batch-panel"));
+    assert!(!own.has("#jobs-recent"), "{}", own.body);
+}
