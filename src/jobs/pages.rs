@@ -712,26 +712,19 @@ pub async fn cancel(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let job = job_or_404(&state, &id).await?;
+    // A queued job ends here, not in the worker: its audit row says who cancelled it.
+    let cancelled_by = |_: &JobRow| {
+        (
+            crate::store::Outcome::Ok,
+            format!("cancelled before it started by {}", actor.name),
+        )
+    };
     let result = state
         .store
-        .job_request_cancel(job.id, super::audit_summary)
+        .job_request_cancel(job.id, &cancelled_by)
         .await
         .map_err(internal)?;
     tracing::info!(operator = %actor.name, job = job.id, ?result, "cancel asked for");
-    if result == CancelResult::Cancelled
-        && let Some(audit_id) = job.audit_id
-    {
-        state
-            .store
-            .audit_finish(
-                audit_id,
-                crate::store::Outcome::Ok,
-                None,
-                Some(&format!("cancelled before it started by {}", actor.name)),
-            )
-            .await
-            .map_err(internal)?;
-    }
     if !hx {
         return Ok(Redirect::to(&chrome.urls.job(job.id)).into_response());
     }

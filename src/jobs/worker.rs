@@ -75,7 +75,7 @@ pub(super) async fn job_loop(state: AppState, runner: Arc<Runner>) {
 }
 
 /// Deletes previews older than [`DRAFT_KEPT`] (with their lists: the chunks and items cascade).
-pub(super) async fn purge_drafts(state: &AppState) {
+async fn purge_drafts(state: &AppState) {
     let before = crate::store::now_us() - DRAFT_KEPT.as_micros() as i64;
     match state.store.job_drafts_purge(before).await {
         Ok(0) => {}
@@ -153,7 +153,7 @@ async fn run_job(state: &AppState, runner: &Runner, job: JobRow) -> Result<(), S
             end,
             error.as_ref().and_then(WeChatError::code),
             error.as_ref().map(ToString::to_string).as_deref(),
-            super::audit_summary,
+            &super::audit_summary,
         )
         .await?;
     if let Some(job) = job {

@@ -191,7 +191,7 @@ pub struct ChunkDone<'a> {
 /// What the audit log says of a finished job: its outcome and a one-line summary. Written in
 /// the same transaction that ends the job, so the log never says "pending" (or, after a
 /// restart, "unknown") about a job that ended.
-pub type Describe = fn(&JobRow) -> (Outcome, String);
+pub type Describe<'a> = &'a (dyn Fn(&JobRow) -> (Outcome, String) + Send + Sync);
 
 /// What asking to cancel did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -454,7 +454,7 @@ impl Store {
     pub async fn job_request_cancel(
         &self,
         id: i64,
-        describe: Describe,
+        describe: Describe<'_>,
     ) -> Result<CancelResult, StoreError> {
         let Some(job) = self.job(id).await? else {
             return Ok(CancelResult::NotFound);
@@ -494,7 +494,7 @@ impl Store {
         state: JobState,
         errcode: Option<i64>,
         error: Option<&str>,
-        describe: Describe,
+        describe: Describe<'_>,
     ) -> Result<Option<JobRow>, StoreError> {
         let leftover = if state == JobState::Cancelled {
             ItemOutcome::Cancelled
