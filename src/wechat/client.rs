@@ -1181,6 +1181,28 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_answer_says_what_is_wrong_with_it() {
+        for (body, says) in [
+            (&b"<html>502 Bad Gateway</html>"[..], "not JSON"),
+            (b"{\"groupid\":", "not JSON"),
+            (b"[102]", "not a JSON object"),
+            (b"\"102\"", "not a JSON object"),
+            (br#"{"errcode":"40001"}"#, "errcode is not an integer"),
+            (br#"{"group":{"id":"x"}}"#, "not the documented shape"),
+        ] {
+            let err = decode::<wire::UserGroup>(Endpoint::GroupsGetId, body, &[])
+                .err()
+                .expect("an error");
+            let shown = err.to_string();
+            assert!(
+                shown.contains(says),
+                "{} → {shown}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
     fn a_malformed_token_answer_is_never_quoted() {
         let body = br#"{"access_token":"NEW-TOKEN-VALUE","expires_in":"soon"}"#;
         let err = decode::<wire::TokenResponse>(Endpoint::StableToken, body, &[])
