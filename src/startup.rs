@@ -1,8 +1,9 @@
-//! Wiring: settings → WeChat client (or the demo's simulator) → router → listener.
+//! Wiring: settings → WeChat client (or the demo's simulator) → store → state → workers →
+//! router → listener.
 //!
 //! `build` binds but does not run, so tests can bind port 0, read the address and then run.
 
-use std::{net::SocketAddr, process::ExitCode, sync::Arc};
+use std::{net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
 
 use tokio::net::TcpListener;
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
@@ -11,14 +12,14 @@ use tower_sessions::ExpiredDeletion;
 use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::{
-    auth::SignInLimiter,
+    auth::session_cache,
     cli::{Cli, Command, SimArgs},
-    groups::GroupCache,
+    routes,
     settings::{LogFormat, Settings},
     simulator::{SimConfig, Simulator},
-    status::QuotaMeter,
+    state::{Access, AppState, GroupCache, QuotaMeter, Runner, Shared, SignInLimiter, Site},
     store::Store,
-    web::{self, AppState, Site},
+    web::Urls,
     wechat::{ClientConfig, WeChatClient},
 };
 
@@ -91,84 +92,30 @@ impl Application {
         let quota = QuotaMeter::load(store.clone())
             .await
             .map_err(|e| anyhow::anyhow!("cannot read the quota meter: {e}"))?;
-        let (client_config, demo) = match &settings.account {
-            Some(account) => {
-                let mut c = ClientConfig::new(
-                    settings.wechat_api.clone(),
-                    account.appid.clone(),
-                    account.secret.clone(),
-                );
-                c.token_mode = settings.token_mode;
-                c.token_url = settings.token_url.clone();
-                c.timeout = settings.upstream_timeout;
-                (c, None)
-            }
-            None => {
-                // The demo account: the simulator on a loopback port of our own, so the demo goes
-                // through exactly the same client code, HTTP and JSON as a real account.
-                let sim_config = SimConfig {
-                    followers: settings.demo_followers,
-                    ..SimConfig::default()
-                };
-                let (appid, secret) = (sim_config.appid.clone(), sim_config.secret.clone());
-                let sim = Simulator::new(sim_config);
-                let sim_listener = TcpListener::bind("127.0.0.1:0").await?;
-                let base = format!("http://{}", sim_listener.local_addr()?);
-                tokio::spawn(crate::simulator::serve(sim_listener, sim.clone()));
-                let mut c = ClientConfig::new(base, appid, secrecy::SecretString::from(secret));
-                c.token_mode = settings.token_mode;
-                c.timeout = settings.upstream_timeout;
-                (c, Some(sim))
-            }
-        };
-        let mut client_config = client_config;
+        let (mut client_config, demo) = client_config(&settings).await?;
         client_config.observer = Some(quota.clone());
         let client = WeChatClient::new(client_config)
             .map_err(|e| anyhow::anyhow!("cannot build the WeChat client: {e}"))?;
-        let site = Site {
-            demo: demo.is_some(),
-            appid: settings.account.as_ref().map(|a| a.appid.clone()),
-            public_origin: settings.public_origin.clone(),
-            metrics_allow: settings.metrics_allow.clone(),
-            token_mode: settings.token_mode.to_string(),
-            wechat_api: if demo.is_some() {
-                "(demo simulator)".into()
-            } else {
-                settings.wechat_api.clone()
-            },
-        };
-        let sessions = SqliteStore::new(store.pool().clone());
-        sessions
-            .migrate()
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot prepare the session table: {e}"))?;
-        // Expired sessions are deleted in the background, not only ignored.
-        tokio::spawn(
-            sessions
-                .clone()
-                .continuously_delete_expired(std::time::Duration::from_secs(600)),
-        );
-        let mut access = settings.access.clone();
-        access.demo = demo.is_some();
-        let state = AppState::new(crate::web::Shared {
+        let sessions = sessions(&store).await?;
+        let state = AppState::new(Shared {
             client,
             groups: Arc::new(GroupCache::new(settings.groups_max_age)),
-            site: Arc::new(site),
-            urls: crate::web::Urls::new(&settings.base_path),
+            site: Arc::new(site(&settings, demo.is_some())),
+            urls: Urls::new(&settings.base_path),
             store,
-            access: Arc::new(access),
-            limiter: Arc::new(SignInLimiter::new(
-                std::time::Duration::from_secs(15 * 60),
-                5,
-                30,
-            )),
+            access: Arc::new(Access {
+                demo: demo.is_some(),
+                ..settings.access.clone()
+            }),
+            limiter: Arc::new(SignInLimiter::new(Duration::from_secs(15 * 60), 5, 30)),
             quota,
-            jobs: crate::jobs::Runner::new(settings.jobs),
+            jobs: Runner::new(settings.jobs),
         });
         // A job or sync a stopped process left running resumes now.
-        state.jobs.start(state.clone());
+        tokio::spawn(crate::jobs::job_loop(state.clone()));
+        tokio::spawn(crate::followers::sync_loop(state.clone()));
         let store = state.store.clone();
-        let router = web::router(state, crate::auth::session_cache::cached(sessions));
+        let router = routes::router(state, session_cache::cached(sessions));
         let listener = TcpListener::bind(settings.listen).await.map_err(|e| {
             anyhow::anyhow!(
                 "cannot listen on {} ({e}); set WXGROUPS_LISTEN to a free address:port",
@@ -204,6 +151,66 @@ impl Application {
         .with_graceful_shutdown(shutdown_signal())
         .await
     }
+}
+
+/// The real account's client settings, or the demo's: the simulator on a loopback port of our
+/// own, so the demo goes through exactly the same client code, HTTP and JSON as a real account.
+async fn client_config(settings: &Settings) -> anyhow::Result<(ClientConfig, Option<Simulator>)> {
+    if let Some(account) = &settings.account {
+        let mut c = ClientConfig::new(
+            settings.wechat_api.clone(),
+            account.appid.clone(),
+            account.secret.clone(),
+        );
+        c.token_mode = settings.token_mode;
+        c.token_url = settings.token_url.clone();
+        c.timeout = settings.upstream_timeout;
+        return Ok((c, None));
+    }
+    let sim_config = SimConfig {
+        followers: settings.demo_followers,
+        ..SimConfig::default()
+    };
+    let (appid, secret) = (sim_config.appid.clone(), sim_config.secret.clone());
+    let sim = Simulator::new(sim_config);
+    let sim_listener = TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", sim_listener.local_addr()?);
+    tokio::spawn(crate::simulator::serve(sim_listener, sim.clone()));
+    let mut c = ClientConfig::new(base, appid, secrecy::SecretString::from(secret));
+    c.token_mode = settings.token_mode;
+    c.timeout = settings.upstream_timeout;
+    Ok((c, Some(sim)))
+}
+
+/// Facts about this deployment that pages show.
+fn site(settings: &Settings, demo: bool) -> Site {
+    Site {
+        demo,
+        appid: settings.account.as_ref().map(|a| a.appid.clone()),
+        public_origin: settings.public_origin.clone(),
+        metrics_allow: settings.metrics_allow.clone(),
+        token_mode: settings.token_mode.to_string(),
+        wechat_api: if demo {
+            "(demo simulator)".into()
+        } else {
+            settings.wechat_api.clone()
+        },
+    }
+}
+
+/// The session table, migrated; expired sessions are deleted in the background, not only ignored.
+async fn sessions(store: &Store) -> anyhow::Result<SqliteStore> {
+    let sessions = SqliteStore::new(store.pool().clone());
+    sessions
+        .migrate()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot prepare the session table: {e}"))?;
+    tokio::spawn(
+        sessions
+            .clone()
+            .continuously_delete_expired(Duration::from_secs(600)),
+    );
+    Ok(sessions)
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {

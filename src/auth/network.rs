@@ -14,7 +14,7 @@ use axum::{
 };
 use ipnet::IpNet;
 
-use crate::web::AppState;
+use crate::state::AppState;
 
 /// Facts about the client, put in the request's extensions by [`client_info`].
 #[derive(Debug, Clone)]

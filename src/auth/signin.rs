@@ -4,15 +4,16 @@ use askama::Template;
 use axum::{
     extract::{Query, State},
     http::StatusCode,
-    response::{Html, IntoResponse, Redirect, Response},
+    response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::{
-    auth::{Actor, ClientInfo, MaybeActor, Source, keys, password, session_error},
-    store::{AuditEntry, Outcome},
-    web::{AppError, AppState, Chrome, Form},
+    auth::{ClientInfo, MaybeActor, password},
+    state::{Actor, AppState, Source, session_keys as keys},
+    store::{AuditEntry, OperatorRecord, Outcome, now_us},
+    web::{AppError, Chrome, Form, HxRequest, Reply, html, new_csrf_token},
 };
 
 #[derive(Template)]
@@ -55,7 +56,7 @@ pub async fn page(
         next,
         error,
     };
-    Ok(Html(page.render()?).into_response())
+    html(&page)
 }
 
 #[derive(Deserialize)]
@@ -74,18 +75,11 @@ pub async fn sign_in(
     chrome: Chrome,
     session: Session,
     client: ClientInfo,
+    hx: HxRequest,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, AppError> {
-    let ip = client.ip_string().unwrap_or_else(|| "-".into());
     let name = form.name.trim().chars().take(64).collect::<String>();
     let next = state.urls.local_or_home(&form.next);
-    let mut page = SignInPage {
-        proxy_hint: state.access.auth_header.is_some(),
-        chrome: chrome.clone(),
-        name: name.clone(),
-        next: next.clone(),
-        error: None,
-    };
     let entry = AuditEntry {
         operator: name.clone(),
         source: Source::Builtin.as_str().into(),
@@ -93,78 +87,80 @@ pub async fn sign_in(
         action: "signin".into(),
         ..AuditEntry::default()
     };
-
-    if let Some(wait) = state.limiter.blocked(&ip, &name) {
-        let minutes = wait.as_secs().div_ceil(60).max(1);
-        page.error = Some(chrome.t1("signin.too_many", "minutes", minutes));
-        state
-            .store
-            .audit(&entry, Outcome::Failed, Some("rate limited"))
-            .await
-            .map_err(|e| AppError::Internal(e.into()))?;
-        return Ok((StatusCode::TOO_MANY_REQUESTS, Html(page.render()?)).into_response());
+    let reply = Reply::new(hx);
+    match check(&state, &chrome, &client, &entry, &form.password).await? {
+        Ok(op) => {
+            begin_session(&session, &op).await?;
+            let entry = AuditEntry {
+                operator: op.name.clone(),
+                ..entry
+            };
+            state.store.audit(&entry, Outcome::Ok, None).await?;
+            tracing::info!(operator = %op.name, role = %op.role, "signed in");
+            reply.or_redirect(next)
+        }
+        Err((status, message)) => {
+            let page = SignInPage {
+                proxy_hint: state.access.auth_header.is_some(),
+                chrome,
+                name,
+                next,
+                error: Some(message),
+            };
+            reply.status(status).or_page(|_| html(&page))
+        }
     }
+}
 
+/// The operator these credentials name, or the status and the message to refuse them with.
+/// Every refusal is in the audit log.
+async fn check(
+    state: &AppState,
+    chrome: &Chrome,
+    client: &ClientInfo,
+    entry: &AuditEntry,
+    password: &str,
+) -> Result<Result<OperatorRecord, (StatusCode, String)>, AppError> {
+    let ip = client.ip_string().unwrap_or_else(|| "-".into());
+    let name = &entry.operator;
+    if let Some(wait) = state.limiter.blocked(&ip, name) {
+        let minutes = wait.as_secs().div_ceil(60).max(1);
+        let why = Some("rate limited");
+        state.store.audit(entry, Outcome::Failed, why).await?;
+        let message = chrome.t1("signin.too_many", "minutes", minutes);
+        return Ok(Err((StatusCode::TOO_MANY_REQUESTS, message)));
+    }
     let record = if name.is_empty() {
         None
     } else {
-        state
-            .store
-            .operator_by_name(&name)
-            .await
-            .map_err(|e| AppError::Internal(e.into()))?
+        state.store.operator_by_name(name).await?
     };
     // Argon2 is deliberately slow: keep it off the async workers.
-    let pw = form.password.clone();
+    let pw = password.to_owned();
     let stored = record.as_ref().map(|r| r.password_hash.clone());
     let matches = tokio::task::spawn_blocking(move || password::verify(&pw, stored.as_deref()))
         .await
         .map_err(|e| AppError::Internal(e.into()))?;
+    if let Some(op) = record.filter(|r| matches && !r.disabled) {
+        state.limiter.succeeded(name);
+        return Ok(Ok(op));
+    }
+    state.limiter.failed(&ip, name);
+    let why = Some("wrong name or password, or disabled");
+    state.store.audit(entry, Outcome::Failed, why).await?;
+    tracing::warn!(operator = %name, ip = %ip, "failed sign-in");
+    // One message for every case: it must not tell which part was wrong.
+    Ok(Err((StatusCode::UNAUTHORIZED, chrome.t("signin.wrong"))))
+}
 
-    let ok_record = record.filter(|r| matches && !r.disabled);
-    let Some(op) = ok_record else {
-        state.limiter.failed(&ip, &name);
-        state
-            .store
-            .audit(
-                &entry,
-                Outcome::Failed,
-                Some("wrong name or password, or disabled"),
-            )
-            .await
-            .map_err(|e| AppError::Internal(e.into()))?;
-        tracing::warn!(operator = %name, ip = %ip, "failed sign-in");
-        // One message for every case: it must not tell which part was wrong.
-        page.error = Some(chrome.t("signin.wrong"));
-        return Ok((StatusCode::UNAUTHORIZED, Html(page.render()?)).into_response());
-    };
-
-    state.limiter.succeeded(&name);
-    // A new id: whatever id the browser had before (maybe planted by someone) is dead now.
-    session.cycle_id().await.map_err(session_error)?;
-    session
-        .insert(keys::OPERATOR_ID, op.id)
-        .await
-        .map_err(session_error)?;
-    session
-        .insert(keys::SIGNED_IN_AT, crate::store::now_us())
-        .await
-        .map_err(session_error)?;
-    session
-        .insert(keys::CSRF, crate::web::new_csrf_token())
-        .await
-        .map_err(session_error)?;
-    let entry = AuditEntry {
-        operator: op.name.clone(),
-        ..entry
-    };
-    state
-        .store
-        .audit(&entry, Outcome::Ok, None)
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    tracing::info!(operator = %op.name, role = %op.role, "signed in");
-    Ok(Redirect::to(&next).into_response())
+/// Signs `op` in on this session, under a new id: whatever id the browser had before (maybe
+/// planted by someone) is dead now.
+async fn begin_session(session: &Session, op: &OperatorRecord) -> Result<(), AppError> {
+    session.cycle_id().await?;
+    session.insert(keys::OPERATOR_ID, op.id).await?;
+    session.insert(keys::SIGNED_IN_AT, now_us()).await?;
+    session.insert(keys::CSRF, new_csrf_token()).await?;
+    Ok(())
 }
 
 /// `POST /signout`: ends the session on the server, not only in the browser.
@@ -188,10 +184,9 @@ pub async fn sign_out(
                 Outcome::Ok,
                 None,
             )
-            .await
-            .map_err(|e| AppError::Internal(e.into()))?;
+            .await?;
         tracing::info!(operator = %name, "signed out");
     }
-    session.delete().await.map_err(session_error)?;
+    session.delete().await?;
     Ok(Redirect::to(&state.urls.signin()).into_response())
 }

@@ -7,24 +7,22 @@ use axum::{
     body::Bytes,
     extract::{Path, Query, State},
     http::StatusCode,
-    response::{Html, IntoResponse, Redirect, Response},
+    response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
 
 use crate::{
     auth::{CanChange, CanView, ClientInfo},
     domain::{GroupId, OpenId},
-    groups::Snapshot,
+    groups::group_in_url,
+    jobs::create_job,
+    state::{AppState, Snapshot},
     store::{FollowerRow, SyncRow},
-    web::{AppError, AppState, Chrome, Notice, Notices},
+    web::{AppError, Chrome, Notice, Notices, html, urls::with_query},
     wechat::Group,
 };
 
 const PER_PAGE: u32 = 50;
-
-fn internal(e: impl Into<anyhow::Error>) -> AppError {
-    AppError::Internal(e.into())
-}
 
 #[derive(Debug, Default, Deserialize)]
 pub struct MembersQuery {
@@ -89,19 +87,9 @@ impl MembersPage {
     }
 
     fn page_url(&self, page: u32) -> String {
-        format!(
-            "{}?q={}&page={page}",
-            self.chrome.urls.group_members(self.group.id),
-            crate::web::urls::query_escape(&self.q)
-        )
+        let members = self.chrome.urls.group_members(self.group.id).to_string();
+        with_query(&members, &[("q", &self.q), ("page", &page.to_string())])
     }
-}
-
-async fn group_or_404(
-    state: &AppState,
-    id: &str,
-) -> Result<(Group, Option<Arc<Snapshot>>), AppError> {
-    crate::groups::group_in_url(state, id).await
 }
 
 /// `GET /groups/{id}/members?q=PREFIX&page=N`.
@@ -112,21 +100,17 @@ pub async fn page(
     Path(id): Path<String>,
     Query(query): Query<MembersQuery>,
 ) -> Result<Response, AppError> {
-    let (group, snapshot) = group_or_404(&state, &id).await?;
+    let (group, snapshot) = group_in_url(&state, &id).await?;
     let (q, q_error) = match clean_prefix(&query.q) {
         Ok(q) => (q, None),
         Err(()) => (String::new(), Some(chrome.t("members.list.bad_prefix"))),
     };
     let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
     let store = &state.store;
-    let matching = store
-        .group_member_count(group.id.get(), &q)
-        .await
-        .map_err(internal)?;
+    let matching = store.group_member_count(group.id.get(), &q).await?;
     let rows = store
         .group_members(group.id.get(), &q, page, PER_PAGE)
-        .await
-        .map_err(internal)?;
+        .await?;
     let status = if q_error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -153,9 +137,9 @@ pub async fn page(
         },
         q_error,
         page,
-        last_sync: store.sync_last_done().await.map_err(internal)?,
+        last_sync: store.sync_last_done().await?,
     };
-    Ok((status, Html(view.render()?)).into_response())
+    Ok((status, html(&view)?).into_response())
 }
 
 /// `POST /groups/{id}/members/move`: the ticked OpenIDs (or every member matching the search,
@@ -168,7 +152,7 @@ pub async fn move_selected(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    let (group, snapshot) = group_or_404(&state, &id).await?;
+    let (group, snapshot) = group_in_url(&state, &id).await?;
     let mut ticked = Vec::new();
     let (mut all, mut q, mut to) = (false, String::new(), String::new());
     for (k, v) in form_urlencoded::parse(&body) {
@@ -182,12 +166,9 @@ pub async fn move_selected(
     }
     // Redirect-after-post back to the list, which says what was missing.
     let back = |key: &str| -> Result<Response, AppError> {
-        Ok(Redirect::to(&format!(
-            "{}?q={}&problem={key}",
-            chrome.urls.group_members(group.id),
-            crate::web::urls::query_escape(&q)
-        ))
-        .into_response())
+        let members = chrome.urls.group_members(group.id).to_string();
+        let to = with_query(&members, &[("q", &q), ("problem", key)]);
+        Ok(Redirect::to(&to).into_response())
     };
     let to = match GroupId::parse(&to) {
         Ok(to) if to != group.id && snapshot.as_deref().is_some_and(|s| s.find(to).is_some()) => to,
@@ -198,8 +179,7 @@ pub async fn move_selected(
         state
             .store
             .group_member_openids(group.id.get(), &prefix)
-            .await
-            .map_err(internal)?
+            .await?
             .iter()
             .filter_map(|o| OpenId::parse(o).ok())
             .collect()
@@ -214,7 +194,7 @@ pub async fn move_selected(
     if openids.is_empty() {
         return back("members.list.none_ticked");
     }
-    let job = crate::jobs::create_job(
+    let job = create_job(
         &state,
         &actor,
         &client,

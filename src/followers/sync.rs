@@ -15,14 +15,14 @@ use std::sync::Arc;
 
 use crate::{
     domain::OpenId,
-    jobs::Runner,
+    state::{AppState, Runner},
     store::{Outcome, SeenFollower, StoreError, SyncRow},
-    web::AppState,
     wechat::{FOLLOWER_PAGE, MAX_INFO_BATCH, WeChatError},
 };
 
 /// Runs syncs until the process ends: the one left running by a stopped process first.
-pub(crate) async fn sync_loop(state: AppState, runner: Arc<Runner>) {
+pub async fn sync_loop(state: AppState) {
+    let runner: Arc<Runner> = state.jobs.clone();
     loop {
         match state.store.sync_running().await {
             Ok(Some(sync)) => {

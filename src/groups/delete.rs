@@ -4,15 +4,16 @@ use askama::Template;
 use axum::{
     extract::{Path, State},
     http::StatusCode,
-    response::{Html, IntoResponse, Redirect, Response},
+    response::Response,
 };
 
 use crate::{
     audit::{self, Change},
     auth::{ClientInfo, IsAdmin},
     domain::GroupId,
-    groups::page::GroupsTable,
-    web::{AppError, AppState, Chrome, HxRequest, Notice, Notices},
+    groups::{in_url::group_in_url, table::GroupsTable},
+    state::AppState,
+    web::{AppError, Chrome, Flash, HxRequest, Notice, Notices, Reply, html, upstream_status},
     wechat::Group,
 };
 
@@ -33,27 +34,17 @@ pub struct DeletePage {
     pub g: Group,
 }
 
-/// The id in the URL, and its group in the (cached) list.
-async fn find(state: &AppState, id: &str) -> Result<Group, AppError> {
-    Ok(crate::groups::group_in_url(state, id).await?.0)
-}
-
 /// 0, 1 and 2 are WeChat's: a message (htmx) or the page saying so (no JavaScript).
-fn refuse_system(chrome: Chrome, hx: bool, g: Group) -> Result<Response, AppError> {
-    let notices = Notices::one(Notice::error(
+fn refuse_system(chrome: Chrome, hx: HxRequest, g: Group) -> Result<Response, AppError> {
+    let notice = Notice::error(
         chrome.t("groups.delete.system"),
         chrome.t("groups.delete.system_detail"),
-    ));
-    if hx {
-        return Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            [("hx-reswap", "none")],
-            Html(notices.oob().render()?),
-        )
-            .into_response());
-    }
-    let page = DeletePage { chrome, notices, g };
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
+    );
+    Reply::new(hx)
+        .status(StatusCode::UNPROCESSABLE_ENTITY)
+        .notice(notice)
+        .keep_target()
+        .or_page(|notices| html(&DeletePage { chrome, notices, g }))
 }
 
 /// `GET /groups/{id}/delete`: the confirmation.
@@ -61,22 +52,21 @@ pub async fn confirm(
     State(state): State<AppState>,
     IsAdmin(_): IsAdmin,
     chrome: Chrome,
-    HxRequest(hx): HxRequest,
+    hx: HxRequest,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let g = find(&state, &id).await?;
+    let (g, _) = group_in_url(&state, &id).await?;
     if g.id.is_system() {
         return refuse_system(chrome, hx, g);
     }
-    if hx {
-        return Ok(Html(DeleteConfirm { chrome, g }.render()?).into_response());
+    if hx.0 {
+        return html(&DeleteConfirm { chrome, g });
     }
-    let page = DeletePage {
+    html(&DeletePage {
         chrome,
         notices: Notices::default(),
         g,
-    };
-    Ok(Html(page.render()?).into_response())
+    })
 }
 
 /// `POST /groups/{id}/delete`. WeChat moves the members back to 未分组; the cached list and the
@@ -86,10 +76,10 @@ pub async fn delete(
     IsAdmin(actor): IsAdmin,
     client: ClientInfo,
     chrome: Chrome,
-    HxRequest(hx): HxRequest,
+    hx: HxRequest,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let g = find(&state, &id).await?;
+    let (g, _) = group_in_url(&state, &id).await?;
     if g.id.is_system() {
         return refuse_system(chrome, hx, g);
     }
@@ -99,15 +89,8 @@ pub async fn delete(
         before: Some(format!("{} ({} members)", g.name, g.count)),
         after: None,
     };
-    match audit::record(
-        &state,
-        &actor,
-        &client,
-        change,
-        state.client.delete_group(g.id),
-    )
-    .await?
-    {
+    let call = state.client.delete_group(g.id);
+    match audit::record(&state, &actor, &client, change, call).await? {
         Ok(()) => {
             tracing::info!(operator = %actor.name, action = "group_delete", group = %g.id, members = g.count, "deleted a group");
             state.groups.deleted(g.id);
@@ -118,44 +101,19 @@ pub async fn delete(
             {
                 tracing::warn!(error = %e, "cannot move the stored followers of a deleted group");
             }
-            let notice = Notice::success(chrome.t2(
-                "groups.deleted",
-                "name",
-                &g.name,
-                "n",
-                chrome.num(g.count),
-            ));
-            if !hx {
-                return Ok(Redirect::to(&format!(
-                    "{}?done=deleted&id={}",
-                    chrome.urls.groups(),
-                    g.id
-                ))
-                .into_response());
-            }
-            let mut table = GroupsTable::new(&chrome, state.groups.peek());
-            table.oob = true;
-            let html = format!(
-                "{}{}",
-                table.render()?,
-                Notices::one(notice).oob().render()?
-            );
-            Ok(Html(html).into_response())
+            let text = chrome.t2("groups.deleted", "name", &g.name, "n", chrome.num(g.count));
+            Reply::new(hx)
+                .notice(Notice::success(text))
+                .swap(&GroupsTable::new(&chrome, state.groups.peek()).out_of_band())?
+                .or_redirect(Flash::Deleted(g.id).groups_url(&chrome.urls, ""))
         }
         Err(error) => {
             tracing::warn!(group = %g.id, error = %error, "deleting a group failed");
-            let notices = Notices::one(Notice::wechat(&error, chrome.lang));
-            let status = crate::web::upstream_status(&error);
-            if hx {
-                return Ok((
-                    status,
-                    [("hx-reswap", "none")],
-                    Html(notices.oob().render()?),
-                )
-                    .into_response());
-            }
-            let page = DeletePage { chrome, notices, g };
-            Ok((status, Html(page.render()?)).into_response())
+            Reply::new(hx)
+                .status(upstream_status(&error))
+                .notice(Notice::wechat(&error, chrome.lang))
+                .keep_target()
+                .or_page(|notices| html(&DeletePage { chrome, notices, g }))
         }
     }
 }

@@ -177,7 +177,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CarriedView {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
         let from = parts
             .headers
-            .get("hx-current-url")
+            .get(axum_htmx::HX_CURRENT_URL)
             .or_else(|| parts.headers.get(header::REFERER))
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();

@@ -1,20 +1,18 @@
-//! The rows of the groups table, rendered once per list version, language and role.
+//! The rows of the groups table: one row, one row being renamed, and all of them at once.
 //!
-//! Five hundred rows are most of the groups page's work (each has its translated labels, two
-//! URLs and a formatted count, all escaped) and they are the same for every page view until the
-//! list changes. So a [`Snapshot`](super::Snapshot) keeps the rows it has rendered; a changed
-//! list is a new snapshot and starts with none. Rows hold no CSRF token, no session and nothing
-//! else per request: only the language and whether the operator may rename change them.
+//! All the rows are rendered once per list version, language and role and kept with the list
+//! (see [`RenderedRows`](crate::state::RenderedRows)): each has its translated labels, two URLs
+//! and a formatted count, all escaped, and five hundred of them are most of the page's work.
 
-use std::{
-    fmt,
-    sync::{Arc, Mutex},
-};
+use std::fmt;
 
 use askama::Template;
-use bytes::Bytes;
 
-use crate::{i18n::Lang, store::Role, web::Chrome, wechat::Group};
+use crate::{
+    state::{RowsHtml, Snapshot},
+    web::Chrome,
+    wechat::Group,
+};
 
 #[derive(Template)]
 #[template(path = "groups/_rows.html")]
@@ -81,78 +79,57 @@ impl RowText {
     }
 }
 
-/// Rendered rows: cheap to clone, and sent to the socket without a copy (`Bytes`).
-#[derive(Clone)]
-pub struct RowsHtml(Arc<str>);
-
-impl RowsHtml {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The same text as a body part, sharing this copy.
-    pub fn bytes(&self) -> Bytes {
-        Bytes::from_owner(self.clone())
-    }
-}
-
-impl AsRef<[u8]> for RowsHtml {
-    fn as_ref(&self) -> &[u8] {
-        self.0.as_bytes()
-    }
-}
-
-/// One rendering: for this language and role (`None`: nobody signed in).
-type Rendered = (Lang, Option<Role>, RowsHtml);
-
-/// The rendered rows of one snapshot, per (language, role): at most eight. The role decides
-/// which actions a row offers (rename for operators, delete for admins too).
-#[derive(Default)]
-pub struct RenderedRows {
-    done: Mutex<Vec<Rendered>>,
-}
-
-impl RenderedRows {
-    /// The rows of `groups` as `chrome` would render them, rendered on first use.
-    pub fn get(&self, chrome: &Chrome, groups: &[Group]) -> askama::Result<RowsHtml> {
-        let key = (chrome.lang, chrome.actor.as_ref().map(|a| a.role));
-        let hit = |done: &Vec<Rendered>| {
-            done.iter()
-                .find(|(l, c, _)| (*l, *c) == key)
-                .map(|(_, _, html)| html.clone())
-        };
-        if let Some(html) = hit(&self.lock()) {
-            return Ok(html);
-        }
-        // Rendered outside the lock; two first views may both render, one copy is kept.
-        let rows = Rows {
+/// The rows of the whole list as `chrome` would render them, from the snapshot's rendered copy.
+pub fn cached_rows(chrome: &Chrome, s: &Snapshot) -> askama::Result<RowsHtml> {
+    let role = chrome.actor.as_ref().map(|a| a.role);
+    s.rows.get(chrome.lang, role, || {
+        Rows {
             chrome,
             t: RowText::new(chrome),
-            groups,
-        };
-        let html = RowsHtml(rows.render()?.into());
-        let mut done = self.lock();
-        if let Some(other) = hit(&done) {
-            return Ok(other);
+            groups: &s.groups,
         }
-        done.push((key.0, key.1, html.clone()));
-        Ok(html)
-    }
+        .render()
+    })
+}
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Rendered>> {
-        self.done.lock().unwrap_or_else(|p| p.into_inner())
+/// One row of the table.
+#[derive(Template)]
+#[template(path = "groups/_row.html")]
+pub struct Row {
+    pub chrome: Chrome,
+    pub t: RowText,
+    pub g: Group,
+    pub highlight: bool,
+}
+
+impl Row {
+    pub fn new(chrome: Chrome, g: Group, highlight: bool) -> Row {
+        Row {
+            t: RowText::new(&chrome),
+            chrome,
+            g,
+            highlight,
+        }
     }
 }
 
-/// A copy is a changed list: it starts with nothing rendered.
-impl Clone for RenderedRows {
-    fn clone(&self) -> Self {
-        RenderedRows::default()
-    }
+/// One row turned into a rename form.
+#[derive(Template)]
+#[template(path = "groups/_row_edit.html")]
+pub struct RenameRow {
+    pub chrome: Chrome,
+    pub group: Group,
+    pub value: String,
+    pub error: Option<String>,
 }
 
-impl fmt::Debug for RenderedRows {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RenderedRows({})", self.lock().len())
+impl RenameRow {
+    pub fn new(chrome: &Chrome, group: Group) -> Self {
+        RenameRow {
+            chrome: chrome.clone(),
+            value: group.name.clone(),
+            group,
+            error: None,
+        }
     }
 }

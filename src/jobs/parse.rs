@@ -94,6 +94,19 @@ fn is_openid_header(cell: &str) -> bool {
 
 /// Reads a list. Line numbers in the result are 1-based lines of the input.
 pub fn parse(bytes: &[u8], lang: Lang) -> Result<Parsed, ListError> {
+    let text = as_text(bytes)?;
+    let physical = text.lines().count();
+    if physical > MAX_LINES {
+        return Err(ListError::TooManyLines { lines: physical });
+    }
+    if text.trim().is_empty() {
+        return Err(ListError::Empty);
+    }
+    read_records(text, lang)
+}
+
+/// The list as text, or why it is not a text file we can read.
+fn as_text(bytes: &[u8]) -> Result<&str, ListError> {
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
         return Err(ListError::Utf16);
     }
@@ -107,21 +120,17 @@ pub fn parse(bytes: &[u8], lang: Lang) -> Result<Parsed, ListError> {
     if bytes.contains(&0) || controls > 8 {
         return Err(ListError::Binary);
     }
-    let text = std::str::from_utf8(bytes).map_err(|e| ListError::NotUtf8 {
+    std::str::from_utf8(bytes).map_err(|e| ListError::NotUtf8 {
         line: bytes[..e.valid_up_to()]
             .iter()
             .filter(|&&b| b == b'\n')
             .count()
             + 1,
-    })?;
-    let physical = text.lines().count();
-    if physical > MAX_LINES {
-        return Err(ListError::TooManyLines { lines: physical });
-    }
-    if text.trim().is_empty() {
-        return Err(ListError::Empty);
-    }
+    })
+}
 
+/// The records of a text list: the OpenIDs, the duplicates, blank and invalid lines.
+fn read_records(text: &str, lang: Lang) -> Result<Parsed, ListError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)

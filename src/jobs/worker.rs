@@ -31,9 +31,9 @@ use std::{collections::HashMap, sync::Arc};
 
 use crate::{
     domain::{GroupId, OpenId},
-    jobs::Runner,
+    jobs::summary::audit_summary,
+    state::{AppState, Runner},
     store::{ChunkDone, ItemOutcome, JobRow, JobState, StoreError},
-    web::AppState,
     wechat::WeChatError,
 };
 
@@ -45,7 +45,8 @@ const DRAFT_KEPT: std::time::Duration = std::time::Duration::from_secs(24 * 3600
 
 /// Writes jobs until the process ends; between jobs, forgets stale previews (at start, then
 /// at most hourly).
-pub(super) async fn job_loop(state: AppState, runner: Arc<Runner>) {
+pub async fn job_loop(state: AppState) {
+    let runner: Arc<Runner> = state.jobs.clone();
     let mut purged: Option<std::time::Instant> = None;
     loop {
         if purged.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(3600)) {
@@ -153,7 +154,7 @@ async fn run_job(state: &AppState, runner: &Runner, job: JobRow) -> Result<(), S
             end,
             error.as_ref().and_then(WeChatError::code),
             error.as_ref().map(ToString::to_string).as_deref(),
-            &super::audit_summary,
+            &audit_summary,
         )
         .await?;
     if let Some(job) = job {

@@ -1,18 +1,18 @@
 //! Look a follower up by OpenID.
 
-use askama::Template;
 use axum::{
     extract::{Query, State},
     http::StatusCode,
-    response::{Html, IntoResponse, Redirect, Response},
+    response::Response,
 };
 use serde::Deserialize;
 
 use crate::{
     auth::CanView,
     domain::OpenId,
-    members::{Found, MemberPanel},
-    web::{AppError, AppState, Chrome, HxRequest, Notice, Notices},
+    members::panel::{Found, MemberPanel},
+    state::AppState,
+    web::{AppError, Chrome, HxRequest, Notice, Reply},
 };
 
 #[derive(Debug, Deserialize)]
@@ -27,16 +27,12 @@ pub async fn lookup(
     State(state): State<AppState>,
     _: CanView,
     chrome: Chrome,
-    HxRequest(hx): HxRequest,
+    hx: HxRequest,
     Query(q): Query<LookupQuery>,
 ) -> Result<Response, AppError> {
-    if !hx {
-        let to = format!(
-            "{}?openid={}",
-            chrome.urls.groups(),
-            crate::web::urls::query_escape(&q.openid)
-        );
-        return Ok(Redirect::to(&to).into_response());
+    let reply = Reply::new(hx);
+    if !hx.0 {
+        return reply.or_redirect(chrome.urls.groups_lookup(&q.openid));
     }
     let panel = MemberPanel::new(&chrome, state.groups.peek());
     let (panel, notice) = lookup_with_notice(&state, panel, &q.openid).await;
@@ -45,15 +41,11 @@ pub async fn lookup(
     } else {
         StatusCode::OK
     };
-    let notices = Notices {
-        items: notice.into_iter().collect(),
-        oob: true,
-    };
-    Ok((
-        status,
-        Html(format!("{}{}", panel.render()?, notices.render()?)),
-    )
-        .into_response())
+    reply
+        .status(status)
+        .notice(notice)
+        .swap(&panel)?
+        .fragments()
 }
 
 /// Fills the panel from a lookup (used by the page handler for `/groups?openid=`).

@@ -1,20 +1,16 @@
 //! Move one follower to another group.
 
-use askama::Template;
-use axum::{
-    extract::State,
-    http::StatusCode,
-    response::{Html, IntoResponse, Redirect, Response},
-};
+use axum::{extract::State, http::StatusCode, response::Response};
 use serde::Deserialize;
 
 use crate::{
     audit::{self, Change},
     auth::{CanChange, ClientInfo},
     domain::{GroupId, OpenId},
-    groups::{CarriedView, GroupsPage, GroupsTable, ListView, render_page},
-    members::{Found, MemberPanel},
-    web::{AppError, AppState, Chrome, Form, HxRequest, Notice, NoticeKind, Notices},
+    groups::{CarriedView, GroupsPage, GroupsTable, ListView},
+    members::panel::{Found, MemberPanel},
+    state::AppState,
+    web::{AppError, Chrome, Flash, Form, HxRequest, Notice, NoticeKind, Reply, upstream_status},
 };
 
 #[derive(Debug, Deserialize)]
@@ -37,208 +33,174 @@ pub async fn move_user(
     CanChange(actor): CanChange,
     client: ClientInfo,
     chrome: Chrome,
-    HxRequest(hx): HxRequest,
+    hx: HxRequest,
     CarriedView(list): CarriedView,
     Form(input): Form<MoveInput>,
 ) -> Result<Response, AppError> {
-    let lang = chrome.lang;
     let snapshot = state.groups.view(&state.client).await.snapshot;
-    let mut panel = MemberPanel::new(&chrome, snapshot.clone());
+    let mut panel = MemberPanel::new(&chrome, snapshot);
     panel.openid_value = input.openid.clone();
     panel.to_value = input.to_groupid.trim().to_owned();
-
-    let openid = OpenId::parse(&input.openid).map_err(|e| e.message(lang));
-    let to = GroupId::parse(&input.to_groupid)
-        .map_err(|e| e.message(lang))
-        .and_then(|id| match &snapshot {
-            // With a list in hand, a group it does not have is refused before WeChat sees it.
-            Some(s) if s.find(id).is_none() => Err(chrome.t1("members.no_such_group", "id", id)),
-            _ => Ok(id),
-        });
-    let (openid, to) = match (openid, to) {
-        (Ok(o), Ok(t)) => (o, t),
-        (o, t) => {
-            panel.openid_error = o.err();
-            panel.to_error = t.err();
-            return respond(
-                &state,
-                hx,
-                panel,
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                false,
-                list.clone(),
-            );
+    let answer = Answer {
+        state: &state,
+        reply: Reply::new(hx),
+        list,
+    };
+    let (openid, to) = match parse(&chrome, &panel, &input) {
+        Ok(parsed) => parsed,
+        Err((openid_error, to_error)) => {
+            panel.openid_error = openid_error;
+            panel.to_error = to_error;
+            return answer.panel(StatusCode::UNPROCESSABLE_ENTITY, None, panel);
         }
     };
     panel.openid_value = openid.to_string();
-
     let from = match state.client.get_user_group(&openid).await {
         Ok(from) => from,
         Err(error) => {
-            let notice = Notice::wechat(&error, lang);
             if matches!(error.code(), Some(40003 | 46004 | 49003)) {
-                panel.openid_error = Some(format!("{} {}", error.title(lang), error.explain(lang)));
+                panel.openid_error = Some(format!(
+                    "{} {}",
+                    error.title(chrome.lang),
+                    error.explain(chrome.lang)
+                ));
             }
-            return respond(
-                &state,
-                hx,
-                panel,
-                Some(notice),
-                crate::web::upstream_status(&error),
-                false,
-                list.clone(),
-            );
+            let notice = Notice::wechat(&error, chrome.lang);
+            return answer.panel(upstream_status(&error), Some(notice), panel);
         }
     };
-    let name_of = |id: GroupId| {
-        state
-            .groups
-            .peek()
-            .and_then(|s| s.find(id).map(|g| g.name.clone()))
-    };
+    panel.found = Some(found(&state, &openid, from));
     if from == to {
-        panel.found = Some(Found {
-            openid: openid.to_string(),
-            group_id: from,
-            group_name: name_of(from),
-        });
         let notice = Notice::success(chrome.t("members.already_there")).with_kind(NoticeKind::Info);
-        return respond(
-            &state,
-            hx,
-            panel,
-            Some(notice),
-            StatusCode::OK,
-            false,
-            list.clone(),
-        );
+        return answer.panel(StatusCode::OK, Some(notice), panel);
     }
     if to == GroupId::BLACKLIST && input.confirm != "yes" {
         // Into the blacklist is destructive (the follower stops receiving messages): ask first.
         // The same step serves htmx (swapped into the panel) and a plain form (the whole page).
-        panel.found = Some(Found {
-            openid: openid.to_string(),
-            group_id: from,
-            group_name: name_of(from),
-        });
         panel.confirm_blacklist = true;
-        return respond(&state, hx, panel, None, StatusCode::OK, false, list.clone());
+        return answer.panel(StatusCode::OK, None, panel);
     }
+    send(&actor, &client, &chrome, answer, panel, openid, (from, to)).await
+}
+
+/// What is wrong with the OpenID and with the target group, each shown next to its field.
+type FieldErrors = (Option<String>, Option<String>);
+
+/// The OpenID and the target group, or what is wrong with them.
+fn parse(
+    chrome: &Chrome,
+    panel: &MemberPanel,
+    input: &MoveInput,
+) -> Result<(OpenId, GroupId), FieldErrors> {
+    let lang = chrome.lang;
+    let openid = OpenId::parse(&input.openid).map_err(|e| e.message(lang));
+    let to = GroupId::parse(&input.to_groupid)
+        .map_err(|e| e.message(lang))
+        .and_then(|id| match &panel.snapshot {
+            // With a list in hand, a group it does not have is refused before WeChat sees it.
+            Some(s) if s.find(id).is_none() => Err(chrome.t1("members.no_such_group", "id", id)),
+            _ => Ok(id),
+        });
+    match (openid, to) {
+        (Ok(o), Ok(t)) => Ok((o, t)),
+        (o, t) => Err((o.err(), t.err())),
+    }
+}
+
+/// The follower in `group`, named as the cached list names it.
+fn found(state: &AppState, openid: &OpenId, group: GroupId) -> Found {
+    Found {
+        openid: openid.to_string(),
+        group_id: group,
+        group_name: name_of(state, group),
+    }
+}
+
+fn name_of(state: &AppState, id: GroupId) -> Option<String> {
+    let snapshot = state.groups.peek()?;
+    snapshot.find(id).map(|g| g.name.clone())
+}
+
+/// Moves the follower (recorded in the audit log) and says how it went.
+async fn send(
+    actor: &crate::auth::Actor,
+    client: &ClientInfo,
+    chrome: &Chrome,
+    answer: Answer<'_>,
+    mut panel: MemberPanel,
+    openid: OpenId,
+    (from, to): (GroupId, GroupId),
+) -> Result<Response, AppError> {
+    let state = answer.state;
     let change = Change {
         action: "member_move",
         target: openid.to_string(),
         // "VIP客户 (101)": the name as it was at the time, and the id that does not change.
-        before: Some(group_label(from, name_of(from))),
-        after: Some(group_label(to, name_of(to))),
+        before: Some(group_label(from, name_of(state, from))),
+        after: Some(group_label(to, name_of(state, to))),
     };
-    match audit::record(
-        &state,
-        &actor,
-        &client,
-        change,
-        state.client.move_user(&openid, to),
-    )
-    .await?
-    {
-        Ok(()) => {
-            tracing::info!(operator = %actor.name, action = "member_move", from = %from, to = %to, "moved a follower");
-            state.groups.moved(from, to, 1);
-            crate::jobs::follower_moved(&state, &openid, to).await;
-            if !hx {
-                return Ok(Redirect::to(&format!(
-                    "{}?done=moved&id={to}&openid={}{}",
-                    chrome.urls.groups(),
-                    crate::web::urls::query_escape(openid.as_str()),
-                    list.and_query()
-                ))
-                .into_response());
-            }
-            panel.snapshot = state.groups.peek();
-            panel.found = Some(Found {
-                openid: openid.to_string(),
-                group_id: to,
-                group_name: name_of(to),
-            });
-            panel.moved = true;
-            panel.to_value.clear();
-            let text = rust_i18n::replace_patterns(
-                &chrome.t("members.moved"),
-                &["openid", "name", "id"],
-                &[
-                    openid.to_string(),
-                    name_of(to).unwrap_or_default(),
-                    to.to_string(),
-                ],
-            );
-            respond(
-                &state,
-                hx,
-                panel,
-                Some(Notice::success(text)),
-                StatusCode::OK,
-                true,
-                list.clone(),
-            )
-        }
-        Err(error) => {
-            tracing::warn!(to = %to, error = %error, "moving a follower failed");
-            panel.found = Some(Found {
-                openid: openid.to_string(),
-                group_id: from,
-                group_name: name_of(from),
-            });
-            let notice = Notice::wechat(&error, lang);
-            respond(
-                &state,
-                hx,
-                panel,
-                Some(notice),
-                crate::web::upstream_status(&error),
-                false,
-                list.clone(),
-            )
-        }
+    let call = state.client.move_user(&openid, to);
+    if let Err(error) = audit::record(state, actor, client, change, call).await? {
+        tracing::warn!(to = %to, error = %error, "moving a follower failed");
+        let notice = Notice::wechat(&error, chrome.lang);
+        return answer.panel(upstream_status(&error), Some(notice), panel);
     }
+    tracing::info!(operator = %actor.name, action = "member_move", from = %from, to = %to, "moved a follower");
+    state.groups.moved(from, to, 1);
+    crate::jobs::follower_moved(state, &openid, to).await;
+    panel.snapshot = state.groups.peek();
+    panel.found = Some(found(state, &openid, to));
+    panel.moved = true;
+    panel.to_value.clear();
+    let text = rust_i18n::replace_patterns(
+        &chrome.t("members.moved"),
+        &["openid", "name", "id"],
+        &[
+            openid.to_string(),
+            name_of(state, to).unwrap_or_default(),
+            to.to_string(),
+        ],
+    );
+    // The table rides along so the counts change on screen.
+    let table = GroupsTable::new(chrome, state.groups.peek())
+        .with_view(answer.list.clone())
+        .out_of_band();
+    let url = Flash::Moved { to, openid }.groups_url(&chrome.urls, &answer.list.query());
+    answer
+        .reply
+        .notice(Notice::success(text))
+        .swap(&panel)?
+        .swap(&table)?
+        .or_redirect(url)
 }
 
-/// The panel (htmx) or the page around it; after a move, the table rides along so the
-/// counts change on screen.
-fn respond(
-    state: &AppState,
-    hx: bool,
-    panel: MemberPanel,
-    notice: Option<Notice>,
-    status: StatusCode,
-    with_table: bool,
+/// How a move that did not happen is answered: the panel (htmx) or the page around it.
+struct Answer<'a> {
+    state: &'a AppState,
+    reply: Reply,
     list: ListView,
-) -> Result<Response, AppError> {
-    let chrome = panel.chrome.clone();
-    let notices = Notices {
-        items: notice.into_iter().collect(),
-        oob: hx,
-    };
-    let snapshot = state.groups.peek();
-    if hx {
-        let mut html = panel.render()?;
-        if with_table {
-            let mut table = GroupsTable::new(&chrome, snapshot).with_view(list);
-            table.oob = true;
-            html.push_str(&table.render()?);
-        }
-        html.push_str(&notices.render()?);
-        return Ok((status, Html(html)).into_response());
+}
+
+impl Answer<'_> {
+    fn panel(
+        self,
+        status: StatusCode,
+        notice: Option<Notice>,
+        panel: MemberPanel,
+    ) -> Result<Response, AppError> {
+        let chrome = panel.chrome.clone();
+        let snapshot = self.state.groups.peek();
+        self.reply
+            .status(status)
+            .notice(notice)
+            .swap(&panel)?
+            .or_page(|notices| {
+                GroupsPage::new(&chrome, snapshot)
+                    .with_view(self.list)
+                    .with_member(panel)
+                    .answer(notices)
+            })
     }
-    render_page(
-        GroupsPage {
-            notices,
-            table: GroupsTable::new(&chrome, snapshot.clone()).with_view(list),
-            create: crate::groups::CreateForm::new(&chrome, snapshot.as_deref()),
-            member: panel,
-            chrome,
-        },
-        status,
-    )
 }
 
 fn group_label(id: GroupId, name: Option<String>) -> String {

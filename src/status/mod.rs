@@ -1,38 +1,24 @@
 //! How the service is doing: `/healthz`, `/readyz`, `/metrics` for whoever runs it, and the
 //! status page (today's quota, the circuit) for operators.
 
-pub mod quota;
 pub mod telemetry;
 
 use askama::Template;
 use axum::{
-    Router,
     extract::State,
     http::StatusCode,
-    response::{Html, IntoResponse, Response},
-    routing::get,
+    response::{IntoResponse, Response},
 };
 
 use crate::{
     auth::{CanView, ClientInfo},
-    web::{AppError, AppState, Chrome},
+    state::AppState,
+    web::{AppError, Chrome, html},
     wechat::CircuitState,
 };
 
-pub use quota::QuotaMeter;
-
-/// `/healthz`, `/readyz`, `/metrics`: no sign-in, optionally limited to `WXGROUPS_METRICS_ALLOW`.
-pub fn probe_routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-}
-
-/// The operators' status page.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/status", get(page))
-}
+/// The meter lives with the state; its day and caps are what the status page shows.
+pub use crate::state::quota;
 
 fn allowed(state: &AppState, client: &ClientInfo) -> bool {
     let allow = &state.site.metrics_allow;
@@ -51,7 +37,7 @@ fn refused() -> Response {
 }
 
 /// The process is alive and serving.
-async fn healthz(State(state): State<AppState>, client: ClientInfo) -> Response {
+pub async fn healthz(State(state): State<AppState>, client: ClientInfo) -> Response {
     if !allowed(&state, &client) {
         return refused();
     }
@@ -59,7 +45,7 @@ async fn healthz(State(state): State<AppState>, client: ClientInfo) -> Response 
 }
 
 /// Ready to do real work: the database answers and an access_token can be had.
-async fn readyz(State(state): State<AppState>, client: ClientInfo) -> Response {
+pub async fn readyz(State(state): State<AppState>, client: ClientInfo) -> Response {
     if !allowed(&state, &client) {
         return refused();
     }
@@ -84,7 +70,7 @@ async fn readyz(State(state): State<AppState>, client: ClientInfo) -> Response {
 }
 
 /// Prometheus text format.
-async fn metrics(State(state): State<AppState>, client: ClientInfo) -> Response {
+pub async fn metrics(State(state): State<AppState>, client: ClientInfo) -> Response {
     if !allowed(&state, &client) {
         return refused();
     }
@@ -113,7 +99,7 @@ struct StatusPage {
 }
 
 /// `GET /status`.
-async fn page(
+pub async fn page(
     State(state): State<AppState>,
     _: CanView,
     chrome: Chrome,
@@ -158,5 +144,5 @@ async fn page(
         wechat_api: state.site.wechat_api.clone(),
         chrome,
     };
-    Ok(Html(page.render()?).into_response())
+    html(&page)
 }

@@ -12,9 +12,9 @@ use axum_extra::extract::CookieJar;
 use tower_sessions::Session;
 
 use crate::{
-    auth::Actor,
     i18n::Lang,
-    web::{AppState, Urls},
+    state::{Actor, AppState, Source},
+    web::{Urls, csrf},
 };
 
 /// The page context shared by every template.
@@ -42,7 +42,7 @@ impl Chrome {
     pub fn csrf_field(&self) -> String {
         format!(
             "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-            crate::web::csrf::FIELD,
+            csrf::FIELD,
             self.csrf
         )
     }
@@ -64,7 +64,7 @@ impl Chrome {
     pub fn can_sign_out(&self) -> bool {
         self.actor
             .as_ref()
-            .is_some_and(|a| a.source == crate::auth::Source::Builtin)
+            .is_some_and(|a| a.source == Source::Builtin)
     }
 
     /// Whether this page belongs to a section of the nav (for `aria-current`).
@@ -79,7 +79,7 @@ impl Chrome {
     pub fn is_demo_actor(&self) -> bool {
         self.actor
             .as_ref()
-            .is_some_and(|a| a.source == crate::auth::Source::Demo)
+            .is_some_and(|a| a.source == Source::Demo)
     }
 
     /// The role's name in the page's language.
@@ -129,9 +129,7 @@ impl FromRequestParts<AppState> for Chrome {
         // Outside the session layer (the error page) there is no session and so no token:
         // such pages have no forms that change anything.
         let csrf = match parts.extensions.get::<Session>() {
-            Some(session) => crate::web::csrf::token_for(session)
-                .await
-                .unwrap_or_default(),
+            Some(session) => csrf::token_for(session).await.unwrap_or_default(),
             None => String::new(),
         };
         let uri = parts
@@ -195,23 +193,6 @@ fn lang_of(parts: &Parts) -> Lang {
         .and_then(|v| v.to_str().ok())
         .and_then(Lang::from_accept_language)
         .unwrap_or_default()
-}
-
-/// Whether htmx sent this request (it sets `HX-Request: true`) and so wants only a fragment.
-#[derive(Debug, Clone, Copy)]
-pub struct HxRequest(pub bool);
-
-impl<S: Send + Sync> FromRequestParts<S> for HxRequest {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
-        Ok(HxRequest(
-            parts
-                .headers
-                .get("hx-request")
-                .is_some_and(|v| v.as_bytes() == b"true"),
-        ))
-    }
 }
 
 /// A count with its digits grouped by threes (72,596), written without building a `String`:

@@ -14,7 +14,10 @@ use axum::{
 use base64::Engine;
 use tower_sessions::Session;
 
-use crate::{auth::keys, web::AppError};
+use crate::{
+    state::session_keys as keys,
+    web::{AppError, BODY_LIMIT, UPLOAD_LIMIT},
+};
 
 pub const HEADER: &str = "x-csrf-token";
 pub const FIELD: &str = "csrf";
@@ -27,18 +30,12 @@ pub fn new_csrf_token() -> String {
 
 /// The session's token, created on first use (so the sign-in page has one too).
 pub async fn token_for(session: &Session) -> Result<String, AppError> {
-    let existing: Option<String> = session
-        .get(keys::CSRF)
-        .await
-        .map_err(crate::auth::session_error)?;
+    let existing: Option<String> = session.get(keys::CSRF).await?;
     if let Some(t) = existing {
         return Ok(t);
     }
     let t = new_csrf_token();
-    session
-        .insert(keys::CSRF, &t)
-        .await
-        .map_err(crate::auth::session_error)?;
+    session.insert(keys::CSRF, &t).await?;
     Ok(t)
 }
 
@@ -61,7 +58,7 @@ pub async fn check(session: Session, request: Request, next: Next) -> Response {
     }
     let expected: Option<String> = match session.get(keys::CSRF).await {
         Ok(t) => t,
-        Err(e) => return crate::auth::session_error(e).into_response(),
+        Err(e) => return AppError::from(e).into_response(),
     };
     let Some(expected) = expected else {
         tracing::info!(path = %request.uri().path(), "refused a change from a browser without a session");
@@ -83,7 +80,7 @@ pub async fn check(session: Session, request: Request, next: Next) -> Response {
         .is_some_and(|v| v.starts_with("multipart/form-data"));
     if is_multipart {
         let (parts, body) = request.into_parts();
-        let bytes = match to_bytes(body, crate::jobs::UPLOAD_LIMIT).await {
+        let bytes = match to_bytes(body, UPLOAD_LIMIT).await {
             Ok(b) => b,
             Err(_) => return AppError::TooLarge.into_response(),
         };
@@ -108,7 +105,7 @@ pub async fn check(session: Session, request: Request, next: Next) -> Response {
         return AppError::CsrfRefused.into_response();
     }
     let (parts, body) = request.into_parts();
-    let bytes = match to_bytes(body, super::BODY_LIMIT).await {
+    let bytes = match to_bytes(body, BODY_LIMIT).await {
         Ok(b) => b,
         Err(_) => return AppError::TooLarge.into_response(),
     };

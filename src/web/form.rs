@@ -12,6 +12,13 @@ use serde::de::DeserializeOwned;
 
 use crate::web::AppError;
 
+/// Forms here are a few short fields; anything bigger is a mistake or an attack.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// The largest upload or paste: 100,000 OpenIDs of 28 characters with line breaks are 3 MB;
+/// room for CSV files with other columns.
+pub const UPLOAD_LIMIT: usize = 8 * 1024 * 1024;
+
 pub struct Form<T>(pub T);
 
 impl<T, S> FromRequest<S> for Form<T>

@@ -7,10 +7,7 @@ use axum_extra::extract::{
 };
 use serde::Deserialize;
 
-use crate::{
-    i18n::Lang,
-    web::{AppState, Form},
-};
+use crate::{i18n::Lang, state::AppState, web::Form};
 
 #[derive(Debug, Deserialize)]
 pub struct SwitchForm {

@@ -91,6 +91,12 @@ pub struct Notices {
     pub oob: bool,
 }
 
+impl From<Vec<Notice>> for Notices {
+    fn from(items: Vec<Notice>) -> Self {
+        Notices { items, oob: false }
+    }
+}
+
 impl Notices {
     pub fn one(notice: Notice) -> Self {
         Notices {

@@ -8,7 +8,7 @@ use std::{
     sync::Arc,
 };
 
-use crate::web::assets;
+use crate::web::{assets, paths};
 
 #[derive(Debug, Clone, Default)]
 pub struct Urls {
@@ -16,28 +16,34 @@ pub struct Urls {
     base: Arc<str>,
 }
 
-/// One of a group's URLs. Written straight into the page rather than built as a `String`: the
-/// groups table has up to 500 rows with three or four links each.
+/// One URL with an id in it (a group's, a job's). Written straight into the page rather than
+/// built as a `String`: the groups table has up to 500 rows with three or four links each.
 #[derive(Debug, Clone, Copy)]
-pub struct GroupUrl<'a, I> {
+pub struct IdUrl<'a, I> {
     base: &'a str,
     id: I,
-    at: GroupUrlKind,
+    at: IdUrlKind,
 }
 
+/// A group's URL is the same thing.
+pub type GroupUrl<'a, I> = IdUrl<'a, I>;
+
 #[derive(Debug, Clone, Copy)]
-enum GroupUrlKind {
-    /// `/groups/{id}` and this.
-    Under(&'static str),
+enum IdUrlKind {
+    /// A route path with `{id}` in it.
+    Path(&'static str),
     /// `/groups?edit={id}`.
     EditPage,
 }
 
-impl<I: Display> Display for GroupUrl<'_, I> {
+impl<I: Display> Display for IdUrl<'_, I> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.at {
-            GroupUrlKind::Under(tail) => write!(f, "{}/groups/{}{tail}", self.base, self.id),
-            GroupUrlKind::EditPage => write!(f, "{}/groups?edit={}", self.base, self.id),
+            IdUrlKind::Path(path) => {
+                let (before, after) = paths::around(path);
+                write!(f, "{}{before}{}{after}", self.base, self.id)
+            }
+            IdUrlKind::EditPage => write!(f, "{}{}?edit={}", self.base, paths::GROUPS, self.id),
         }
     }
 }
@@ -53,115 +59,125 @@ impl Urls {
         format!("{}{path}", self.base)
     }
 
+    fn with_id<I: Display>(&self, path: &'static str, id: I) -> IdUrl<'_, I> {
+        IdUrl {
+            base: &self.base,
+            id,
+            at: IdUrlKind::Path(path),
+        }
+    }
+
     /// The prefix itself ("" or e.g. "/wx").
     pub fn base(&self) -> &str {
         &self.base
     }
     pub fn signin(&self) -> String {
-        self.at("/signin")
+        self.at(paths::SIGNIN)
     }
     /// The sign-in page, coming back to `here` afterwards.
     pub fn signin_next(&self, here: &str) -> String {
-        format!("{}?next={}", self.signin(), query_escape(here))
+        with_query(&self.signin(), &[("next", here)])
     }
     pub fn signout(&self) -> String {
-        self.at("/signout")
+        self.at(paths::SIGNOUT)
     }
     pub fn status(&self) -> String {
-        self.at("/status")
+        self.at(paths::STATUS)
     }
     pub fn audit(&self) -> String {
-        self.at("/audit")
+        self.at(paths::AUDIT)
     }
     pub fn audit_csv(&self) -> String {
-        self.at("/audit.csv")
+        self.at(paths::AUDIT_CSV)
     }
     pub fn home(&self) -> String {
-        self.at("/")
+        self.at(paths::HOME)
     }
     pub fn groups(&self) -> String {
-        self.at("/groups")
+        self.at(paths::GROUPS)
     }
     pub fn groups_create(&self) -> String {
-        self.at("/groups")
+        self.at(paths::GROUPS)
     }
     pub fn groups_refresh(&self) -> String {
-        self.at("/groups/refresh")
+        self.at(paths::GROUPS_REFRESH)
+    }
+    /// The groups page looking a follower up (what a browser without JavaScript is sent to).
+    pub fn groups_lookup(&self, openid: &str) -> String {
+        with_query(&self.groups(), &[("openid", openid)])
     }
     pub fn group_row<I: Display>(&self, id: I) -> GroupUrl<'_, I> {
-        self.group_at(id, "/row")
+        self.with_id(paths::GROUP_ROW, id)
     }
     pub fn group_edit<I: Display>(&self, id: I) -> GroupUrl<'_, I> {
-        self.group_at(id, "/edit")
+        self.with_id(paths::GROUP_EDIT, id)
     }
     /// The no-JavaScript way to the rename form: the page with that row in edit mode.
     /// No `#fragment`: a URL that targets an element turns `autofocus` off, and the rename box's
     /// autofocus is what brings it into view and puts the cursor in it.
     pub fn group_edit_page<I: Display>(&self, id: I) -> GroupUrl<'_, I> {
-        GroupUrl {
+        IdUrl {
             base: &self.base,
             id,
-            at: GroupUrlKind::EditPage,
+            at: IdUrlKind::EditPage,
         }
     }
     pub fn group_rename<I: Display>(&self, id: I) -> GroupUrl<'_, I> {
-        self.group_at(id, "/rename")
+        self.with_id(paths::GROUP_RENAME, id)
     }
     pub fn group_delete<I: Display>(&self, id: I) -> GroupUrl<'_, I> {
-        self.group_at(id, "/delete")
+        self.with_id(paths::GROUP_DELETE, id)
     }
     pub fn group_members<I: Display>(&self, id: I) -> GroupUrl<'_, I> {
-        self.group_at(id, "/members")
+        self.with_id(paths::GROUP_MEMBERS, id)
     }
-    fn group_at<I: Display>(&self, id: I, tail: &'static str) -> GroupUrl<'_, I> {
-        GroupUrl {
-            base: &self.base,
-            id,
-            at: GroupUrlKind::Under(tail),
-        }
-    }
-    pub fn group_members_move(&self, id: impl std::fmt::Display) -> String {
-        self.at(&format!("/groups/{id}/members/move"))
+    pub fn group_members_move(&self, id: impl Display) -> String {
+        self.with_id(paths::GROUP_MEMBERS_MOVE, id).to_string()
     }
     pub fn jobs(&self) -> String {
-        self.at("/jobs")
+        self.at(paths::JOBS)
     }
     pub fn jobs_preview(&self) -> String {
-        self.at("/jobs/preview")
+        self.at(paths::JOBS_PREVIEW)
     }
-    pub fn job(&self, id: impl std::fmt::Display) -> String {
-        self.at(&format!("/jobs/{id}"))
+    pub fn job(&self, id: impl Display) -> String {
+        self.with_id(paths::JOB, id).to_string()
     }
-    pub fn job_progress(&self, id: impl std::fmt::Display) -> String {
-        self.at(&format!("/jobs/{id}/progress"))
+    pub fn job_progress(&self, id: impl Display) -> String {
+        self.with_id(paths::JOB_PROGRESS, id).to_string()
     }
-    pub fn job_confirm(&self, id: impl std::fmt::Display) -> String {
-        self.at(&format!("/jobs/{id}/confirm"))
+    pub fn job_confirm(&self, id: impl Display) -> String {
+        self.with_id(paths::JOB_CONFIRM, id).to_string()
     }
-    pub fn job_discard(&self, id: impl std::fmt::Display) -> String {
-        self.at(&format!("/jobs/{id}/discard"))
+    pub fn job_discard(&self, id: impl Display) -> String {
+        self.with_id(paths::JOB_DISCARD, id).to_string()
     }
-    pub fn job_cancel(&self, id: impl std::fmt::Display) -> String {
-        self.at(&format!("/jobs/{id}/cancel"))
+    pub fn job_cancel(&self, id: impl Display) -> String {
+        self.with_id(paths::JOB_CANCEL, id).to_string()
     }
-    pub fn job_csv(&self, id: impl std::fmt::Display) -> String {
-        self.at(&format!("/jobs/{id}/outcome.csv"))
+    pub fn job_csv(&self, id: impl Display) -> String {
+        self.with_id(paths::JOB_CSV, id).to_string()
     }
     pub fn followers_sync(&self) -> String {
-        self.at("/followers/sync")
+        self.at(paths::FOLLOWERS_SYNC)
     }
     pub fn member_lookup(&self) -> String {
-        self.at("/members/lookup")
+        self.at(paths::MEMBER_LOOKUP)
+    }
+    /// The lookup fragment htmx swaps in for one follower.
+    pub fn member_lookup_of(&self, openid: &str) -> String {
+        with_query(&self.member_lookup(), &[("openid", openid)])
     }
     pub fn member_move(&self) -> String {
-        self.at("/members/move")
+        self.at(paths::MEMBER_MOVE)
     }
     pub fn lang(&self) -> String {
-        self.at("/lang")
+        self.at(paths::LANG)
     }
     /// A content-hashed asset: the file name changes with its content, so it may be cached for a year.
     pub fn asset(&self, file: &str) -> String {
-        self.at(&format!("/assets/{file}"))
+        let (before, after) = paths::around(paths::ASSET);
+        format!("{}{before}{file}{after}", self.base)
     }
     pub fn htmx_js(&self) -> String {
         self.asset(assets::HTMX_JS)
@@ -187,18 +203,12 @@ impl Urls {
     }
 }
 
-/// Percent-encodes a value for a query string.
-pub fn query_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+/// `url` (which has no query yet) with these pairs as its query, encoded by `form_urlencoded`.
+pub fn with_query(url: &str, pairs: &[(&str, &str)]) -> String {
+    // Only what follows the `?` is the query the serializer writes.
+    let mut query = form_urlencoded::Serializer::for_suffix(format!("{url}?"), url.len() + 1);
+    query.extend_pairs(pairs);
+    query.finish()
 }
 
 #[cfg(test)]
@@ -217,6 +227,15 @@ mod tests {
             "/groups/7/delete"
         );
         assert!(u.htmx_js().starts_with("/wx/assets/htmx."));
+    }
+
+    #[test]
+    fn queries_are_encoded_once_and_in_full() {
+        assert_eq!(
+            with_query("/wx/signin", &[("next", "/wx/groups?q=a b&x=1")]),
+            "/wx/signin?next=%2Fwx%2Fgroups%3Fq%3Da+b%26x%3D1"
+        );
+        assert_eq!(Urls::new("").groups_lookup("o-1_x"), "/groups?openid=o-1_x");
     }
 
     #[test]

@@ -5,14 +5,18 @@
 //! between, and never cleared by a failure: a bad answer leaves the last good list in place.
 
 use std::{
-    sync::{Arc, RwLock},
+    fmt,
+    sync::{Arc, Mutex, RwLock},
     time::{Duration, Instant},
 };
 
+use bytes::Bytes;
 use jiff::Timestamp;
 
 use crate::{
-    domain::GroupId,
+    domain::{GroupId, GroupName},
+    i18n::Lang,
+    store::Role,
     wechat::{Group, WeChatClient, WeChatError},
 };
 
@@ -26,7 +30,7 @@ pub struct Snapshot {
     /// Bumped by every refresh and every patch, so a caller can tell whether anything changed.
     pub version: u64,
     /// The table's rows as rendered from this list (a patched copy starts empty).
-    pub(crate) rows: super::rows::RenderedRows,
+    pub rows: RenderedRows,
 }
 
 impl Snapshot {
@@ -44,6 +48,14 @@ impl Snapshot {
 
     pub fn age(&self) -> Duration {
         self.fetched.elapsed()
+    }
+
+    /// The group other than `except` that already has `name`, if any.
+    pub fn name_taken(&self, name: &GroupName, except: Option<GroupId>) -> Option<GroupId> {
+        self.groups
+            .iter()
+            .find(|g| g.name == name.as_str() && Some(g.id) != except)
+            .map(|g| g.id)
     }
 }
 
@@ -200,5 +212,85 @@ impl GroupCache {
                 }
             }
         });
+    }
+}
+
+/// Rendered rows: cheap to clone, and sent to the socket without a copy (`Bytes`).
+#[derive(Clone)]
+pub struct RowsHtml(Arc<str>);
+
+impl RowsHtml {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The same text as a body part, sharing this copy.
+    pub fn bytes(&self) -> Bytes {
+        Bytes::from_owner(self.clone())
+    }
+}
+
+impl AsRef<[u8]> for RowsHtml {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+/// One rendering: for this language and role (`None`: nobody signed in).
+type Rendered = (Lang, Option<Role>, RowsHtml);
+
+/// The groups table's rows as rendered from one snapshot, per (language, role): at most eight.
+///
+/// Five hundred rows are most of the groups page's work and they are the same for every page
+/// view until the list changes, so a snapshot keeps what it has rendered; a changed list is a new
+/// snapshot and starts with none. Rows hold nothing per request (no CSRF token, no session): only
+/// the language and the role (which actions a row offers) change them. What a row looks like is
+/// the groups page's business; this only keeps the text.
+#[derive(Default)]
+pub struct RenderedRows {
+    done: Mutex<Vec<Rendered>>,
+}
+
+impl RenderedRows {
+    /// The rows for this language and role, rendered by `render` on first use.
+    pub fn get(
+        &self,
+        lang: Lang,
+        role: Option<Role>,
+        render: impl FnOnce() -> askama::Result<String>,
+    ) -> askama::Result<RowsHtml> {
+        let hit = |done: &Vec<Rendered>| {
+            done.iter()
+                .find(|(l, r, _)| (*l, *r) == (lang, role))
+                .map(|(_, _, html)| html.clone())
+        };
+        if let Some(html) = hit(&self.lock()) {
+            return Ok(html);
+        }
+        // Rendered outside the lock; two first views may both render, one copy is kept.
+        let html = RowsHtml(render()?.into());
+        let mut done = self.lock();
+        if let Some(other) = hit(&done) {
+            return Ok(other);
+        }
+        done.push((lang, role, html.clone()));
+        Ok(html)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Rendered>> {
+        self.done.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A copy is a changed list: it starts with nothing rendered.
+impl Clone for RenderedRows {
+    fn clone(&self) -> Self {
+        RenderedRows::default()
+    }
+}
+
+impl fmt::Debug for RenderedRows {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RenderedRows({})", self.lock().len())
     }
 }

@@ -1,0 +1,70 @@
+//! The helper every change goes through, so that none is ever missing from the audit log.
+
+use std::future::Future;
+
+use crate::{
+    auth::ClientInfo,
+    state::{Actor, AppState},
+    store::{AuditEntry, Outcome},
+    web::AppError,
+    wechat::{TransportKind, WeChatError},
+};
+
+/// A change about to be sent to WeChat.
+pub struct Change {
+    pub action: &'static str,
+    pub target: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// Runs `call` between an intent row and its outcome. If the intent cannot be written the call
+/// is not made: an unrecorded change is worse than a refused one.
+pub async fn record<T>(
+    state: &AppState,
+    actor: &Actor,
+    client: &ClientInfo,
+    change: Change,
+    call: impl Future<Output = Result<T, WeChatError>>,
+) -> Result<Result<T, WeChatError>, AppError> {
+    let entry = AuditEntry {
+        operator: actor.name.clone(),
+        source: actor.source.as_str().into(),
+        ip: client.ip_string(),
+        action: change.action.into(),
+        target: Some(change.target),
+        before: change.before,
+        after: change.after,
+    };
+    let id = state.store.audit_begin(&entry).await.map_err(|e| {
+        AppError::Internal(anyhow::anyhow!(
+            "cannot write the audit log, so nothing was sent to WeChat: {e}"
+        ))
+    })?;
+    let result = call.await;
+    let (outcome, errcode, detail) = match &result {
+        Ok(_) => (Outcome::Ok, None, None),
+        Err(e) => (outcome_of(e), e.code(), Some(e.to_string())),
+    };
+    if let Err(e) = state
+        .store
+        .audit_finish(id, outcome, errcode, detail.as_deref())
+        .await
+    {
+        // The row stays 'pending' and is settled as 'unknown' at the next start.
+        tracing::error!(audit_id = id, error = %e, "cannot write the outcome to the audit log");
+    }
+    Ok(result)
+}
+
+/// Did WeChat do it? Only a clear refusal, or a request that never left, says "no".
+pub fn outcome_of(e: &WeChatError) -> Outcome {
+    match e {
+        WeChatError::Api { .. } | WeChatError::Local(_) => Outcome::Failed,
+        WeChatError::Transport {
+            kind: TransportKind::Connect,
+            ..
+        } => Outcome::Failed,
+        _ => Outcome::Unknown,
+    }
+}

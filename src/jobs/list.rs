@@ -1,0 +1,214 @@
+//! Moving a list: the form (paste or upload, choose the group), the preview of what would be
+//! sent, and discarding it.
+
+use askama::Template;
+use axum::{
+    extract::{Multipart, Path, State},
+    http::StatusCode,
+    response::Response,
+};
+
+use crate::{
+    auth::{CanChange, CanView, ClientInfo},
+    domain::GroupId,
+    jobs::{
+        page::{JobsPage, group_label},
+        parse::{self, InvalidLine, MAX_LISTED_INVALID},
+    },
+    state::{AppState, Snapshot},
+    store::NewJob,
+    web::{AppError, Chrome, HxRequest, Reply, html},
+    wechat::Group,
+};
+
+/// The "move a list" form: paste or upload, choose the target group.
+#[derive(Template)]
+#[template(path = "jobs/_list_form.html")]
+pub struct ListForm {
+    pub chrome: Chrome,
+    pub groups: Vec<Group>,
+    pub to_value: String,
+    pub text_value: String,
+    pub error: Option<String>,
+    pub to_error: Option<String>,
+}
+
+impl ListForm {
+    pub fn new(chrome: &Chrome, snapshot: Option<&Snapshot>) -> Self {
+        ListForm {
+            chrome: chrome.clone(),
+            groups: snapshot.map(|s| s.groups.clone()).unwrap_or_default(),
+            to_value: String::new(),
+            text_value: String::new(),
+            error: None,
+            to_error: None,
+        }
+    }
+
+    fn is_selected(&self, id: &GroupId) -> bool {
+        self.to_value == id.to_string()
+    }
+}
+
+/// What a preview shows before anything is sent.
+#[derive(Template)]
+#[template(path = "jobs/_preview.html")]
+pub struct Preview {
+    pub chrome: Chrome,
+    pub job_id: i64,
+    pub to_name: String,
+    pub valid: usize,
+    pub duplicates: usize,
+    pub blank: usize,
+    pub lines: usize,
+    pub invalid: Vec<InvalidLine>,
+    pub invalid_total: usize,
+    pub column: Option<usize>,
+}
+
+/// `GET /jobs`.
+pub async fn index(
+    State(state): State<AppState>,
+    _: CanView,
+    chrome: Chrome,
+) -> Result<Response, AppError> {
+    let view = state.groups.view(&state.client).await;
+    let form = ListForm::new(&chrome, view.snapshot.as_deref()).render()?;
+    html(&JobsPage::load(&state, chrome, form).await?)
+}
+
+/// The fields of the list form, read from a multipart body.
+#[derive(Default)]
+struct ListInput {
+    to_groupid: String,
+    text: String,
+    file: Vec<u8>,
+}
+
+async fn read_list(mut multipart: Multipart) -> Result<ListInput, AppError> {
+    let mut input = ListInput::default();
+    while let Some(field) = multipart.next_field().await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::TooLarge
+        } else {
+            AppError::BadForm(e.body_text())
+        }
+    })? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let bytes = field.bytes().await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::TooLarge
+            } else {
+                AppError::BadForm(e.body_text())
+            }
+        })?;
+        match name.as_str() {
+            "to_groupid" => input.to_groupid = String::from_utf8_lossy(&bytes).into_owned(),
+            "text" => input.text = String::from_utf8_lossy(&bytes).into_owned(),
+            "file" => input.file = bytes.to_vec(),
+            _ => {}
+        }
+    }
+    Ok(input)
+}
+
+/// `POST /jobs/preview`: reads the list and shows what would be sent. Nothing is sent: the list
+/// is kept as a draft job until it is confirmed.
+pub async fn preview(
+    State(state): State<AppState>,
+    CanChange(actor): CanChange,
+    client: ClientInfo,
+    chrome: Chrome,
+    hx: HxRequest,
+    multipart: Multipart,
+) -> Result<Response, AppError> {
+    let input = read_list(multipart).await?;
+    let snapshot = state.groups.view(&state.client).await.snapshot;
+    let mut form = ListForm::new(&chrome, snapshot.as_deref());
+    form.to_value = input.to_groupid.trim().to_owned();
+    if input.text.len() <= 64 * 1024 {
+        form.text_value = input.text.clone();
+    }
+    let to = GroupId::parse(&input.to_groupid)
+        .map_err(|e| e.message(chrome.lang))
+        .and_then(|id| match snapshot.as_deref() {
+            Some(s) if s.find(id).is_none() => Err(chrome.t1("members.no_such_group", "id", id)),
+            _ => Ok(id),
+        });
+    // A file wins over the text box when both are given.
+    let bytes: &[u8] = if input.file.is_empty() {
+        input.text.as_bytes()
+    } else {
+        &input.file
+    };
+    let parsed = parse::parse(bytes, chrome.lang).map_err(|e| e.message(chrome.lang));
+    let (to, parsed) = match (to, parsed) {
+        (Ok(to), Ok(p)) if !p.valid.is_empty() => (to, p),
+        (to, parsed) => {
+            form.to_error = to.err();
+            form.error = match parsed {
+                Err(e) => Some(e),
+                Ok(_) => Some(chrome.t("jobs.list.none_valid")),
+            };
+            let reply = Reply::new(hx).status(StatusCode::UNPROCESSABLE_ENTITY);
+            return in_panel(&state, chrome, reply, form.render()?).await;
+        }
+    };
+    let openids: Vec<String> = parsed.valid.iter().map(|o| o.to_string()).collect();
+    let job = NewJob {
+        operator: actor.name.clone(),
+        source: actor.source.as_str().into(),
+        ip: client.ip_string(),
+        to_group: to.get(),
+        origin: "list".into(),
+    };
+    let job_id = state.store.job_create_draft(&job, &openids).await?;
+    let invalid_total = parsed.invalid.len();
+    let mut invalid = parsed.invalid;
+    invalid.truncate(MAX_LISTED_INVALID);
+    let preview = Preview {
+        chrome: chrome.clone(),
+        job_id,
+        to_name: group_label(snapshot.as_deref(), to.get()),
+        valid: parsed.valid.len(),
+        duplicates: parsed.duplicates,
+        blank: parsed.blank,
+        lines: parsed.lines,
+        invalid,
+        invalid_total,
+        column: parsed.column,
+    };
+    in_panel(&state, chrome, Reply::new(hx), preview.render()?).await
+}
+
+/// The panel alone (htmx) or the jobs page around it.
+async fn in_panel(
+    state: &AppState,
+    chrome: Chrome,
+    reply: Reply,
+    panel: String,
+) -> Result<Response, AppError> {
+    if reply.is_htmx() {
+        return reply.swap_html(&panel).fragments();
+    }
+    let page = JobsPage::load(state, chrome, panel).await?;
+    reply.or_page(|notices| html(&page.with_notices(notices)))
+}
+
+/// `POST /jobs/{id}/discard`: forget a previewed list.
+pub async fn discard(
+    State(state): State<AppState>,
+    _: CanChange,
+    chrome: Chrome,
+    hx: HxRequest,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    // Discarding one that is already gone (twice, or after it expired) is the same as once.
+    if let Ok(id) = id.parse::<i64>() {
+        state.store.job_discard(id).await?;
+    }
+    let snapshot = state.groups.peek();
+    Reply::new(hx)
+        .swap(&ListForm::new(&chrome, snapshot.as_deref()))?
+        .or_redirect(chrome.urls.jobs())
+}

@@ -1,0 +1,110 @@
+//! The jobs page around its panels, the recent jobs list, and what every job page needs.
+
+use std::sync::Arc;
+
+use askama::Template;
+
+use crate::{
+    domain::GroupId,
+    jobs::sync_card::SyncPanel,
+    state::{AppState, Snapshot},
+    store::JobRow,
+    web::{AppError, Chrome, Notices, htmx::HxCurrentUrl},
+};
+
+/// The jobs page.
+#[derive(Template)]
+#[template(path = "jobs/page.html")]
+pub struct JobsPage {
+    pub chrome: Chrome,
+    pub notices: Notices,
+    pub sync: SyncPanel,
+    /// The list form, or a preview in its place.
+    pub panel: String,
+    pub recent: RecentJobs,
+}
+
+/// The newest jobs, as the jobs page lists them.
+#[derive(Template)]
+#[template(path = "jobs/_recent.html")]
+pub struct RecentJobs {
+    pub chrome: Chrome,
+    pub jobs: Vec<JobRow>,
+    pub names: Option<Arc<Snapshot>>,
+    pub oob: bool,
+}
+
+impl RecentJobs {
+    pub async fn load(state: &AppState, chrome: &Chrome) -> Result<Self, AppError> {
+        Ok(RecentJobs {
+            chrome: chrome.clone(),
+            jobs: state.store.jobs_recent(20).await?,
+            names: state.groups.peek(),
+            oob: false,
+        })
+    }
+
+    /// The list again, out of band, when the request came from the jobs page itself (the job's
+    /// own page has no list). Empty otherwise.
+    pub async fn oob_for(
+        state: &AppState,
+        chrome: &Chrome,
+        HxCurrentUrl(from): &HxCurrentUrl,
+    ) -> Result<String, AppError> {
+        let jobs_url = chrome.urls.jobs();
+        let from_jobs_page = from
+            .as_ref()
+            .is_some_and(|url| url.path().ends_with(&jobs_url));
+        if !from_jobs_page {
+            return Ok(String::new());
+        }
+        let mut recent = RecentJobs::load(state, chrome).await?;
+        recent.oob = true;
+        Ok(recent.render()?)
+    }
+
+    fn group_name(&self, id: &u32) -> String {
+        group_label(self.names.as_deref(), *id)
+    }
+
+    fn state_name(&self, job: &JobRow) -> String {
+        self.chrome.t(&format!("jobs.state.{}", job.state.as_str()))
+    }
+
+    fn when(&self, us: &i64) -> String {
+        jiff::Timestamp::from_microsecond(*us)
+            .map(|t| self.chrome.time(t))
+            .unwrap_or_default()
+    }
+}
+
+pub fn group_label(snapshot: Option<&Snapshot>, id: u32) -> String {
+    match snapshot.and_then(|s| s.find(GroupId::from_upstream(id))) {
+        Some(g) => format!("{} ({id})", g.name),
+        None => format!("({id})"),
+    }
+}
+
+impl JobsPage {
+    /// The page with `panel` (the list form, or a preview in its place).
+    pub async fn load(state: &AppState, chrome: Chrome, panel: String) -> Result<Self, AppError> {
+        Ok(JobsPage {
+            sync: SyncPanel::load(state, &chrome).await?,
+            recent: RecentJobs::load(state, &chrome).await?,
+            notices: Notices::default(),
+            panel,
+            chrome,
+        })
+    }
+
+    pub fn with_notices(mut self, notices: Notices) -> Self {
+        self.notices = notices;
+        self
+    }
+}
+
+/// The job an `{id}` in a URL names; 404 for one that is malformed or not there.
+pub async fn job_or_404(state: &AppState, id: &str) -> Result<JobRow, AppError> {
+    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    state.store.job(id).await?.ok_or(AppError::NotFound)
+}

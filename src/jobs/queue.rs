@@ -1,0 +1,117 @@
+//! Queueing a job: confirming a previewed list, and the jobs other pages queue.
+
+use axum::{
+    extract::{Path, State},
+    response::Response,
+};
+
+use crate::{
+    auth::{Actor, CanChange, ClientInfo},
+    domain::{GroupId, OpenId},
+    jobs::{
+        page::{RecentJobs, job_or_404},
+        progress::JobProgress,
+    },
+    state::AppState,
+    store::{AuditEntry, JobState, NewJob},
+    web::{AppError, Chrome, HxRequest, Notice, Reply, htmx::HxCurrentUrl},
+};
+
+/// Queues a job for `openids` (already parsed and without duplicates) and writes its audit row
+/// with the totals. Used by the list preview's confirm and by a group's member page.
+pub async fn create_job(
+    state: &AppState,
+    actor: &Actor,
+    client: &ClientInfo,
+    to: GroupId,
+    openids: &[OpenId],
+    origin: &str,
+) -> Result<i64, AppError> {
+    let job = NewJob {
+        operator: actor.name.clone(),
+        source: actor.source.as_str().into(),
+        ip: client.ip_string(),
+        to_group: to.get(),
+        origin: origin.into(),
+    };
+    let list: Vec<String> = openids.iter().map(|o| o.to_string()).collect();
+    let id = state.store.job_create_draft(&job, &list).await?;
+    queue(state, actor, client, id, to, list.len()).await?;
+    Ok(id)
+}
+
+async fn queue(
+    state: &AppState,
+    actor: &Actor,
+    client: &ClientInfo,
+    id: i64,
+    to: GroupId,
+    total: usize,
+) -> Result<bool, AppError> {
+    let entry = AuditEntry {
+        operator: actor.name.clone(),
+        source: actor.source.as_str().into(),
+        ip: client.ip_string(),
+        action: "batch_move".into(),
+        target: Some(format!("job #{id}")),
+        before: None,
+        after: Some(format!("{total} OpenIDs → group {to}")),
+    };
+    let audit_id = state.store.audit_begin(&entry).await?;
+    let queued = state.store.job_confirm(id, audit_id).await?;
+    if queued {
+        tracing::info!(operator = %actor.name, job = id, total, to = %to, "batch job queued");
+        state.jobs.wake_jobs();
+    } else {
+        state
+            .store
+            .audit_finish(
+                audit_id,
+                crate::store::Outcome::Failed,
+                None,
+                Some("not a draft any more (confirmed twice or discarded)"),
+            )
+            .await?;
+    }
+    Ok(queued)
+}
+
+/// `POST /jobs/{id}/confirm`: the previewed list becomes a queued job.
+pub async fn confirm(
+    State(state): State<AppState>,
+    CanChange(actor): CanChange,
+    client: ClientInfo,
+    chrome: Chrome,
+    hx: HxRequest,
+    from: HxCurrentUrl,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    // A preview that is gone (discarded, or older than a day) says so: the operator only has to
+    // paste the list again.
+    let job = job_or_404(&state, &id).await.map_err(|e| match e {
+        AppError::NotFound if id.parse::<i64>().is_ok() => AppError::PreviewGone,
+        other => other,
+    })?;
+    if job.state == JobState::Draft {
+        queue(
+            &state,
+            &actor,
+            &client,
+            job.id,
+            GroupId::from_upstream(job.to_group),
+            usize::try_from(job.total).unwrap_or(0),
+        )
+        .await?;
+    }
+    let reply = Reply::new(hx);
+    if !reply.is_htmx() {
+        return reply.or_redirect(chrome.urls.job(job.id));
+    }
+    let progress = JobProgress::load(&state, &chrome, job.id).await?;
+    let recent = RecentJobs::oob_for(&state, &chrome, &from).await?;
+    reply
+        .notice(Notice::success(chrome.t1("jobs.queued", "id", job.id)))
+        .swap(&progress)?
+        .swap_html(&recent)
+        .fragments()
+}

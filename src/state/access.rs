@@ -1,0 +1,87 @@
+//! Who may act and how they were recognised: the sign-in and proxy settings, and the actor a
+//! request carries once `authenticate` has decided.
+
+use std::{collections::HashMap, fmt, time::Duration};
+
+use axum::http::HeaderName;
+use ipnet::IpNet;
+
+pub use crate::store::Role;
+
+/// How the actor was recognised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Builtin,
+    Proxy,
+    Demo,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Builtin => "builtin",
+            Source::Proxy => "proxy",
+            Source::Demo => "demo",
+        }
+    }
+}
+
+/// The operator behind this request.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub name: String,
+    pub role: Role,
+    pub source: Source,
+}
+
+impl Actor {
+    pub fn can_change(&self) -> bool {
+        self.role >= Role::Operator
+    }
+    pub fn is_admin(&self) -> bool {
+        self.role >= Role::Admin
+    }
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.name, self.role)
+    }
+}
+
+/// Sign-in and proxy settings.
+#[derive(Debug, Clone)]
+pub struct Access {
+    /// The header a trusted proxy puts the operator's identity in (e.g. X-Auth-Request-Email).
+    pub auth_header: Option<HeaderName>,
+    /// Peers whose forwarding headers we believe.
+    pub trusted_proxies: Vec<IpNet>,
+    pub proxy_default_role: Role,
+    /// Per-user roles for proxy users, keys in lower case.
+    pub proxy_roles: HashMap<String, Role>,
+    /// The demo signs everyone in as its admin; a configured account never does.
+    pub demo: bool,
+    pub session_idle: Duration,
+    pub session_max: Duration,
+}
+
+impl Default for Access {
+    fn default() -> Self {
+        Access {
+            auth_header: None,
+            trusted_proxies: Vec::new(),
+            proxy_default_role: Role::Viewer,
+            proxy_roles: HashMap::new(),
+            demo: false,
+            session_idle: Duration::from_secs(60 * 60),
+            session_max: Duration::from_secs(12 * 60 * 60),
+        }
+    }
+}
+
+/// The session's keys, in one place.
+pub mod session_keys {
+    pub const OPERATOR_ID: &str = "operator_id";
+    pub const SIGNED_IN_AT: &str = "signed_in_at_us";
+    pub const CSRF: &str = "csrf";
+}

@@ -1,0 +1,59 @@
+//! The handle of the background workers: what wakes them and how fast they may call WeChat.
+//!
+//! The workers themselves (batch jobs, follower syncs) are features (`jobs`, `followers`) and are
+//! started by `startup`; they and the pages that queue work share this handle.
+
+use std::{sync::Arc, time::Duration};
+
+use tokio::{sync::Notify, time::Instant};
+
+use super::pacing::Pacer;
+use crate::settings::JobSettings;
+
+/// One worker for batch jobs (so only one job writes at a time; the others queue) and one for
+/// follower syncs. Both are woken when there is new work and also look on their own every few
+/// seconds.
+pub struct Runner {
+    pub settings: JobSettings,
+    pub jobs_wake: Notify,
+    pub sync_wake: Notify,
+    /// When the next batchupdate may be sent.
+    pacer: std::sync::Mutex<Pacer>,
+}
+
+impl Runner {
+    pub fn new(settings: JobSettings) -> Arc<Self> {
+        let interval = settings.interval();
+        Arc::new(Runner {
+            settings,
+            jobs_wake: Notify::new(),
+            sync_wake: Notify::new(),
+            pacer: std::sync::Mutex::new(Pacer::new(interval, Instant::now())),
+        })
+    }
+
+    /// There is a new job in the queue.
+    pub fn wake_jobs(&self) {
+        self.jobs_wake.notify_one();
+    }
+
+    /// A sync was asked for.
+    pub fn wake_sync(&self) {
+        self.sync_wake.notify_one();
+    }
+
+    /// Waits for the next batchupdate slot (`batch_per_minute`).
+    pub async fn pace(&self) {
+        let at = self
+            .pacer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .slot(Instant::now());
+        tokio::time::sleep_until(at).await;
+    }
+
+    /// A rough time left for `calls` more batchupdate calls at the configured pace.
+    pub fn estimate(&self, calls: u64) -> Duration {
+        self.settings.interval() * u32::try_from(calls).unwrap_or(u32::MAX)
+    }
+}
