@@ -3,8 +3,8 @@
 use std::future::Future;
 
 use crate::{
-    auth::ClientInfo,
-    state::{Actor, AppState},
+    auth::Who,
+    state::AppState,
     store::{AuditEntry, Outcome},
     web::AppError,
     wechat::{TransportKind, WeChatError},
@@ -22,19 +22,15 @@ pub struct Change {
 /// is not made: an unrecorded change is worse than a refused one.
 pub async fn record<T>(
     state: &AppState,
-    actor: &Actor,
-    client: &ClientInfo,
+    who: &Who,
     change: Change,
     call: impl Future<Output = Result<T, WeChatError>>,
 ) -> Result<Result<T, WeChatError>, AppError> {
     let entry = AuditEntry {
-        operator: actor.name.clone(),
-        source: actor.source.as_str().into(),
-        ip: client.ip_string(),
-        action: change.action.into(),
         target: Some(change.target),
         before: change.before,
         after: change.after,
+        ..who.audit_entry(change.action)
     };
     let id = state.store.audit_begin(&entry).await.map_err(|e| {
         AppError::Internal(anyhow::anyhow!(

@@ -14,6 +14,6 @@ pub mod signin;
 
 pub use authenticate::authenticate;
 pub use network::ClientInfo;
-pub use roles::{CanChange, CanView, IsAdmin, MaybeActor};
+pub use roles::{CanChange, CanView, IsAdmin, MaybeActor, Who};
 
 pub use crate::state::{Access, Actor, Role, SignInLimiter, Source};

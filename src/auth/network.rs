@@ -17,7 +17,7 @@ use ipnet::IpNet;
 use crate::state::AppState;
 
 /// Facts about the client, put in the request's extensions by [`client_info`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ClientInfo {
     /// The TCP peer (the proxy, when there is one).
     pub peer: Option<IpAddr>,
@@ -132,12 +132,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
             .extensions
             .get::<ClientInfo>()
             .cloned()
-            .unwrap_or(ClientInfo {
-                peer: None,
-                ip: None,
-                https: false,
-                proxy_user: None,
-            }))
+            .unwrap_or_default())
     }
 }
 

@@ -5,7 +5,12 @@ use std::convert::Infallible;
 
 use axum::{extract::FromRequestParts, http::request::Parts};
 
-use crate::{state::Actor, web::AppError};
+use crate::{
+    auth::ClientInfo,
+    state::Actor,
+    store::{AuditEntry, NewJob},
+    web::AppError,
+};
 
 fn actor_of(parts: &Parts) -> Result<Actor, AppError> {
     // Routes behind `authenticate` always have one; a route outside it asking is a bug.
@@ -14,12 +19,51 @@ fn actor_of(parts: &Parts) -> Result<Actor, AppError> {
     })
 }
 
+/// Who is changing something, and from where: what every audit row and job names.
+#[derive(Debug, Clone)]
+pub struct Who {
+    pub actor: Actor,
+    pub client: ClientInfo,
+}
+
+impl Who {
+    fn of(parts: &Parts, actor: Actor) -> Who {
+        let client = parts.extensions.get::<ClientInfo>().cloned();
+        Who {
+            actor,
+            client: client.unwrap_or_default(),
+        }
+    }
+
+    /// The start of an audit row for `action` by this operator.
+    pub fn audit_entry(&self, action: &str) -> AuditEntry {
+        AuditEntry {
+            operator: self.actor.name.clone(),
+            source: self.actor.source.as_str().into(),
+            ip: self.client.ip_string(),
+            action: action.into(),
+            ..AuditEntry::default()
+        }
+    }
+
+    /// A batch job this operator asks for.
+    pub fn new_job(&self, to_group: u32, origin: &str) -> NewJob {
+        NewJob {
+            operator: self.actor.name.clone(),
+            source: self.actor.source.as_str().into(),
+            ip: self.client.ip_string(),
+            to_group,
+            origin: origin.into(),
+        }
+    }
+}
+
 /// Any signed-in role may read.
 pub struct CanView(pub Actor);
 /// Operators and admins may create, rename and move.
-pub struct CanChange(pub Actor);
+pub struct CanChange(pub Who);
 /// Admins only.
-pub struct IsAdmin(pub Actor);
+pub struct IsAdmin(pub Who);
 
 impl<S: Send + Sync> FromRequestParts<S> for CanView {
     type Rejection = AppError;
@@ -33,7 +77,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CanChange {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
         let actor = actor_of(parts)?;
         if actor.can_change() {
-            Ok(CanChange(actor))
+            Ok(CanChange(Who::of(parts, actor)))
         } else {
             tracing::warn!(operator = %actor.name, role = %actor.role, path = %parts.uri.path(), "refused: role cannot change");
             Err(AppError::Forbidden(actor.role))
@@ -46,7 +90,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IsAdmin {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
         let actor = actor_of(parts)?;
         if actor.is_admin() {
-            Ok(IsAdmin(actor))
+            Ok(IsAdmin(Who::of(parts, actor)))
         } else {
             tracing::warn!(operator = %actor.name, role = %actor.role, path = %parts.uri.path(), "refused: admin only");
             Err(AppError::Forbidden(actor.role))

@@ -12,7 +12,7 @@ use axum::{
 use serde::Deserialize;
 
 use crate::{
-    auth::{CanChange, CanView, ClientInfo},
+    auth::{CanChange, CanView},
     domain::{GroupId, OpenId},
     groups::group_in_url,
     jobs::create_job,
@@ -146,8 +146,7 @@ pub async fn page(
 /// with `all=1`) go to another group, as a batch job. Answers with the job's page.
 pub async fn move_selected(
     State(state): State<AppState>,
-    CanChange(actor): CanChange,
-    client: ClientInfo,
+    CanChange(who): CanChange,
     chrome: Chrome,
     Path(id): Path<String>,
     body: Bytes,
@@ -194,14 +193,6 @@ pub async fn move_selected(
     if openids.is_empty() {
         return back("members.list.none_ticked");
     }
-    let job = create_job(
-        &state,
-        &actor,
-        &client,
-        to,
-        &openids,
-        &format!("group:{}", group.id),
-    )
-    .await?;
+    let job = create_job(&state, &who, to, &openids, &format!("group:{}", group.id)).await?;
     Ok(Redirect::to(&chrome.urls.job(job)).into_response())
 }

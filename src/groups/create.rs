@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use crate::{
     audit::{self, Change},
-    auth::{CanChange, ClientInfo},
+    auth::CanChange,
     domain::GroupName,
     groups::{
         create_form::{CreateForm, MAX_GROUPS},
@@ -26,8 +26,7 @@ pub struct CreateInput {
 /// `POST /groups`.
 pub async fn create(
     State(state): State<AppState>,
-    CanChange(actor): CanChange,
-    client: ClientInfo,
+    CanChange(who): CanChange,
     chrome: Chrome,
     hx: HxRequest,
     CarriedView(list): CarriedView,
@@ -53,9 +52,9 @@ pub async fn create(
         after: Some(name.to_string()),
     };
     let created = state.client.create_group(&name);
-    match audit::record(&state, &actor, &client, change, created).await? {
+    match audit::record(&state, &who, change, created).await? {
         Ok((id, created_name)) => {
-            tracing::info!(operator = %actor.name, action = "group_create", group = %id, "created a group");
+            tracing::info!(operator = %who.actor.name, action = "group_create", group = %id, "created a group");
             state.groups.created(id, &created_name);
             let snapshot = state.groups.peek();
             let table = GroupsTable::new(&chrome, snapshot.clone())

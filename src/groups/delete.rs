@@ -9,7 +9,7 @@ use axum::{
 
 use crate::{
     audit::{self, Change},
-    auth::{ClientInfo, IsAdmin},
+    auth::IsAdmin,
     domain::GroupId,
     groups::{in_url::group_in_url, table::GroupsTable},
     state::AppState,
@@ -73,8 +73,7 @@ pub async fn confirm(
 /// stored followers follow.
 pub async fn delete(
     State(state): State<AppState>,
-    IsAdmin(actor): IsAdmin,
-    client: ClientInfo,
+    IsAdmin(who): IsAdmin,
     chrome: Chrome,
     hx: HxRequest,
     Path(id): Path<String>,
@@ -90,9 +89,9 @@ pub async fn delete(
         after: None,
     };
     let call = state.client.delete_group(g.id);
-    match audit::record(&state, &actor, &client, change, call).await? {
+    match audit::record(&state, &who, change, call).await? {
         Ok(()) => {
-            tracing::info!(operator = %actor.name, action = "group_delete", group = %g.id, members = g.count, "deleted a group");
+            tracing::info!(operator = %who.actor.name, action = "group_delete", group = %g.id, members = g.count, "deleted a group");
             state.groups.deleted(g.id);
             if let Err(e) = state
                 .store

@@ -186,7 +186,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CarriedView {
             .split_once('?')
             .unwrap_or((without_fragment, ""));
         // Only the groups page's own query is a view of the group list.
-        if !path.ends_with("/groups") {
+        if !path.ends_with(crate::web::paths::GROUPS) {
             return Ok(CarriedView::default());
         }
         Ok(CarriedView(ListView::from_query(Some(query))))

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::{
     audit::{self, Change},
-    auth::{Actor, CanChange, CanView, ClientInfo},
+    auth::{CanChange, CanView, Who},
     domain::GroupName,
     groups::{
         dashboard::GroupsPage,
@@ -69,8 +69,7 @@ pub async fn edit(
 /// `POST /groups/{id}/rename`.
 pub async fn rename(
     State(state): State<AppState>,
-    CanChange(actor): CanChange,
-    client: ClientInfo,
+    CanChange(who): CanChange,
     chrome: Chrome,
     hx: HxRequest,
     Path(id): Path<String>,
@@ -94,7 +93,7 @@ pub async fn rename(
             Notice::success(chrome.t("groups.rename.unchanged")).with_kind(NoticeKind::Info);
         return done(reply.notice(notice), chrome, group);
     }
-    match send(&state, &actor, &client, &group, &name).await? {
+    match send(&state, &who, &group, &name).await? {
         Ok(renamed) => {
             let text = chrome.t2("groups.renamed", "name", &renamed.name, "id", renamed.id);
             done(reply.notice(Notice::success(text)), chrome, renamed)
@@ -129,8 +128,7 @@ fn check(
 /// Asks WeChat, recorded in the audit log; the renamed group once it has said yes.
 async fn send(
     state: &AppState,
-    actor: &Actor,
-    client: &ClientInfo,
+    who: &Who,
     group: &Group,
     name: &GroupName,
 ) -> Result<Result<Group, WeChatError>, AppError> {
@@ -141,10 +139,10 @@ async fn send(
         after: Some(name.to_string()),
     };
     let call = state.client.rename_group(group.id, name);
-    let answer = audit::record(state, actor, client, change, call).await?;
+    let answer = audit::record(state, who, change, call).await?;
     match &answer {
         Ok(()) => {
-            tracing::info!(operator = %actor.name, action = "group_rename", group = %group.id, "renamed a group");
+            tracing::info!(operator = %who.actor.name, action = "group_rename", group = %group.id, "renamed a group");
             state.groups.renamed(group.id, name.as_str());
         }
         Err(error) => {

@@ -9,14 +9,13 @@ use axum::{
 };
 
 use crate::{
-    auth::{CanChange, CanView, ClientInfo},
+    auth::{CanChange, CanView},
     domain::GroupId,
     jobs::{
         page::{JobsPage, group_label},
         parse::{self, InvalidLine, MAX_LISTED_INVALID},
     },
     state::{AppState, Snapshot},
-    store::NewJob,
     web::{AppError, Chrome, HxRequest, Reply, html},
     wechat::Group,
 };
@@ -116,8 +115,7 @@ async fn read_list(mut multipart: Multipart) -> Result<ListInput, AppError> {
 /// is kept as a draft job until it is confirmed.
 pub async fn preview(
     State(state): State<AppState>,
-    CanChange(actor): CanChange,
-    client: ClientInfo,
+    CanChange(who): CanChange,
     chrome: Chrome,
     hx: HxRequest,
     multipart: Multipart,
@@ -155,13 +153,7 @@ pub async fn preview(
         }
     };
     let openids: Vec<String> = parsed.valid.iter().map(|o| o.to_string()).collect();
-    let job = NewJob {
-        operator: actor.name.clone(),
-        source: actor.source.as_str().into(),
-        ip: client.ip_string(),
-        to_group: to.get(),
-        origin: "list".into(),
-    };
+    let job = who.new_job(to.get(), "list");
     let job_id = state.store.job_create_draft(&job, &openids).await?;
     let invalid_total = parsed.invalid.len();
     let mut invalid = parsed.invalid;

@@ -166,7 +166,7 @@ pub async fn progress(
 /// `POST /jobs/{id}/cancel`. Twice is harmless: the second time says so.
 pub async fn cancel(
     State(state): State<AppState>,
-    CanChange(actor): CanChange,
+    CanChange(who): CanChange,
     chrome: Chrome,
     hx: HxRequest,
     Path(id): Path<String>,
@@ -176,14 +176,14 @@ pub async fn cancel(
     let cancelled_by = |_: &JobRow| {
         (
             crate::store::Outcome::Ok,
-            format!("cancelled before it started by {}", actor.name),
+            format!("cancelled before it started by {}", who.actor.name),
         )
     };
     let result = state
         .store
         .job_request_cancel(job.id, &cancelled_by)
         .await?;
-    tracing::info!(operator = %actor.name, job = job.id, ?result, "cancel asked for");
+    tracing::info!(operator = %who.actor.name, job = job.id, ?result, "cancel asked for");
     let reply = Reply::new(hx);
     if !reply.is_htmx() {
         return reply.or_redirect(chrome.urls.job(job.id));

@@ -6,14 +6,14 @@ use axum::{
 };
 
 use crate::{
-    auth::{Actor, CanChange, ClientInfo},
+    auth::{CanChange, Who},
     domain::{GroupId, OpenId},
     jobs::{
         page::{RecentJobs, job_or_404},
         progress::JobProgress,
     },
     state::AppState,
-    store::{AuditEntry, JobState, NewJob},
+    store::{AuditEntry, JobState},
     web::{AppError, Chrome, HxRequest, Notice, Reply, htmx::HxCurrentUrl},
 };
 
@@ -21,46 +21,34 @@ use crate::{
 /// with the totals. Used by the list preview's confirm and by a group's member page.
 pub async fn create_job(
     state: &AppState,
-    actor: &Actor,
-    client: &ClientInfo,
+    who: &Who,
     to: GroupId,
     openids: &[OpenId],
     origin: &str,
 ) -> Result<i64, AppError> {
-    let job = NewJob {
-        operator: actor.name.clone(),
-        source: actor.source.as_str().into(),
-        ip: client.ip_string(),
-        to_group: to.get(),
-        origin: origin.into(),
-    };
+    let job = who.new_job(to.get(), origin);
     let list: Vec<String> = openids.iter().map(|o| o.to_string()).collect();
     let id = state.store.job_create_draft(&job, &list).await?;
-    queue(state, actor, client, id, to, list.len()).await?;
+    queue(state, who, id, to, list.len()).await?;
     Ok(id)
 }
 
 async fn queue(
     state: &AppState,
-    actor: &Actor,
-    client: &ClientInfo,
+    who: &Who,
     id: i64,
     to: GroupId,
     total: usize,
 ) -> Result<bool, AppError> {
     let entry = AuditEntry {
-        operator: actor.name.clone(),
-        source: actor.source.as_str().into(),
-        ip: client.ip_string(),
-        action: "batch_move".into(),
         target: Some(format!("job #{id}")),
-        before: None,
         after: Some(format!("{total} OpenIDs → group {to}")),
+        ..who.audit_entry("batch_move")
     };
     let audit_id = state.store.audit_begin(&entry).await?;
     let queued = state.store.job_confirm(id, audit_id).await?;
     if queued {
-        tracing::info!(operator = %actor.name, job = id, total, to = %to, "batch job queued");
+        tracing::info!(operator = %who.actor.name, job = id, total, to = %to, "batch job queued");
         state.jobs.wake_jobs();
     } else {
         state
@@ -79,8 +67,7 @@ async fn queue(
 /// `POST /jobs/{id}/confirm`: the previewed list becomes a queued job.
 pub async fn confirm(
     State(state): State<AppState>,
-    CanChange(actor): CanChange,
-    client: ClientInfo,
+    CanChange(who): CanChange,
     chrome: Chrome,
     hx: HxRequest,
     from: HxCurrentUrl,
@@ -95,8 +82,7 @@ pub async fn confirm(
     if job.state == JobState::Draft {
         queue(
             &state,
-            &actor,
-            &client,
+            &who,
             job.id,
             GroupId::from_upstream(job.to_group),
             usize::try_from(job.total).unwrap_or(0),

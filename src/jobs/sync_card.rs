@@ -5,7 +5,7 @@ use askama::Template;
 use axum::{extract::State, response::Response};
 
 use crate::{
-    auth::{Actor, CanChange, CanView, ClientInfo},
+    auth::{CanChange, CanView, Who},
     state::AppState,
     store::{AuditEntry, SyncRow},
     web::{AppError, Chrome, HxRequest, Notice, NoticeKind, Reply, html},
@@ -56,25 +56,16 @@ impl SyncPanel {
 
 /// Starts a follower sync unless one is running; writes its audit row. Answers whether it
 /// started one.
-pub async fn start_sync(
-    state: &AppState,
-    actor: &Actor,
-    client: &ClientInfo,
-) -> Result<bool, AppError> {
-    let (sync, started) = state.store.sync_start(&actor.name).await?;
+pub async fn start_sync(state: &AppState, who: &Who) -> Result<bool, AppError> {
+    let (sync, started) = state.store.sync_start(&who.actor.name).await?;
     if started {
         let entry = AuditEntry {
-            operator: actor.name.clone(),
-            source: actor.source.as_str().into(),
-            ip: client.ip_string(),
-            action: "follower_sync".into(),
             target: Some(format!("sync #{}", sync.id)),
-            before: None,
-            after: None,
+            ..who.audit_entry("follower_sync")
         };
         let audit_id = state.store.audit_begin(&entry).await?;
         state.store.sync_set_audit(sync.id, audit_id).await?;
-        tracing::info!(operator = %actor.name, sync = sync.id, "follower sync asked for");
+        tracing::info!(operator = %who.actor.name, sync = sync.id, "follower sync asked for");
         state.jobs.wake_sync();
     }
     Ok(started)
@@ -92,12 +83,11 @@ pub async fn sync_panel(
 /// `POST /followers/sync`: start a sync (or join the running one).
 pub async fn sync(
     State(state): State<AppState>,
-    CanChange(actor): CanChange,
-    client: ClientInfo,
+    CanChange(who): CanChange,
     chrome: Chrome,
     hx: HxRequest,
 ) -> Result<Response, AppError> {
-    let started = start_sync(&state, &actor, &client).await?;
+    let started = start_sync(&state, &who).await?;
     let reply = Reply::new(hx);
     if !hx.0 {
         return reply.or_redirect(chrome.urls.jobs());

@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use crate::{
     audit::{self, Change},
-    auth::{CanChange, ClientInfo},
+    auth::{CanChange, Who},
     domain::{GroupId, OpenId},
     groups::{CarriedView, GroupsPage, GroupsTable, ListView},
     members::panel::{Found, MemberPanel},
@@ -30,8 +30,7 @@ pub struct MoveInput {
 /// counts in the cached list right, and it spares the write when they are already there.
 pub async fn move_user(
     State(state): State<AppState>,
-    CanChange(actor): CanChange,
-    client: ClientInfo,
+    CanChange(who): CanChange,
     chrome: Chrome,
     hx: HxRequest,
     CarriedView(list): CarriedView,
@@ -80,7 +79,7 @@ pub async fn move_user(
         panel.confirm_blacklist = true;
         return answer.panel(StatusCode::OK, None, panel);
     }
-    send(&actor, &client, &chrome, answer, panel, openid, (from, to)).await
+    send(&who, &chrome, answer, panel, openid, (from, to)).await
 }
 
 /// What is wrong with the OpenID and with the target group, each shown next to its field.
@@ -123,8 +122,7 @@ fn name_of(state: &AppState, id: GroupId) -> Option<String> {
 
 /// Moves the follower (recorded in the audit log) and says how it went.
 async fn send(
-    actor: &crate::auth::Actor,
-    client: &ClientInfo,
+    who: &Who,
     chrome: &Chrome,
     answer: Answer<'_>,
     mut panel: MemberPanel,
@@ -140,12 +138,12 @@ async fn send(
         after: Some(group_label(to, name_of(state, to))),
     };
     let call = state.client.move_user(&openid, to);
-    if let Err(error) = audit::record(state, actor, client, change, call).await? {
+    if let Err(error) = audit::record(state, who, change, call).await? {
         tracing::warn!(to = %to, error = %error, "moving a follower failed");
         let notice = Notice::wechat(&error, chrome.lang);
         return answer.panel(upstream_status(&error), Some(notice), panel);
     }
-    tracing::info!(operator = %actor.name, action = "member_move", from = %from, to = %to, "moved a follower");
+    tracing::info!(operator = %who.actor.name, action = "member_move", from = %from, to = %to, "moved a follower");
     state.groups.moved(from, to, 1);
     crate::jobs::follower_moved(state, &openid, to).await;
     panel.snapshot = state.groups.peek();
