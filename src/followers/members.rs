@@ -5,7 +5,7 @@ use std::sync::Arc;
 use askama::Template;
 use axum::{
     body::Bytes,
-    extract::{Path, Query, State},
+    extract::{Query, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::{
     auth::{CanChange, CanView},
     domain::{GroupId, OpenId},
-    groups::group_in_url,
+    groups::GroupInUrl,
     jobs::create_job,
     state::{AppState, Snapshot},
     store::{FollowerRow, SyncRow},
@@ -97,10 +97,9 @@ pub async fn page(
     State(state): State<AppState>,
     _: CanView,
     chrome: Chrome,
-    Path(id): Path<String>,
+    GroupInUrl { group, snapshot }: GroupInUrl,
     Query(query): Query<MembersQuery>,
 ) -> Result<Response, AppError> {
-    let (group, snapshot) = group_in_url(&state, &id).await?;
     let (q, q_error) = match clean_prefix(&query.q) {
         Ok(q) => (q, None),
         Err(()) => (String::new(), Some(chrome.t("members.list.bad_prefix"))),
@@ -148,10 +147,9 @@ pub async fn move_selected(
     State(state): State<AppState>,
     CanChange(who): CanChange,
     chrome: Chrome,
-    Path(id): Path<String>,
+    GroupInUrl { group, snapshot }: GroupInUrl,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    let (group, snapshot) = group_in_url(&state, &id).await?;
     let mut ticked = Vec::new();
     let (mut all, mut q, mut to) = (false, String::new(), String::new());
     for (k, v) in form_urlencoded::parse(&body) {

@@ -1,17 +1,13 @@
 //! Delete a group (admins only): a confirmation that says how many members go back to 未分组.
 
 use askama::Template;
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-    response::Response,
-};
+use axum::{extract::State, http::StatusCode, response::Response};
 
 use crate::{
     audit::{self, Change},
     auth::IsAdmin,
     domain::GroupId,
-    groups::{in_url::group_in_url, table::GroupsTable},
+    groups::{in_url::GroupInUrl, table::GroupsTable},
     state::AppState,
     web::{AppError, Chrome, Flash, HxRequest, Notice, Notices, Reply, html, upstream_status},
     wechat::Group,
@@ -49,13 +45,11 @@ fn refuse_system(chrome: Chrome, hx: HxRequest, g: Group) -> Result<Response, Ap
 
 /// `GET /groups/{id}/delete`: the confirmation.
 pub async fn confirm(
-    State(state): State<AppState>,
     IsAdmin(_): IsAdmin,
     chrome: Chrome,
     hx: HxRequest,
-    Path(id): Path<String>,
+    GroupInUrl { group: g, .. }: GroupInUrl,
 ) -> Result<Response, AppError> {
-    let (g, _) = group_in_url(&state, &id).await?;
     if g.id.is_system() {
         return refuse_system(chrome, hx, g);
     }
@@ -76,9 +70,8 @@ pub async fn delete(
     IsAdmin(who): IsAdmin,
     chrome: Chrome,
     hx: HxRequest,
-    Path(id): Path<String>,
+    GroupInUrl { group: g, .. }: GroupInUrl,
 ) -> Result<Response, AppError> {
-    let (g, _) = group_in_url(&state, &id).await?;
     if g.id.is_system() {
         return refuse_system(chrome, hx, g);
     }

@@ -2,10 +2,16 @@
 
 use std::sync::Arc;
 
+use axum::{
+    extract::{FromRequestParts, Path},
+    http::request::Parts,
+    response::{IntoResponse, Response},
+};
+
 use crate::{domain::GroupId, state::AppState, state::Snapshot, web::AppError, wechat::Group};
 
 /// The group from the (cached) list, with that list; 404 for an id that is malformed or not in it.
-pub async fn group_in_url(
+async fn group_in_url(
     state: &AppState,
     id: &str,
 ) -> Result<(Group, Option<Arc<Snapshot>>), AppError> {
@@ -16,4 +22,25 @@ pub async fn group_in_url(
         .and_then(|s| s.find(id).cloned())
         .ok_or(AppError::NotFound)?;
     Ok((group, snapshot))
+}
+
+/// The same as an extractor, for the routes under `/groups/{id}/…`. Name it after the role
+/// extractor, so that a role that may not see the route is refused before the list is read.
+pub struct GroupInUrl {
+    pub group: Group,
+    pub snapshot: Option<Arc<Snapshot>>,
+}
+
+impl FromRequestParts<AppState> for GroupInUrl {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let (group, snapshot) = group_in_url(state, &id)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(GroupInUrl { group, snapshot })
+    }
 }

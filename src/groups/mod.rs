@@ -17,6 +17,6 @@ pub mod table;
 
 pub use create_form::CreateForm;
 pub use dashboard::GroupsPage;
-pub use in_url::group_in_url;
+pub use in_url::GroupInUrl;
 pub use listing::{CarriedView, ListView};
 pub use table::GroupsTable;

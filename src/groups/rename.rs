@@ -1,7 +1,7 @@
 //! Rename a group in place: the row turns into a small form and back.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
@@ -13,7 +13,7 @@ use crate::{
     domain::GroupName,
     groups::{
         dashboard::GroupsPage,
-        in_url::group_in_url,
+        in_url::GroupInUrl,
         rows::{RenameRow, Row},
     },
     state::AppState,
@@ -31,24 +31,20 @@ pub struct RenameInput {
 
 /// `GET /groups/{id}/row`: the plain row (the rename form's "cancel").
 pub async fn row(
-    State(state): State<AppState>,
     _: CanView,
     chrome: Chrome,
-    Path(id): Path<String>,
+    GroupInUrl { group: g, .. }: GroupInUrl,
 ) -> Result<Response, AppError> {
-    let (g, _) = group_in_url(&state, &id).await?;
     html(&Row::new(chrome, g, false))
 }
 
 /// `GET /groups/{id}/edit`: the row as a form (htmx), or the page with it (no JavaScript).
 pub async fn edit(
-    State(state): State<AppState>,
     _: CanChange,
     chrome: Chrome,
     hx: HxRequest,
-    Path(id): Path<String>,
+    GroupInUrl { group: g, .. }: GroupInUrl,
 ) -> Result<Response, AppError> {
-    let (g, _) = group_in_url(&state, &id).await?;
     if !hx.0 {
         return Ok(Redirect::to(&chrome.urls.group_edit_page(g.id).to_string()).into_response());
     }
@@ -72,10 +68,9 @@ pub async fn rename(
     CanChange(who): CanChange,
     chrome: Chrome,
     hx: HxRequest,
-    Path(id): Path<String>,
+    GroupInUrl { group, .. }: GroupInUrl,
     Form(input): Form<RenameInput>,
 ) -> Result<Response, AppError> {
-    let (group, _) = group_in_url(&state, &id).await?;
     let mut form = RenameRow::new(&chrome, group.clone());
     form.value = input.name.clone();
     let reply = Reply::new(hx);

@@ -3,6 +3,11 @@
 use std::sync::Arc;
 
 use askama::Template;
+use axum::{
+    extract::{FromRequestParts, Path},
+    http::request::Parts,
+    response::{IntoResponse, Response},
+};
 
 use crate::{
     domain::GroupId,
@@ -107,4 +112,21 @@ impl JobsPage {
 pub async fn job_or_404(state: &AppState, id: &str) -> Result<JobRow, AppError> {
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
     state.store.job(id).await?.ok_or(AppError::NotFound)
+}
+
+/// The same as an extractor, for the routes under `/jobs/{id}/…` (after the role extractor).
+pub struct JobInUrl(pub JobRow);
+
+impl FromRequestParts<AppState> for JobInUrl {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let job = job_or_404(state, &id)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(JobInUrl(job))
+    }
 }

@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::{
     body::Bytes,
-    extract::{Path, State},
+    extract::State,
     http::header,
     response::{Html, IntoResponse, Response},
 };
@@ -11,7 +11,7 @@ use axum::{
 use crate::{
     audit::csv_safe,
     auth::{CanChange, CanView},
-    jobs::page::{RecentJobs, group_label, job_or_404},
+    jobs::page::{JobInUrl, RecentJobs, group_label},
     state::AppState,
     store::{CancelResult, ItemOutcome, ItemRow, JobRow, JobState},
     web::{
@@ -134,9 +134,8 @@ pub async fn show(
     State(state): State<AppState>,
     _: CanView,
     chrome: Chrome,
-    Path(id): Path<String>,
+    JobInUrl(job): JobInUrl,
 ) -> Result<Response, AppError> {
-    let job = job_or_404(&state, &id).await?;
     let progress = JobProgress::load(&state, &chrome, job.id).await?;
     html(&JobPage {
         chrome,
@@ -151,9 +150,8 @@ pub async fn progress(
     _: CanView,
     chrome: Chrome,
     from: HxCurrentUrl,
-    Path(id): Path<String>,
+    JobInUrl(job): JobInUrl,
 ) -> Result<Response, AppError> {
-    let job = job_or_404(&state, &id).await?;
     let progress = JobProgress::load(&state, &chrome, job.id).await?;
     let mut html = progress.render()?;
     // The last poll (the job has ended, polling stops) brings the list up to date too.
@@ -169,9 +167,8 @@ pub async fn cancel(
     CanChange(who): CanChange,
     chrome: Chrome,
     hx: HxRequest,
-    Path(id): Path<String>,
+    JobInUrl(job): JobInUrl,
 ) -> Result<Response, AppError> {
-    let job = job_or_404(&state, &id).await?;
     // A queued job ends here, not in the worker: its audit row says who cancelled it.
     let cancelled_by = |_: &JobRow| {
         (
@@ -205,9 +202,8 @@ pub async fn cancel(
 pub async fn outcome_csv(
     State(state): State<AppState>,
     _: CanView,
-    Path(id): Path<String>,
+    JobInUrl(job): JobInUrl,
 ) -> Result<Response, AppError> {
-    let job = job_or_404(&state, &id).await?;
     let items = state.store.job_items(job.id).await?;
     let mut out = Vec::from("\u{FEFF}".as_bytes());
     {
