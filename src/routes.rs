@@ -40,7 +40,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub fn router(state: AppState, sessions: Sessions) -> Router {
     let app = public()
         .merge(signed_in(&state))
-        .fallback(|| async { AppError::NotFound });
+        .fallback(|| async { AppError::NotFound })
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed });
     let app = under_base_path(app, &state.urls);
     let stack = ServiceBuilder::new()
         .layer(SetRequestIdLayer::x_request_id(telemetry::MakeId))
@@ -62,6 +63,7 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
         ))
+        .layer(middleware::from_fn(web::strict_utf8))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(origin_check(&state))
         .layer(middleware::from_fn_with_state(

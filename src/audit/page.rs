@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::{
-    extract::{Query, State},
+    extract::State,
     http::header,
     response::{IntoResponse, Response},
 };
@@ -12,7 +12,7 @@ use crate::{
     auth::CanView,
     state::{Actor, AppState},
     store::{AuditFilter, AuditRow},
-    web::{AppError, Chrome, html, urls::with_query},
+    web::{AppError, Chrome, Query, html, urls::with_query},
 };
 
 /// Writing the CSV into memory fails only on a bug.

@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::{
-    extract::{Query, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
@@ -13,7 +13,7 @@ use crate::{
     auth::{ClientInfo, MaybeActor, password},
     state::{Actor, AppState, Source, session_keys as keys},
     store::{AuditEntry, OperatorRecord, Outcome, now_us},
-    web::{AppError, Chrome, Form, HxRequest, Reply, html, new_csrf_token},
+    web::{AppError, Chrome, Form, HxRequest, Query, Reply, html, new_csrf_token},
 };
 
 #[derive(Template)]

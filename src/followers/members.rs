@@ -4,8 +4,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::{
-    body::Bytes,
-    extract::{Query, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
@@ -18,7 +17,7 @@ use crate::{
     jobs::create_job,
     state::{AppState, Snapshot},
     store::{FollowerRow, SyncRow},
-    web::{AppError, Chrome, Notice, Notices, html, urls::with_query},
+    web::{AppError, Chrome, Form, Notice, Notices, Query, html, urls::with_query},
     wechat::Group,
 };
 
@@ -148,16 +147,16 @@ pub async fn move_selected(
     CanChange(who): CanChange,
     chrome: Chrome,
     GroupInUrl { group, snapshot }: GroupInUrl,
-    body: Bytes,
+    Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let mut ticked = Vec::new();
     let (mut all, mut q, mut to) = (false, String::new(), String::new());
-    for (k, v) in form_urlencoded::parse(&body) {
-        match k.as_ref() {
-            "openid" => ticked.push(v.into_owned()),
+    for (k, v) in fields {
+        match k.as_str() {
+            "openid" => ticked.push(v),
             "all" => all = v == "1",
-            "q" => q = v.into_owned(),
-            "to_groupid" => to = v.into_owned(),
+            "q" => q = v,
+            "to_groupid" => to = v,
             _ => {}
         }
     }

@@ -1,7 +1,7 @@
 //! `GET /groups`, the operator's dashboard, and "refresh from WeChat".
 
 use axum::{
-    extract::{Query, RawQuery, State},
+    extract::{RawQuery, State},
     http::StatusCode,
     response::{IntoResponse, Response},
 };
@@ -19,7 +19,7 @@ use crate::{
     members::lookup_into,
     state::{AppState, Snapshot},
     web::{
-        AppError, Chrome, Flash, Notice, Reply, html,
+        AppError, Chrome, Flash, Notice, Query, Reply, html,
         htmx::{HxRequest, HxTarget},
         upstream_status,
     },

@@ -80,7 +80,8 @@ pub async fn index(
 #[derive(Default)]
 struct ListInput {
     to_groupid: String,
-    text: String,
+    /// The text box as sent: the list parser says which line is not UTF-8, if one is not.
+    text: Vec<u8>,
     file: Vec<u8>,
 }
 
@@ -102,8 +103,11 @@ async fn read_list(mut multipart: Multipart) -> Result<ListInput, AppError> {
             }
         })?;
         match name.as_str() {
-            "to_groupid" => input.to_groupid = String::from_utf8_lossy(&bytes).into_owned(),
-            "text" => input.text = String::from_utf8_lossy(&bytes).into_owned(),
+            "to_groupid" => {
+                input.to_groupid = String::from_utf8(bytes.to_vec())
+                    .map_err(|_| AppError::NotUtf8("the target group"))?
+            }
+            "text" => input.text = bytes.to_vec(),
             "file" => input.file = bytes.to_vec(),
             _ => {}
         }
@@ -125,7 +129,7 @@ pub async fn preview(
     let mut form = ListForm::new(&chrome, snapshot.as_deref());
     form.to_value = input.to_groupid.trim().to_owned();
     if input.text.len() <= 64 * 1024 {
-        form.text_value = input.text.clone();
+        form.text_value = String::from_utf8(input.text.clone()).unwrap_or_default();
     }
     let to = GroupId::parse(&input.to_groupid)
         .map_err(|e| e.message(chrome.lang))
@@ -135,7 +139,7 @@ pub async fn preview(
         });
     // A file wins over the text box when both are given.
     let bytes: &[u8] = if input.file.is_empty() {
-        input.text.as_bytes()
+        &input.text
     } else {
         &input.file
     };

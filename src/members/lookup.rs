@@ -1,10 +1,6 @@
 //! Look a follower up by OpenID.
 
-use axum::{
-    extract::{Query, State},
-    http::StatusCode,
-    response::Response,
-};
+use axum::{extract::State, http::StatusCode, response::Response};
 use serde::Deserialize;
 
 use crate::{
@@ -12,7 +8,7 @@ use crate::{
     domain::OpenId,
     members::panel::{Found, MemberPanel},
     state::AppState,
-    web::{AppError, Chrome, HxRequest, Notice, Reply},
+    web::{AppError, Chrome, HxRequest, Notice, Query, Reply},
 };
 
 #[derive(Debug, Deserialize)]

@@ -5,9 +5,11 @@
 
 use axum::{
     extract::Path,
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderValue, header},
     response::{IntoResponse, Response},
 };
+
+use crate::web::AppError;
 
 /// One embedded file.
 pub struct Asset {
@@ -35,6 +37,6 @@ pub async fn serve(Path(file): Path<String>) -> Response {
             a.bytes,
         )
             .into_response(),
-        None => (StatusCode::NOT_FOUND, "no such asset").into_response(),
+        None => AppError::NotFound.into_response(),
     }
 }

@@ -33,6 +33,21 @@ pub enum AppError {
     /// 400: a body that is not the form the page sends.
     #[error("malformed form: {0}")]
     BadForm(String),
+    /// 400: a form, query or path that is not UTF-8 (or declares another character set).
+    #[error("not UTF-8: {0}")]
+    NotUtf8(&'static str),
+    /// 400: a query parameter this page does not understand (`?page=abc`).
+    #[error("malformed query: {0}")]
+    BadQuery(String),
+    /// 405: a method this path does not answer (a GET of a form's target).
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// 403: a change sent from another site (the `Origin` / `Sec-Fetch-Site` check).
+    #[error("cross-site request refused")]
+    CrossSite,
+    /// 503: the request took longer than the app's timeout.
+    #[error("request timed out")]
+    Timeout,
     /// 409 when WeChat refused (an errcode), 502 when it did not answer properly: for a
     /// handler that has no form of its own to show the message in.
     #[error("WeChat: {0}")]
@@ -79,9 +94,49 @@ pub(super) enum ErrorKind {
     Forbidden(Role),
     Upstream(WeChatError),
     Csrf,
+    CrossSite,
     TooLarge,
     BadForm,
+    NotUtf8,
+    BadQuery,
+    MethodNotAllowed,
+    Timeout,
     Internal,
+}
+
+impl ErrorKind {
+    /// The kind of a bare error response that none of our handlers made: a framework's or a
+    /// layer's (the origin check, the timeout, the router), so that it gets a page too.
+    pub(super) fn of_bare(status: StatusCode) -> ErrorKind {
+        match status {
+            StatusCode::NOT_FOUND => ErrorKind::NotFound,
+            StatusCode::FORBIDDEN => ErrorKind::CrossSite,
+            StatusCode::METHOD_NOT_ALLOWED => ErrorKind::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => ErrorKind::TooLarge,
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => ErrorKind::Timeout,
+            s if s.is_client_error() => ErrorKind::BadForm,
+            _ => ErrorKind::Internal,
+        }
+    }
+
+    /// The catalogue entry for the page's title and detail.
+    pub(super) fn key(&self) -> &'static str {
+        match self {
+            ErrorKind::NotFound => "error.not_found",
+            ErrorKind::PreviewGone => "error.preview_gone",
+            ErrorKind::Forbidden(_) => "error.forbidden",
+            ErrorKind::Upstream(_) => "error.upstream",
+            ErrorKind::Csrf => "error.csrf",
+            ErrorKind::CrossSite => "error.cross_site",
+            ErrorKind::TooLarge => "error.too_large",
+            ErrorKind::BadForm => "error.bad_form",
+            ErrorKind::NotUtf8 => "error.not_utf8",
+            ErrorKind::BadQuery => "error.bad_query",
+            ErrorKind::MethodNotAllowed => "error.method",
+            ErrorKind::Timeout => "error.timeout",
+            ErrorKind::Internal => "error.internal",
+        }
+    }
 }
 
 impl IntoResponse for AppError {
@@ -100,6 +155,19 @@ impl IntoResponse for AppError {
                 tracing::info!(%why, "refused a malformed form");
                 (StatusCode::BAD_REQUEST, ErrorKind::BadForm)
             }
+            AppError::NotUtf8(what) => {
+                tracing::info!(%what, "refused text that is not UTF-8");
+                (StatusCode::BAD_REQUEST, ErrorKind::NotUtf8)
+            }
+            AppError::BadQuery(why) => {
+                tracing::info!(%why, "refused a malformed query");
+                (StatusCode::BAD_REQUEST, ErrorKind::BadQuery)
+            }
+            AppError::MethodNotAllowed => {
+                (StatusCode::METHOD_NOT_ALLOWED, ErrorKind::MethodNotAllowed)
+            }
+            AppError::CrossSite => (StatusCode::FORBIDDEN, ErrorKind::CrossSite),
+            AppError::Timeout => (StatusCode::SERVICE_UNAVAILABLE, ErrorKind::Timeout),
             AppError::Internal(cause) => {
                 tracing::error!(error = %format!("{cause:#}"), "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, ErrorKind::Internal)

@@ -25,6 +25,8 @@ struct ErrorPage {
     title: String,
     detail: String,
     status: u16,
+    /// To quote to an administrator; the same id is on every log line of the request.
+    request_id: String,
 }
 
 /// Gives marked error responses a real page in the operator's language.
@@ -44,8 +46,10 @@ pub async fn render(State(state): State<AppState>, request: Request, next: Next)
         .get::<tower_http::request_id::RequestId>()
         .cloned();
     let response = next.run(request).await;
-    let Some(Rendered(kind)) = response.extensions().get::<Rendered>().cloned() else {
-        return response;
+    let kind = match response.extensions().get::<Rendered>() {
+        Some(Rendered(kind)) => kind.clone(),
+        None if is_bare_error(&response) => ErrorKind::of_bare(response.status()),
+        None => return response,
     };
     let request_id = id
         .as_ref()
@@ -70,6 +74,7 @@ pub async fn render(State(state): State<AppState>, request: Request, next: Next)
             title: notice.title,
             detail: notice.detail.unwrap_or_default(),
             status: status.as_u16(),
+            request_id: request_id.to_owned(),
             chrome,
         };
         page.render()
@@ -78,18 +83,20 @@ pub async fn render(State(state): State<AppState>, request: Request, next: Next)
     rendered.unwrap_or(response)
 }
 
+/// An error status with no body type: made by a layer or the framework, not by our handlers
+/// (which mark theirs), so it would otherwise reach the browser blank.
+fn is_bare_error(response: &Response) -> bool {
+    let status = response.status();
+    (status.is_client_error() || status.is_server_error())
+        && !response.headers().contains_key(header::CONTENT_TYPE)
+}
+
 /// What the page (or the htmx message) says for this kind of error.
 fn notice_for(kind: &ErrorKind, chrome: &Chrome, request_id: &str) -> Notice {
-    let key = match kind {
-        ErrorKind::Upstream(error) => return Notice::wechat(error, chrome.lang),
-        ErrorKind::NotFound => "error.not_found",
-        ErrorKind::PreviewGone => "error.preview_gone",
-        ErrorKind::Forbidden(_) => "error.forbidden",
-        ErrorKind::Csrf => "error.csrf",
-        ErrorKind::TooLarge => "error.too_large",
-        ErrorKind::BadForm => "error.bad_form",
-        ErrorKind::Internal => "error.internal",
-    };
+    if let ErrorKind::Upstream(error) = kind {
+        return Notice::wechat(error, chrome.lang);
+    }
+    let key = kind.key();
     let detail = match kind {
         ErrorKind::Forbidden(role) => chrome.t1(&format!("{key}.detail"), "role", role),
         ErrorKind::Internal => chrome.t1(&format!("{key}.detail"), "id", request_id),

@@ -25,7 +25,7 @@ pub use csrf::new_csrf_token;
 pub use error::AppError;
 pub use error_page::render as render_errors;
 pub use flash::Flash;
-pub use form::{BODY_LIMIT, Form, UPLOAD_LIMIT};
+pub use form::{BODY_LIMIT, Form, Query, UPLOAD_LIMIT, strict_utf8};
 pub use htmx::HxRequest;
 pub use notice::{Notice, NoticeKind, Notices, upstream_status};
 pub use reply::{Reply, html};
