@@ -14,8 +14,9 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::client::{Endpoint, Transport};
+use super::endpoint::Endpoint;
 use super::errors::{TransportKind, WeChatError};
+use super::transport::Transport;
 use super::wire::{StableTokenRequest, TokenResponse};
 
 /// Where the access_token comes from: one of WeChat's two token endpoints, or a token service.
