@@ -184,6 +184,46 @@ impl Settings {
             jobs,
         })
     }
+
+    /// Settings for tests and benchmarks: the demo account with 300 followers, a free loopback
+    /// port, an in-memory database, a 5 s upstream timeout, and the defaults otherwise. WeChat is
+    /// a port where nothing listens until [`Self::with_account`] names one, so a test never
+    /// reaches the real API by accident.
+    pub fn for_tests() -> Self {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            account: None,
+            wechat_api: "http://127.0.0.1:9".into(),
+            token_mode: TokenMode::Stable,
+            token_url: None,
+            groups_max_age: Duration::from_secs(300),
+            upstream_timeout: Duration::from_secs(5),
+            demo_followers: 300,
+            log_format: LogFormat::Human,
+            database_url: "sqlite::memory:".into(),
+            base_path: String::new(),
+            public_origin: None,
+            access: Access::default(),
+            metrics_allow: Vec::new(),
+            jobs: JobSettings::default(),
+        }
+    }
+
+    /// These settings for the account `appid` with `secret`, whose WeChat answers at
+    /// `wechat_api` (a simulator's URL, or one where nothing listens).
+    pub fn with_account(
+        mut self,
+        appid: &str,
+        secret: &str,
+        wechat_api: impl Into<String>,
+    ) -> Self {
+        self.account = Some(Account {
+            appid: appid.to_owned(),
+            secret: secret.to_owned().into(),
+        });
+        self.wechat_api = wechat_api.into();
+        self
+    }
 }
 
 #[cfg(test)]
