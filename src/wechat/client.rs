@@ -8,7 +8,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::Method;
 use secrecy::SecretString;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -19,7 +18,7 @@ use super::endpoint::Endpoint;
 use super::errors::{TransportKind, WeChatError};
 use super::retry::{self, CallKind};
 use super::token::{AccessToken, TokenMode, TokenSource};
-use super::transport::{CallObserver, Transport};
+use super::transport::{CallObserver, Request, Transport};
 use super::wire;
 use crate::domain::{GroupId, GroupName, OpenId};
 
@@ -230,7 +229,7 @@ impl WeChatClient {
 
     async fn groups_unguarded(&self, started: Instant) -> Result<Vec<Group>, WeChatError> {
         let list: wire::GroupList = self
-            .run(Endpoint::GroupsGet, Method::GET, None::<&()>, started)
+            .run(&Request::get(Endpoint::GroupsGet, &[]), started)
             .await?;
         Ok(list
             .groups
@@ -259,13 +258,7 @@ impl WeChatClient {
                 },
             };
             let err = match self
-                .run_detailed::<wire::Created, _>(
-                    Endpoint::GroupsCreate,
-                    Method::POST,
-                    &[],
-                    Some(&body),
-                    started,
-                )
+                .run_detailed::<wire::Created, _>(&Request::post(Endpoint::GroupsCreate, &body), started)
                 .await
             {
                 Ok(created) => {
@@ -333,7 +326,7 @@ impl WeChatClient {
             openid: openid.as_str(),
         };
         let found: wire::UserGroup = self
-            .call(Endpoint::GroupsGetId, Method::POST, Some(&body))
+            .call(&Request::post(Endpoint::GroupsGetId, &body))
             .await?;
         Ok(GroupId::from_upstream(found.groupid))
     }
@@ -377,10 +370,7 @@ impl WeChatClient {
             let started = Instant::now();
             match self
                 .run_detailed::<wire::Ack, _>(
-                    Endpoint::GroupsDelete,
-                    Method::POST,
-                    &[],
-                    Some(&body),
+                    &Request::post(Endpoint::GroupsDelete, &body),
                     started,
                 )
                 .await
@@ -409,9 +399,7 @@ impl WeChatClient {
         let query: Vec<(&str, &str)> = after
             .map(|o| vec![("next_openid", o.as_str())])
             .unwrap_or_default();
-        let page: wire::UserList = self
-            .call_with_query(Endpoint::UserGet, Method::GET, &query, None::<&()>)
-            .await?;
+        let page: wire::UserList = self.call(&Request::get(Endpoint::UserGet, &query)).await?;
         let openids = page
             .data
             .map(|d| d.openid)
@@ -458,7 +446,7 @@ impl WeChatClient {
                 .collect(),
         };
         let answer: wire::BatchInfo = self
-            .call(Endpoint::UserInfoBatchGet, Method::POST, Some(&body))
+            .call(&Request::post(Endpoint::UserInfoBatchGet, &body))
             .await?;
         answer
             .user_info_list
@@ -497,34 +485,17 @@ impl WeChatClient {
         endpoint: Endpoint,
         body: &B,
     ) -> Result<(), WeChatError> {
-        let _: wire::Ack = self.call(endpoint, Method::POST, Some(body)).await?;
+        let _: wire::Ack = self.call(&Request::post(endpoint, body)).await?;
         Ok(())
     }
 
     /// One call, through the circuit breaker and the retry policy.
     async fn call<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,
-        endpoint: Endpoint,
-        method: Method,
-        body: Option<&B>,
+        request: &Request<'_, B>,
     ) -> Result<T, WeChatError> {
-        self.call_with_query(endpoint, method, &[], body).await
-    }
-
-    /// [`Self::call`] with query parameters besides the token (`user/get`'s `next_openid`).
-    async fn call_with_query<T: DeserializeOwned, B: Serialize + ?Sized>(
-        &self,
-        endpoint: Endpoint,
-        method: Method,
-        query: &[(&str, &str)],
-        body: Option<&B>,
-    ) -> Result<T, WeChatError> {
-        self.guarded(async {
-            self.run_detailed(endpoint, method, query, body, Instant::now())
-                .await
-                .map_err(|failed| failed.err)
-        })
-        .await
+        self.guarded(async { self.run(request, Instant::now()).await })
+            .await
     }
 
     /// Runs `work` (one call, or a create and its re-read) if the circuit lets it, and counts
@@ -542,38 +513,32 @@ impl WeChatClient {
     /// [`Self::run_detailed`] for callers that only need the error.
     async fn run<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,
-        endpoint: Endpoint,
-        method: Method,
-        body: Option<&B>,
+        request: &Request<'_, B>,
         started: Instant,
     ) -> Result<T, WeChatError> {
-        self.run_detailed(endpoint, method, &[], body, started)
+        self.run_detailed(request, started)
             .await
             .map_err(|failed| failed.err)
     }
 
-    /// The retry loop: attempts `endpoint` until it succeeds, fails in a way its call kind does
+    /// The retry loop: attempts `request` until it succeeds, fails in a way its call kind does
     /// not retry, runs out of retries, or would start after the deadline.
     ///
     /// The failure says whether the last attempt was sent and whether an earlier one failed
     /// ambiguously (it may have been carried out): what a create and a delete need to know.
     async fn run_detailed<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,
-        endpoint: Endpoint,
-        method: Method,
-        query: &[(&str, &str)],
-        body: Option<&B>,
+        request: &Request<'_, B>,
         started: Instant,
     ) -> Result<T, Failed> {
+        let endpoint = request.endpoint;
         let kind = CallKind::of(endpoint);
         let settings = &self.inner.retry;
         let mut token_retried = false;
         let mut retries = 0;
         let mut ambiguous_before = false;
         loop {
-            let attempt = self
-                .attempt(endpoint, method.clone(), query, body, &mut token_retried)
-                .await;
+            let attempt = self.attempt(request, &mut token_retried).await;
             let mut failed = match attempt {
                 Ok(value) => return Ok(value),
                 Err(failed) => failed,
@@ -612,13 +577,9 @@ impl WeChatClient {
     /// (unless someone already replaced it), a token is obtained and the request is sent again,
     /// once per call: a second refusal is returned, so a bad secret or a token war never turns
     /// into a loop. Safe for every call because a refused token means WeChat did nothing.
-    ///
     async fn attempt<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,
-        endpoint: Endpoint,
-        method: Method,
-        query: &[(&str, &str)],
-        body: Option<&B>,
+        request: &Request<'_, B>,
         token_retried: &mut bool,
     ) -> Result<T, Failed> {
         let tokens = &self.inner.tokens;
@@ -626,14 +587,11 @@ impl WeChatClient {
             .get(&self.inner.transport)
             .await
             .map_err(Failed::unsent)?;
-        match self
-            .send(endpoint, method.clone(), query, body, &token)
-            .await
-        {
+        match self.send(request, &token).await {
             Err(Failed { err, .. }) if err.is_token_error() && !*token_retried => {
                 *token_retried = true;
                 tracing::info!(
-                    endpoint = endpoint.path(),
+                    endpoint = request.endpoint.path(),
                     errcode = err.code(),
                     "wechat refused the access_token; retrying once with another"
                 );
@@ -642,27 +600,25 @@ impl WeChatClient {
                     .get(&self.inner.transport)
                     .await
                     .map_err(Failed::unsent)?;
-                self.send(endpoint, method, query, body, &fresh).await
+                self.send(request, &fresh).await
             }
             other => other,
         }
     }
 
+    /// Sends `request` once with `token` in front of its own query parameters.
     async fn send<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,
-        endpoint: Endpoint,
-        method: Method,
-        query: &[(&str, &str)],
-        body: Option<&B>,
+        request: &Request<'_, B>,
         token: &AccessToken,
     ) -> Result<T, Failed> {
         let token = token.expose();
         let secrets = [token, self.inner.tokens.secret()];
         let mut pairs = vec![("access_token", token)];
-        pairs.extend_from_slice(query);
+        pairs.extend_from_slice(request.query);
         self.inner
             .transport
-            .exchange_detailed(endpoint, method, &pairs, body, &secrets)
+            .exchange_detailed(&request.with_query(&pairs), &secrets)
             .await
             .map_err(|(err, broke)| Failed {
                 err,

@@ -27,6 +27,52 @@ pub trait CallObserver: Send + Sync {
     fn upstream_call(&self, endpoint: &str);
 }
 
+/// One request to an endpoint: its method, its query parameters and its JSON body, if any.
+pub(super) struct Request<'a, B: ?Sized> {
+    pub endpoint: Endpoint,
+    pub method: Method,
+    pub query: &'a [(&'a str, &'a str)],
+    pub body: Option<&'a B>,
+}
+
+impl<'a> Request<'a, ()> {
+    /// A GET with these query parameters and no body.
+    pub(super) fn get(endpoint: Endpoint, query: &'a [(&'a str, &'a str)]) -> Self {
+        Self {
+            endpoint,
+            method: Method::GET,
+            query,
+            body: None,
+        }
+    }
+}
+
+impl<'a, B: ?Sized> Request<'a, B> {
+    /// A POST of `body` as JSON.
+    pub(super) fn post(endpoint: Endpoint, body: &'a B) -> Self {
+        Self {
+            endpoint,
+            method: Method::POST,
+            query: &[],
+            body: Some(body),
+        }
+    }
+
+    /// The same request with `query` instead of its own parameters (the client puts the
+    /// access_token in front of them).
+    pub(super) fn with_query<'b>(&self, query: &'b [(&'b str, &'b str)]) -> Request<'b, B>
+    where
+        'a: 'b,
+    {
+        Request {
+            endpoint: self.endpoint,
+            method: self.method.clone(),
+            query,
+            body: self.body,
+        }
+    }
+}
+
 /// HTTP to WeChat and the reading of its answers; knows nothing about tokens.
 pub(super) struct Transport {
     http: reqwest::Client,
@@ -92,13 +138,10 @@ impl Transport {
     /// never logged. Each exchange logs one line: endpoint path, errcode or failure kind, elapsed ms.
     pub(super) async fn exchange<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,
-        endpoint: Endpoint,
-        method: Method,
-        query: &[(&str, &str)],
-        body: Option<&B>,
+        request: &Request<'_, B>,
         secrets: &[&str],
     ) -> Result<T, WeChatError> {
-        self.exchange_detailed(endpoint, method, query, body, secrets)
+        self.exchange_detailed(request, secrets)
             .await
             .map_err(|(err, _)| err)
     }
@@ -110,16 +153,12 @@ impl Transport {
     /// request that went out.
     pub(super) async fn exchange_detailed<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,
-        endpoint: Endpoint,
-        method: Method,
-        query: &[(&str, &str)],
-        body: Option<&B>,
+        request: &Request<'_, B>,
         secrets: &[&str],
     ) -> Result<T, (WeChatError, bool)> {
+        let endpoint = request.endpoint;
         let started = Instant::now();
-        let detailed = self
-            .exchange_unlogged(endpoint, method, query, body, secrets)
-            .await;
+        let detailed = self.exchange_unlogged(request, secrets).await;
         let elapsed = started.elapsed();
         let (result, broke) = match detailed {
             Ok(value) => (Ok(value), false),
@@ -181,12 +220,10 @@ impl Transport {
 
     async fn exchange_unlogged<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,
-        endpoint: Endpoint,
-        method: Method,
-        query: &[(&str, &str)],
-        body: Option<&B>,
+        request: &Request<'_, B>,
         secrets: &[&str],
     ) -> Result<T, (WeChatError, bool)> {
+        let endpoint = request.endpoint;
         // A broken connection is a reqwest error; everything else is an answer we read.
         let unbroken = |err: WeChatError| (err, false);
         // Built by hand rather than with reqwest's `query` (a feature we don't enable); the
@@ -207,14 +244,14 @@ impl Transport {
                 },
             )?,
         };
-        if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query);
+        if !request.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(request.query);
         }
-        let mut request = self.http.request(method, url);
-        if let Some(body) = body {
-            request = request.json(body);
+        let mut outgoing = self.http.request(request.method.clone(), url);
+        if let Some(body) = request.body {
+            outgoing = outgoing.json(body);
         }
-        let mut response = request
+        let mut response = outgoing
             .send()
             .await
             .map_err(|e| from_reqwest(e, endpoint, secrets))?;
