@@ -53,7 +53,7 @@ pub async fn serve(listener: tokio::net::TcpListener, sim: Simulator) -> std::io
 /// (`http://127.0.0.1:PORT`): the demo account's WeChat, and every test's and the benchmark's.
 ///
 /// The port is bound before this returns, so the URL answers at once; the task serves until the
-/// runtime ends (a server that cannot accept any more is then simply gone, as WeChat would be).
+/// runtime shuts down.
 pub async fn spawn_local(sim: &Simulator) -> std::io::Result<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
