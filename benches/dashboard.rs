@@ -33,12 +33,11 @@ use hyper_util::rt::TokioIo;
 use tokio::{net::TcpStream, runtime::Runtime};
 
 use wxgroups::{
-    auth::{Access, password},
-    settings::{Account, LogFormat, Settings},
-    simulator::{Fault, SimConfig, Simulator},
+    auth::password,
+    settings::Settings,
+    simulator::{Fault, SimConfig, Simulator, spawn_local},
     startup::Application,
     store::{Role, Store},
-    wechat::TokenMode,
 };
 
 const APPID: &str = "wxbench000000000";
@@ -427,11 +426,9 @@ fn start_sim_with(rt: &Runtime, followers: u32) -> Sim {
         followers,
         ..SimConfig::default()
     });
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("a port");
-    let url = format!("http://{}", listener.local_addr().expect("an address"));
-    rt.spawn(wxgroups::simulator::serve(listener, sim.clone()));
+    let url = rt
+        .block_on(spawn_local(&sim))
+        .expect("the simulator listens");
     Sim { sim, url }
 }
 
@@ -482,24 +479,10 @@ async fn sim_token(http: &reqwest::Client, sim: &str) -> String {
 
 fn settings(sim: &str, db: &Path, max_age_secs: u64) -> Settings {
     Settings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        account: Some(Account {
-            appid: APPID.into(),
-            secret: SECRET.to_owned().into(),
-        }),
-        wechat_api: sim.to_owned(),
-        token_mode: TokenMode::Stable,
-        token_url: None,
         groups_max_age: Duration::from_secs(max_age_secs),
         upstream_timeout: Duration::from_secs(10),
-        demo_followers: 0,
-        log_format: LogFormat::Human,
         database_url: format!("sqlite://{}", db.display()),
-        base_path: String::new(),
-        public_origin: None,
-        access: Access::default(),
-        metrics_allow: Vec::new(),
-        jobs: Default::default(),
+        ..Settings::for_tests().with_account(APPID, SECRET, sim)
     }
 }
 

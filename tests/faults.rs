@@ -13,7 +13,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 use wxgroups::domain::{GroupId, GroupName, OpenId};
 use wxgroups::i18n::Lang;
-use wxgroups::simulator::{Fault, SimConfig, Simulator, serve};
+use wxgroups::simulator::{Fault, SimConfig, Simulator, spawn_local};
 use wxgroups::wechat::{
     CallObserver, CircuitState, ClientConfig, TokenMode, TransportKind, WeChatClient, WeChatError,
 };
@@ -32,15 +32,8 @@ async fn spawn_sim() -> TestSim {
         followers: 60,
         ..SimConfig::default()
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind a local port");
-    let addr = listener.local_addr().expect("local address");
-    tokio::spawn(serve(listener, sim.clone()));
-    TestSim {
-        sim,
-        base: format!("http://{addr}"),
-    }
+    let base = spawn_local(&sim).await.expect("the simulator listens");
+    TestSim { sim, base }
 }
 
 fn config(base: &str) -> ClientConfig {

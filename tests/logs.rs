@@ -12,7 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use wxgroups::simulator::{Fault, SimConfig, Simulator};
+use wxgroups::simulator::{Fault, SimConfig, Simulator, spawn_local};
 
 const APPID: &str = "wxlogscan00000001";
 const SECRET: &str = "log-scan-secret-7f3a9c";
@@ -27,9 +27,7 @@ async fn a_run_that_takes_every_path_logs_no_secret() {
         followers: 200,
         ..SimConfig::default()
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sim_url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(wxgroups::simulator::serve(listener, sim.clone()));
+    let sim_url = spawn_local(&sim).await.expect("the simulator listens");
 
     let dir = std::env::temp_dir().join(format!("wxgroups-logscan-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

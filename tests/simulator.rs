@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use wxgroups::simulator::{SimConfig, Simulator, serve};
+use wxgroups::simulator::{SimConfig, Simulator, spawn_local};
 
 /// A simulator served on a random local port, with a client and helpers that hide the URLs.
 struct TestSim {
@@ -14,18 +14,14 @@ struct TestSim {
 
 async fn spawn(config: SimConfig) -> TestSim {
     let sim = Simulator::new(config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind a local port");
-    let addr = listener.local_addr().expect("local address");
-    tokio::spawn(serve(listener, sim.clone()));
+    let base = spawn_local(&sim).await.expect("the simulator listens");
     // reqwest is built without a TLS provider of its own and refuses to build a client until one
     // is installed, even for plain http. The crate's own (ring) is used; a second install by
     // another test in this process is refused harmlessly.
     let _ = rustls::crypto::ring::default_provider().install_default();
     TestSim {
         sim,
-        base: format!("http://{addr}"),
+        base,
         http: reqwest::Client::new(),
     }
 }

@@ -5,8 +5,10 @@ use std::time::Instant;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use std::collections::HashMap;
+
 use super::errcode::{Errcode, ok};
-use super::{Call, Inner, SimState};
+use super::state::{Setup, SimState};
 
 /// `user/get` pages hold at most this many OpenIDs.
 const USER_GET_PAGE: usize = 10_000;
@@ -70,26 +72,44 @@ impl Endpoint {
     }
 }
 
+/// What an endpoint got: the query string and the raw body.
+pub(super) struct Call<'a> {
+    pub query: &'a HashMap<String, String>,
+    pub body: &'a [u8],
+}
+
+impl Call<'_> {
+    /// A query parameter, `None` when absent.
+    pub(super) fn param(&self, name: &str) -> Option<&str> {
+        self.query.get(name).map(String::as_str)
+    }
+
+    /// The body as JSON of the expected shape; anything else is WeChat's 47001.
+    fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, Errcode> {
+        serde_json::from_slice(self.body).map_err(|_| Errcode::DataFormat)
+    }
+}
+
 pub(crate) fn run(
     endpoint: Endpoint,
-    inner: &Inner,
+    setup: &Setup,
     state: &mut SimState,
     call: &Call<'_>,
     now: Instant,
 ) -> Result<Value, Errcode> {
     match endpoint {
-        Endpoint::Token => token(inner, state, call, now),
-        Endpoint::StableToken => stable_token(inner, state, call, now),
+        Endpoint::Token => token(setup, state, call, now),
+        Endpoint::StableToken => stable_token(setup, state, call, now),
         Endpoint::GroupsCreate => groups_create(state, call),
         Endpoint::GroupsGet => Ok(groups_get(state)),
-        Endpoint::GroupsGetid => groups_getid(inner, state, call),
+        Endpoint::GroupsGetid => groups_getid(setup, state, call),
         Endpoint::GroupsUpdate => groups_update(state, call),
-        Endpoint::GroupsMembersUpdate => members_update(inner, state, call),
-        Endpoint::GroupsMembersBatchupdate => members_batchupdate(inner, state, call, now),
+        Endpoint::GroupsMembersUpdate => members_update(setup, state, call),
+        Endpoint::GroupsMembersBatchupdate => members_batchupdate(setup, state, call, now),
         Endpoint::GroupsDelete => groups_delete(state, call),
-        Endpoint::UserGet => user_get(inner, state, call),
-        Endpoint::UserInfo => user_info(inner, state, call),
-        Endpoint::UserInfoBatchget => user_info_batchget(inner, state, call),
+        Endpoint::UserGet => user_get(setup, state, call),
+        Endpoint::UserInfo => user_info(setup, state, call),
+        Endpoint::UserInfoBatchget => user_info_batchget(setup, state, call),
     }
 }
 
@@ -100,7 +120,7 @@ pub(crate) fn run(
 /// client that drops its token and refetches on 40001 would loop; one unambiguous code is kinder
 /// and it is what `stable_token` answers.
 fn check_credentials(
-    inner: &Inner,
+    setup: &Setup,
     grant_type: Option<&str>,
     appid: Option<&str>,
     secret: Option<&str>,
@@ -110,25 +130,25 @@ fn check_credentials(
     }
     match appid {
         None | Some("") => return Err(Errcode::AppidMissing),
-        Some(a) if a != inner.config.appid => return Err(Errcode::InvalidAppid),
+        Some(a) if a != setup.config.appid => return Err(Errcode::InvalidAppid),
         Some(_) => {}
     }
     match secret {
         None | Some("") => Err(Errcode::AppsecretMissing),
-        Some(s) if s != inner.config.secret => Err(Errcode::InvalidAppsecret),
+        Some(s) if s != setup.config.secret => Err(Errcode::InvalidAppsecret),
         Some(_) => Ok(()),
     }
 }
 
 /// `GET /cgi-bin/token?grant_type=client_credential&appid=..&secret=..`
 fn token(
-    inner: &Inner,
+    setup: &Setup,
     state: &mut SimState,
     call: &Call<'_>,
     now: Instant,
 ) -> Result<Value, Errcode> {
     check_credentials(
-        inner,
+        setup,
         call.param("grant_type"),
         call.param("appid"),
         call.param("secret"),
@@ -148,14 +168,14 @@ struct StableTokenRequest {
 
 /// `POST /cgi-bin/stable_token` with a JSON body (WeChat takes no query parameters here).
 fn stable_token(
-    inner: &Inner,
+    setup: &Setup,
     state: &mut SimState,
     call: &Call<'_>,
     now: Instant,
 ) -> Result<Value, Errcode> {
     let req: StableTokenRequest = call.json()?;
     check_credentials(
-        inner,
+        setup,
         req.grant_type.as_deref(),
         req.appid.as_deref(),
         req.secret.as_deref(),
@@ -197,9 +217,9 @@ struct OpenidRequest {
 }
 
 /// `POST /cgi-bin/groups/getid` `{"openid":".."}`
-fn groups_getid(inner: &Inner, state: &SimState, call: &Call<'_>) -> Result<Value, Errcode> {
+fn groups_getid(setup: &Setup, state: &SimState, call: &Call<'_>) -> Result<Value, Errcode> {
     let req: OpenidRequest = call.json()?;
-    let index = follower(inner, state, &req.openid)?;
+    let index = follower(setup, state, &req.openid)?;
     let groupid = state
         .account
         .group_of(index)
@@ -253,9 +273,9 @@ struct MoveRequest {
 /// `POST /cgi-bin/groups/members/update` `{"openid":"..","to_groupid":N}`
 ///
 /// The OpenID is checked before the group (40003 before 40050), like `batchupdate`.
-fn members_update(inner: &Inner, state: &mut SimState, call: &Call<'_>) -> Result<Value, Errcode> {
+fn members_update(setup: &Setup, state: &mut SimState, call: &Call<'_>) -> Result<Value, Errcode> {
     let req: MoveRequest = call.json()?;
-    let index = follower(inner, state, &req.openid)?;
+    let index = follower(setup, state, &req.openid)?;
     state
         .account
         .move_members(&[index], group_id(req.to_groupid)?)?;
@@ -274,13 +294,13 @@ struct BatchMoveRequest {
 /// failing chunk down by splitting it. Beyond `batch_per_minute` calls in the window, 45011 and
 /// nothing moves (refused calls do not count towards the limit).
 fn members_batchupdate(
-    inner: &Inner,
+    setup: &Setup,
     state: &mut SimState,
     call: &Call<'_>,
     now: Instant,
 ) -> Result<Value, Errcode> {
-    if let Some(limit) = inner.config.batch_per_minute {
-        let window = inner.config.batch_window;
+    if let Some(limit) = setup.config.batch_per_minute {
+        let window = setup.config.batch_window;
         while state
             .batch_times
             .front()
@@ -299,29 +319,27 @@ fn members_batchupdate(
     let indexes = req
         .openid_list
         .iter()
-        .map(|o| follower(inner, state, o))
+        .map(|o| follower(setup, state, o))
         .collect::<Result<Vec<u32>, Errcode>>()?;
     let to = group_id(req.to_groupid)?;
     state.account.move_members(&indexes, to)?;
-    if inner.config.batch_per_minute.is_some() {
+    if setup.config.batch_per_minute.is_some() {
         state.batch_times.push_back(now);
     }
-    if state.batch_log.len() < super::MAX_BATCH_LOG {
-        state.batch_log.push((indexes, to));
-    }
+    state.log_batch(indexes, to);
     Ok(ok())
 }
 
 /// `GET /cgi-bin/user/get?next_openid=..`: 10,000 OpenIDs a page in follower order. Each page's
 /// `next_openid` is its last OpenID; the page after the last one is empty with `next_openid` "".
-fn user_get(inner: &Inner, state: &SimState, call: &Call<'_>) -> Result<Value, Errcode> {
+fn user_get(setup: &Setup, state: &SimState, call: &Call<'_>) -> Result<Value, Errcode> {
     let total = state.account.followers();
     let start = match call.param("next_openid").filter(|s| !s.is_empty()) {
         None => 0,
-        Some(openid) => follower(inner, state, openid)?.saturating_add(1),
+        Some(openid) => follower(setup, state, openid)?.saturating_add(1),
     };
     let end = start.saturating_add(USER_GET_PAGE as u32).min(total);
-    let openids: Vec<String> = (start..end).map(|i| inner.codec.encode(i)).collect();
+    let openids: Vec<String> = (start..end).map(|i| setup.codec.encode(i)).collect();
     let next_openid = openids.last().cloned().unwrap_or_default();
     Ok(json!({
         "total": total,
@@ -332,9 +350,9 @@ fn user_get(inner: &Inner, state: &SimState, call: &Call<'_>) -> Result<Value, E
 }
 
 /// `GET /cgi-bin/user/info?openid=..&lang=zh_CN`
-fn user_info(inner: &Inner, state: &SimState, call: &Call<'_>) -> Result<Value, Errcode> {
+fn user_info(setup: &Setup, state: &SimState, call: &Call<'_>) -> Result<Value, Errcode> {
     let openid = call.param("openid").unwrap_or_default();
-    user_json(inner, state, openid)
+    user_json(setup, state, openid)
 }
 
 #[derive(Deserialize)]
@@ -348,7 +366,7 @@ struct BatchInfoRequest {
 }
 
 /// `POST /cgi-bin/user/info/batchget` `{"user_list":[{"openid":"..","lang":"zh_CN"},...]}`
-fn user_info_batchget(inner: &Inner, state: &SimState, call: &Call<'_>) -> Result<Value, Errcode> {
+fn user_info_batchget(setup: &Setup, state: &SimState, call: &Call<'_>) -> Result<Value, Errcode> {
     let req: BatchInfoRequest = call.json()?;
     if req.user_list.is_empty() || req.user_list.len() > BATCH_INFO_MAX {
         return Err(Errcode::InvalidOpenidListSize);
@@ -356,7 +374,7 @@ fn user_info_batchget(inner: &Inner, state: &SimState, call: &Call<'_>) -> Resul
     let list = req
         .user_list
         .iter()
-        .map(|u| user_json(inner, state, &u.openid))
+        .map(|u| user_json(setup, state, &u.openid))
         .collect::<Result<Vec<Value>, Errcode>>()?;
     Ok(json!({ "user_info_list": list }))
 }
@@ -364,8 +382,8 @@ fn user_info_batchget(inner: &Inner, state: &SimState, call: &Call<'_>) -> Resul
 /// One user's info. An OpenID of this account that does not (or no longer) follow it gets
 /// `{"subscribe":0,"openid":..}`, as WeChat answers for unfollowed users; a string that is not an
 /// OpenID of this account at all is 40003.
-fn user_json(inner: &Inner, state: &SimState, openid: &str) -> Result<Value, Errcode> {
-    let index = inner.codec.decode(openid).ok_or(Errcode::InvalidOpenid)?;
+fn user_json(setup: &Setup, state: &SimState, openid: &str) -> Result<Value, Errcode> {
+    let index = setup.codec.decode(openid).ok_or(Errcode::InvalidOpenid)?;
     let Some(groupid) = state.account.group_of(index) else {
         return Ok(json!({ "subscribe": 0, "openid": openid }));
     };
@@ -387,8 +405,8 @@ fn user_json(inner: &Inner, state: &SimState, openid: &str) -> Result<Value, Err
 }
 
 /// The follower index behind an OpenID, or 40003 if it is not a current follower.
-fn follower(inner: &Inner, state: &SimState, openid: &str) -> Result<u32, Errcode> {
-    inner
+fn follower(setup: &Setup, state: &SimState, openid: &str) -> Result<u32, Errcode> {
+    setup
         .codec
         .decode(openid)
         .filter(|&i| i < state.account.followers())

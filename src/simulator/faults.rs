@@ -237,67 +237,7 @@ pub fn parse_fault_spec(spec: &str) -> Result<(String, Fault), String> {
     let mut fault = Fault::default();
     let mut fails = false;
     for item in items.split(',').map(str::trim) {
-        let (name, value) = match item.split_once(':') {
-            Some((n, v)) => (n.trim(), Some(v.trim())),
-            None => (item, None),
-        };
-        let number = |what: &str| -> Result<i64, String> {
-            value
-                .ok_or_else(|| format!("{spec:?}: {name} needs a value, e.g. {name}:{what}"))?
-                .parse::<i64>()
-                .map_err(|_| format!("{spec:?}: {name} takes a whole number, e.g. {name}:{what}"))
-        };
-        let flag = |set: &mut bool| -> Result<(), String> {
-            if value.is_some() {
-                return Err(format!("{spec:?}: {name} takes no value"));
-            }
-            *set = true;
-            Ok(())
-        };
-        match name {
-            "errcode" => {
-                fault.errcode = Some(number("-1")?);
-                fails = true;
-            }
-            "latency" => {
-                fault.latency_ms = u64::try_from(number("200")?)
-                    .map_err(|_| format!("{spec:?}: latency cannot be negative"))?;
-            }
-            "http" => {
-                let status = number("503")?;
-                if !(100..=599).contains(&status) {
-                    return Err(format!("{spec:?}: {status} is not an HTTP status"));
-                }
-                fault.http_status = u16::try_from(status).ok();
-                fails = true;
-            }
-            "times" => {
-                let n = u32::try_from(number("1")?)
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| format!("{spec:?}: times must be 1 or more"))?;
-                fault.times = Some(n);
-            }
-            "timeout" => {
-                flag(&mut fault.hang)?;
-                fails = true;
-            }
-            "garbage" => {
-                flag(&mut fault.garbage)?;
-                fails = true;
-            }
-            "drop" => {
-                flag(&mut fault.drop)?;
-                fails = true;
-            }
-            "after_write" => flag(&mut fault.after_write)?,
-            "" => return Err(format!("{spec:?}: an empty fault item")),
-            other => {
-                return Err(format!(
-                    "{spec:?}: unknown fault {other:?}; expected errcode:N, latency:MS, http:STATUS, timeout, garbage, drop, after_write or times:N"
-                ));
-            }
-        }
+        fails |= apply_item(spec, item, &mut fault)?;
     }
     if !fails && fault.latency_ms == 0 {
         return Err(format!("{spec:?}: nothing to inject"));
@@ -308,6 +248,63 @@ pub fn parse_fault_spec(spec: &str) -> Result<(String, Fault), String> {
         ));
     }
     Ok((key, fault))
+}
+
+/// Sets one ITEM of a `--fault` spec on `fault`; answers whether the item fails the request
+/// (`latency`, `times` and `after_write` alone do not).
+fn apply_item(spec: &str, item: &str, fault: &mut Fault) -> Result<bool, String> {
+    let (name, value) = match item.split_once(':') {
+        Some((n, v)) => (n.trim(), Some(v.trim())),
+        None => (item, None),
+    };
+    let number = |what: &str| -> Result<i64, String> {
+        value
+            .ok_or_else(|| format!("{spec:?}: {name} needs a value, e.g. {name}:{what}"))?
+            .parse::<i64>()
+            .map_err(|_| format!("{spec:?}: {name} takes a whole number, e.g. {name}:{what}"))
+    };
+    let flag = |set: &mut bool| -> Result<(), String> {
+        if value.is_some() {
+            return Err(format!("{spec:?}: {name} takes no value"));
+        }
+        *set = true;
+        Ok(())
+    };
+    match name {
+        "errcode" => {
+            fault.errcode = Some(number("-1")?);
+            Ok(true)
+        }
+        "latency" => {
+            fault.latency_ms = u64::try_from(number("200")?)
+                .map_err(|_| format!("{spec:?}: latency cannot be negative"))?;
+            Ok(false)
+        }
+        "http" => {
+            let status = number("503")?;
+            if !(100..=599).contains(&status) {
+                return Err(format!("{spec:?}: {status} is not an HTTP status"));
+            }
+            fault.http_status = u16::try_from(status).ok();
+            Ok(true)
+        }
+        "times" => {
+            let n = u32::try_from(number("1")?)
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| format!("{spec:?}: times must be 1 or more"))?;
+            fault.times = Some(n);
+            Ok(false)
+        }
+        "timeout" => flag(&mut fault.hang).map(|()| true),
+        "garbage" => flag(&mut fault.garbage).map(|()| true),
+        "drop" => flag(&mut fault.drop).map(|()| true),
+        "after_write" => flag(&mut fault.after_write).map(|()| false),
+        "" => Err(format!("{spec:?}: an empty fault item")),
+        other => Err(format!(
+            "{spec:?}: unknown fault {other:?}; expected errcode:N, latency:MS, http:STATUS, timeout, garbage, drop, after_write or times:N"
+        )),
+    }
 }
 
 #[cfg(test)]

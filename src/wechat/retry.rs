@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::client::Endpoint;
+use super::endpoint::Endpoint;
 use super::errors::{TransportKind, WeChatError};
 
 /// How retries are paced; from `ClientConfig`.

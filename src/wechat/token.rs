@@ -9,13 +9,13 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::client::{Endpoint, Transport};
+use super::endpoint::Endpoint;
 use super::errors::{TransportKind, WeChatError};
+use super::transport::{Request, Transport};
 use super::wire::{StableTokenRequest, TokenResponse};
 
 /// Where the access_token comes from: one of WeChat's two token endpoints, or a token service.
@@ -251,13 +251,7 @@ impl TokenSource {
                     force_refresh: false,
                 };
                 transport
-                    .exchange(
-                        Endpoint::StableToken,
-                        Method::POST,
-                        &[],
-                        Some(&body),
-                        &[secret],
-                    )
+                    .exchange(&Request::post(Endpoint::StableToken, &body), &[secret])
                     .await?
             }
             TokenMode::Classic => {
@@ -269,19 +263,13 @@ impl TokenSource {
                     ("secret", secret),
                 ];
                 transport
-                    .exchange(Endpoint::Token, Method::GET, &query, None::<&()>, &[secret])
+                    .exchange(&Request::get(Endpoint::Token, &query), &[secret])
                     .await?
             }
             TokenMode::External => {
                 // The AppSecret is not sent anywhere in this mode.
                 transport
-                    .exchange(
-                        Endpoint::ExternalToken,
-                        Method::GET,
-                        &[],
-                        None::<&()>,
-                        &[secret],
-                    )
+                    .exchange(&Request::get(Endpoint::ExternalToken, &[]), &[secret])
                     .await?
             }
         };

@@ -8,7 +8,7 @@ use std::{
 
 use wxgroups::{
     auth::password,
-    simulator::{Fault, SimConfig, Simulator},
+    simulator::{Fault, SimConfig, Simulator, spawn_local},
     store::{JobState, Role, Store},
 };
 
@@ -61,9 +61,7 @@ async fn a_job_killed_mid_way_resumes_after_a_restart_and_sends_no_chunk_twice()
         followers: 5_000,
         ..sim_config()
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sim_url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(wxgroups::simulator::serve(listener, sim.clone()));
+    let sim_url = spawn_local(&sim).await.expect("the simulator listens");
     // Slow enough to be killed in the middle: 40 chunks of ~40 ms.
     sim.inject(
         "groups/members/batchupdate",

@@ -1,18 +1,17 @@
 //! `TestApp`: the simulator and the dashboard, each on a real loopback socket on port 0.
 
-use std::{net::SocketAddr, time::Duration};
+use std::net::SocketAddr;
 
 use reqwest::{StatusCode, header};
 use scraper::{Html, Selector};
 use std::sync::Mutex;
 
 use wxgroups::{
-    auth::{Access, password},
-    settings::{Account, LogFormat, Settings},
-    simulator::{SimConfig, Simulator},
+    auth::password,
+    settings::Settings,
+    simulator::{SimConfig, Simulator, spawn_local},
     startup::Application,
     store::{Role, Store},
-    wechat::TokenMode,
 };
 
 pub const APPID: &str = "wxtest1234567890";
@@ -118,27 +117,9 @@ pub fn sim_config() -> SimConfig {
     }
 }
 
+/// Test settings for the test account, whose WeChat answers at `wechat_api`.
 pub fn settings_for(wechat_api: String) -> Settings {
-    Settings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        account: Some(Account {
-            appid: APPID.into(),
-            secret: SECRET.to_owned().into(),
-        }),
-        wechat_api,
-        token_mode: TokenMode::Stable,
-        token_url: None,
-        groups_max_age: Duration::from_secs(300),
-        upstream_timeout: Duration::from_secs(5),
-        demo_followers: 0,
-        log_format: LogFormat::Human,
-        database_url: "sqlite::memory:".into(),
-        base_path: String::new(),
-        public_origin: None,
-        access: Access::default(),
-        metrics_allow: Vec::new(),
-        jobs: Default::default(),
-    }
+    Settings::for_tests().with_account(APPID, SECRET, wechat_api)
 }
 
 pub const ADMIN: &str = "admin";
@@ -170,9 +151,7 @@ impl TestApp {
         tweak: impl FnOnce(Settings) -> Settings,
     ) -> TestApp {
         let sim = Simulator::new(config);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let sim_url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(wxgroups::simulator::serve(listener, sim.clone()));
+        let sim_url = spawn_local(&sim).await.expect("the simulator listens");
         let (addr, store, admin) = start(tweak(settings_for(sim_url.clone()))).await;
         TestApp {
             addr,

@@ -1,15 +1,14 @@
 //! The dashboard under test, on a loopback socket on port 0: the demo account, or an account whose
 //! WeChat cannot be reached.
 
-use std::{net::SocketAddr, time::Duration};
+use std::net::SocketAddr;
 
 use wxgroups::{
-    auth::{Access, password},
-    settings::{Account, LogFormat, Settings},
-    simulator::{SimConfig, Simulator},
+    auth::password,
+    settings::Settings,
+    simulator::{SimConfig, Simulator, spawn_local},
     startup::Application,
     store::Role,
-    wechat::TokenMode,
 };
 
 pub struct TestApp {
@@ -23,30 +22,10 @@ pub struct TestApp {
 pub const OPERATOR: &str = "browser-admin";
 pub const PASSWORD: &str = "browser test password";
 
-fn settings() -> Settings {
-    Settings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        account: None,
-        wechat_api: "http://127.0.0.1:9".into(),
-        token_mode: TokenMode::Stable,
-        token_url: None,
-        groups_max_age: Duration::from_secs(300),
-        upstream_timeout: Duration::from_secs(5),
-        demo_followers: 300,
-        log_format: LogFormat::Human,
-        database_url: "sqlite::memory:".into(),
-        base_path: String::new(),
-        public_origin: None,
-        access: Access::default(),
-        metrics_allow: Vec::new(),
-        jobs: Default::default(),
-    }
-}
-
 impl TestApp {
     /// The demo account: the simulator seeded with groups 0, 1, 2, 100–103 and 300 followers.
     pub async fn demo() -> TestApp {
-        Self::start(settings()).await
+        Self::start(Settings::for_tests()).await
     }
 
     /// A real-account configuration pointed at a port nobody listens on, so every WeChat call
@@ -56,14 +35,11 @@ impl TestApp {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap()
         };
-        Self::start(Settings {
-            account: Some(Account {
-                appid: "wxbrowser00000000".into(),
-                secret: "browser-test-secret".to_owned().into(),
-            }),
-            wechat_api: format!("http://{closed}"),
-            ..settings()
-        })
+        Self::start(Settings::for_tests().with_account(
+            "wxbrowser00000000",
+            "browser-test-secret",
+            format!("http://{closed}"),
+        ))
         .await
     }
 
@@ -87,18 +63,9 @@ impl TestApp {
             followers: 300,
             ..SimConfig::default()
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let sim_url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(wxgroups::simulator::serve(listener, sim.clone()));
+        let sim_url = spawn_local(&sim).await.expect("the simulator listens");
         let mut app = Self::start_as(
-            Settings {
-                account: Some(Account {
-                    appid: appid.into(),
-                    secret: secret.to_owned().into(),
-                }),
-                wechat_api: sim_url,
-                ..settings()
-            },
+            Settings::for_tests().with_account(appid, secret, sim_url),
             role,
         )
         .await;

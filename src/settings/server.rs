@@ -1,0 +1,70 @@
+//! Where this server listens, how it logs, and the address operators reach it by behind a
+//! reverse proxy (the base path and the public URL).
+
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::error::{SettingsError, named};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+/// `listen`: an address and port such as 127.0.0.1:8080.
+pub(super) fn listen(value: &str) -> Result<SocketAddr, SettingsError> {
+    value.parse().map_err(|_| {
+        SettingsError(format!(
+            "setting {} is {value:?}, which is not an address:port such as 127.0.0.1:8080",
+            named("listen"),
+        ))
+    })
+}
+
+/// `base_path`: "" or a path such as /wx, without its trailing slash.
+pub(super) fn base_path(value: &str) -> Result<String, SettingsError> {
+    let base_path = value.trim().trim_end_matches('/').to_owned();
+    if !base_path.is_empty()
+        && (!base_path.starts_with('/')
+            || base_path.contains("//")
+            || !base_path
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/-_.~".contains(&b)))
+    {
+        return Err(SettingsError(format!(
+            "setting {} is {value:?}; use a path such as /wx (letters, digits, - _ . ~)",
+            named("base_path"),
+        )));
+    }
+    Ok(base_path)
+}
+
+/// `public_url`: the origin of the URL operators type, if one is set.
+pub(super) fn public_origin(value: Option<&str>) -> Result<Option<String>, SettingsError> {
+    match value.map(str::trim).filter(|u| !u.is_empty()) {
+        None => Ok(None),
+        Some(url) => origin_of(url).map(Some).ok_or_else(|| {
+            SettingsError(format!(
+                "setting {} is {url:?}, which is not an http(s) URL such as https://ops.example.com/wx",
+                named("public_url")
+            ))
+        }),
+    }
+}
+
+/// `scheme://host[:port]` of an http(s) URL, as browsers send it in `Origin`.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if authority.is_empty() || authority.contains('@') || authority.contains(char::is_whitespace) {
+        return None;
+    }
+    Some(format!("{scheme}://{}", authority.to_ascii_lowercase()))
+}
