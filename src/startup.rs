@@ -173,9 +173,7 @@ async fn client_config(settings: &Settings) -> anyhow::Result<(ClientConfig, Opt
     };
     let (appid, secret) = (sim_config.appid.clone(), sim_config.secret.clone());
     let sim = Simulator::new(sim_config);
-    let sim_listener = TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", sim_listener.local_addr()?);
-    tokio::spawn(crate::simulator::serve(sim_listener, sim.clone()));
+    let base = crate::simulator::spawn_local(&sim).await?;
     let mut c = ClientConfig::new(base, appid, secrecy::SecretString::from(secret));
     c.token_mode = settings.token_mode;
     c.timeout = settings.upstream_timeout;
