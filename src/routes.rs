@@ -72,7 +72,7 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
         ))
         .layer(middleware::from_fn(secure_cookies))
         .layer(session_layer(&state, sessions))
-        .layer(middleware::from_fn(csrf::check))
+        .layer(middleware::from_fn_with_state(state.clone(), csrf::check))
         .service(
             app.layer(middleware::from_fn(telemetry::note_route))
                 .with_state(state),

@@ -17,7 +17,9 @@ use crate::{
     routes,
     settings::{LogFormat, Settings},
     simulator::{SimConfig, Simulator},
-    state::{Access, AppState, GroupCache, QuotaMeter, Runner, Shared, SignInLimiter, Site},
+    state::{
+        Access, AppState, CsrfKey, GroupCache, QuotaMeter, Runner, Shared, SignInLimiter, Site,
+    },
     store::Store,
     web::Urls,
     wechat::{ClientConfig, WeChatClient},
@@ -110,6 +112,7 @@ impl Application {
             limiter: Arc::new(SignInLimiter::new(Duration::from_secs(15 * 60), 5, 30)),
             quota,
             jobs: Runner::new(settings.jobs),
+            csrf_key: CsrfKey::random(),
         });
         // A job or sync a stopped process left running resumes now.
         tokio::spawn(crate::jobs::job_loop(state.clone()));

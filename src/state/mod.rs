@@ -3,6 +3,7 @@
 //! workers' handle. Nothing here imports a feature.
 
 pub mod access;
+mod csrf_key;
 pub mod group_list;
 mod pacing;
 pub mod quota;
@@ -12,6 +13,7 @@ pub mod sign_in_limiter;
 use std::sync::Arc;
 
 pub use access::{Access, Actor, Role, Source, session_keys};
+pub use csrf_key::CsrfKey;
 pub use group_list::{GroupCache, RenderedRows, RowsHtml, Snapshot, View};
 pub use quota::QuotaMeter;
 pub use runner::Runner;
@@ -50,6 +52,8 @@ pub struct Shared {
     pub quota: Arc<QuotaMeter>,
     /// The background workers: batch jobs and follower syncs.
     pub jobs: Arc<Runner>,
+    /// Signs the CSRF nonce of browsers without a session.
+    pub csrf_key: CsrfKey,
 }
 
 /// Facts about this deployment that pages show.

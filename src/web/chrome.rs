@@ -128,10 +128,13 @@ impl FromRequestParts<AppState> for Chrome {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
         // Outside the session layer (the error page) there is no session and so no token:
         // such pages have no forms that change anything.
-        let csrf = match parts.extensions.get::<Session>() {
-            Some(session) => csrf::token_for(session).await.unwrap_or_default(),
-            None => String::new(),
-        };
+        let csrf = csrf::token_for(
+            parts.extensions.get::<Session>(),
+            parts.extensions.get::<csrf::Nonce>(),
+            &state.csrf_key,
+        )
+        .await
+        .unwrap_or_default();
         let uri = parts
             .extensions
             .get::<OriginalUri>()

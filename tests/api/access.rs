@@ -290,20 +290,24 @@ async fn with_cookie(app: &TestApp, cookie: &str, path: &str) -> crate::helpers:
 }
 
 #[tokio::test]
-async fn the_session_id_from_before_sign_in_is_dead_after_it() {
+async fn a_session_id_planted_before_sign_in_is_dead_after_it() {
     let app = TestApp::spawn().await;
+    // The sign-in page makes no session any more, so the attacker plants a real one: their own.
+    let mallory = app.signed_in("mallory", Role::Viewer).await;
+    let planted = session_cookie(&mallory);
     let b = app.browser();
+    b.jar
+        .add_cookie_str(&planted, &b.url("/").parse::<reqwest::Url>().unwrap());
     b.get("/signin").await;
-    let before = session_cookie(&b);
     let p = b
         .post("/signin", &[("name", ADMIN), ("password", PASSWORD)])
         .await;
     assert_eq!(p.status, 303);
     let after = session_cookie(&b);
-    assert_ne!(before, after, "the id is cycled");
+    assert_ne!(planted, after, "the id is cycled");
     assert_eq!(with_cookie(&app, &after, "/groups").await.status, 200);
-    let planted = with_cookie(&app, &before, "/groups").await;
-    assert_eq!(planted.status, 303, "the old id does not carry the sign-in");
+    let old = with_cookie(&app, &planted, "/groups").await;
+    assert_eq!(old.status, 303, "the old id does not carry the sign-in");
 }
 
 #[tokio::test]
@@ -347,28 +351,42 @@ async fn disabling_an_operator_ends_their_sessions_and_sign_ins() {
     );
 }
 
-#[tokio::test]
-async fn the_session_cookie_is_http_only_strict_and_scoped() {
-    let app = TestApp::spawn().await;
-    let r = crate::helpers::client()
-        .get(app.url("/signin"))
-        .send()
-        .await
-        .unwrap();
-    let cookie = r
-        .headers()
+/// The `Set-Cookie` values of a response that start with `name=`.
+fn set_cookies(page: &crate::helpers::Page, name: &str) -> Vec<String> {
+    page.headers
         .get_all(header::SET_COOKIE)
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
-        .find(|c| c.starts_with("wxgroups_session="))
-        .expect("a session cookie on the sign-in page");
-    assert!(cookie.contains("HttpOnly"), "{cookie}");
-    assert!(cookie.contains("SameSite=Strict"), "{cookie}");
-    assert!(cookie.contains("Path=/"), "{cookie}");
+        .filter(|c| c.starts_with(&format!("{name}=")))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_http_only_strict_and_scoped() {
+    let app = TestApp::spawn().await;
+    let b = app.browser();
+    let page = b.get("/signin").await;
     assert!(
-        !cookie.contains("Secure"),
-        "plain HTTP from an untrusted peer: {cookie}"
+        set_cookies(&page, "wxgroups_session").is_empty(),
+        "the sign-in page makes no session"
     );
+    let nonce = set_cookies(&page, "wxgroups_csrf");
+    assert_eq!(nonce.len(), 1, "the sign-in form's CSRF nonce");
+    let signed_in = b
+        .post("/signin", &[("name", ADMIN), ("password", PASSWORD)])
+        .await;
+    assert_eq!(signed_in.status, 303);
+    let session = set_cookies(&signed_in, "wxgroups_session");
+    assert_eq!(session.len(), 1, "a session from the sign-in");
+    for cookie in [&nonce[0], &session[0]] {
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+        assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+        assert!(cookie.contains("Path=/"), "{cookie}");
+        assert!(
+            !cookie.contains("Secure"),
+            "plain HTTP from an untrusted peer: {cookie}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@ mod crash;
 mod create;
 mod faults;
 mod groups_page;
+mod hardening;
 mod languages;
 mod members;
 mod nginx;

@@ -1,0 +1,43 @@
+//! The key that signs the CSRF nonce of browsers without a session (see `web::csrf`).
+
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// The key that signs nonces: random per process, so it is never stored or logged.
+#[derive(Clone)]
+pub struct CsrfKey([u8; 32]);
+
+impl CsrfKey {
+    pub fn random() -> CsrfKey {
+        CsrfKey(rand::random())
+    }
+
+    /// The token that goes with `nonce`.
+    pub fn sign(&self, nonce: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(nonce.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+}
+
+impl std::fmt::Debug for CsrfKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CsrfKey(…)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signed_nonce_is_bound_to_its_nonce_and_its_key() {
+        let key = CsrfKey::random();
+        let token = key.sign("nonce-a");
+        assert_eq!(token, key.sign("nonce-a"));
+        assert_ne!(token, key.sign("nonce-b"));
+        assert_ne!(token, CsrfKey::random().sign("nonce-a"));
+        assert_eq!(format!("{key:?}"), "CsrfKey(…)");
+    }
+}

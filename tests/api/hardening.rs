@@ -1,0 +1,310 @@
+//! A hostile outside look: nothing stored before sign-in, no lossy decoding, every refusal a
+//! page in the operator's language.
+
+use reqwest::{Method, StatusCode, header};
+
+use crate::helpers::{ADMIN, Browser, PASSWORD, Page, TestApp, client, read};
+
+async fn count(app: &TestApp, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap()
+}
+
+/// Sends one request exactly as given (no cookies unless `browser` has them).
+async fn raw(
+    http: &reqwest::Client,
+    method: Method,
+    url: String,
+    headers: &[(&str, &str)],
+    body: Option<(&str, Vec<u8>)>,
+) -> Page {
+    let mut req = http.request(method, url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    if let Some((content_type, bytes)) = body {
+        req = req.header(header::CONTENT_TYPE, content_type).body(bytes);
+    }
+    read(req.send().await.unwrap()).await
+}
+
+#[tokio::test]
+async fn a_thousand_cookieless_visits_store_nothing() {
+    let app = TestApp::spawn().await;
+    let (sessions, audit) = (
+        count(&app, "tower_sessions").await,
+        count(&app, "audit_log").await,
+    );
+    let http = client();
+    for i in 0..1000 {
+        let path = ["/signin", "/", "/groups"][i % 3];
+        let page = raw(&http, Method::GET, app.url(path), &[], None).await;
+        assert!(
+            page.status.is_success() || page.status.is_redirection(),
+            "{path}"
+        );
+    }
+    assert_eq!(count(&app, "tower_sessions").await, sessions);
+    assert_eq!(count(&app, "audit_log").await, audit);
+}
+
+#[tokio::test]
+async fn the_sign_in_form_is_protected_without_a_session() {
+    let app = TestApp::spawn().await;
+    let b = app.browser();
+    let page = b.get("/signin").await;
+    let token = page.attr("input[name=csrf]", "value").unwrap();
+    assert!(!token.is_empty(), "the form carries a token");
+    // Without the cookie that token belongs to, the same form is refused.
+    let stranger = raw(
+        &client(),
+        Method::POST,
+        app.url("/signin"),
+        &[],
+        Some((
+            "application/x-www-form-urlencoded",
+            format!("name={ADMIN}&password=x&csrf={token}").into_bytes(),
+        )),
+    )
+    .await;
+    assert_eq!(stranger.status, StatusCode::FORBIDDEN);
+    assert!(stranger.has("section.error-page"), "{}", stranger.body);
+    // Another browser's nonce with this browser's token: refused too.
+    let other = app.browser();
+    other.get("/signin").await;
+    let forged = other
+        .post(
+            "/signin",
+            &[("name", ADMIN), ("password", PASSWORD), ("csrf", "x")],
+        )
+        .await;
+    assert_ne!(forged.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        b.sign_in(ADMIN, PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn proxy_users_change_things_without_a_stored_session() {
+    let app = TestApp::spawn_with(crate::helpers::sim_config(), |mut s| {
+        s.access.auth_header = Some("x-auth-request-email".parse().unwrap());
+        s.access.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        s.access.proxy_default_role = wxgroups::store::Role::Operator;
+        s
+    })
+    .await;
+    let sessions = count(&app, "tower_sessions").await;
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let mut headers = header::HeaderMap::new();
+    headers.insert("x-auth-request-email", "ops@example.com".parse().unwrap());
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_provider(jar.clone())
+        .default_headers(headers)
+        .build()
+        .unwrap();
+    for _ in 0..50 {
+        let probe = raw(
+            &client_with_identity(),
+            Method::GET,
+            app.url("/groups"),
+            &[],
+            None,
+        )
+        .await;
+        assert_eq!(probe.status, StatusCode::OK);
+    }
+    let page = raw(&http, Method::GET, app.url("/groups"), &[], None).await;
+    let token = page.attr("input[name=csrf]", "value").unwrap();
+    let created = raw(
+        &http,
+        Method::POST,
+        app.url("/groups"),
+        &[],
+        Some((
+            "application/x-www-form-urlencoded",
+            format!("name=proxy-made&csrf={token}").into_bytes(),
+        )),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    assert_eq!(app.calls("groups/create"), 1);
+    assert_eq!(count(&app, "tower_sessions").await, sessions);
+}
+
+/// A monitoring probe: the proxy's identity header, no cookies kept.
+fn client_with_identity() -> reqwest::Client {
+    let mut headers = header::HeaderMap::new();
+    headers.insert("x-auth-request-email", "probe@example.com".parse().unwrap());
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+/// The admin's own cookies and token, with a body exactly as given.
+async fn post_bytes(app: &TestApp, path: &str, content_type: &str, body: Vec<u8>) -> Page {
+    raw(
+        &app.http,
+        Method::POST,
+        app.url(path),
+        &[],
+        Some((content_type, body)),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_name_that_is_not_utf8_never_reaches_wechat() {
+    let app = TestApp::spawn().await;
+    let token = app.csrf();
+    let form = "application/x-www-form-urlencoded";
+    for (content_type, name) in [
+        (form, b"%FF%FE".to_vec()),
+        (form, b"\xff\xfe".to_vec()),
+        (form, b"%ED%A0%80".to_vec()),
+        (
+            "application/x-www-form-urlencoded; charset=ISO-8859-1",
+            b"caf%E9".to_vec(),
+        ),
+    ] {
+        let mut body = b"name=".to_vec();
+        body.extend(name);
+        body.extend(format!("&csrf={token}").into_bytes());
+        let page = post_bytes(&app, "/groups", content_type, body).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{content_type}");
+        assert!(page.body.contains("UTF-8"), "{}", page.body);
+        assert!(page.has("section.error-page"));
+    }
+    assert_eq!(app.calls("groups/create"), 0);
+}
+
+/// The refusals a browser (or a careless proxy) can meet, each with what triggers it.
+async fn refusals(app: &TestApp, lang: &str) -> Vec<(&'static str, StatusCode, Page)> {
+    let token = app.csrf();
+    let form = "application/x-www-form-urlencoded";
+    let accept = [("accept-language", lang)];
+    let get = |path: &'static str| raw(&app.http, Method::GET, app.url(path), &accept, None);
+    let post = |headers: Vec<(&'static str, &'static str)>, body: String| {
+        let mut all = headers;
+        all.push(("accept-language", lang));
+        let http = &app.http;
+        let url = app.url("/groups");
+        async move {
+            let h: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, *v)).collect();
+            raw(http, Method::POST, url, &h, Some((form, body.into_bytes()))).await
+        }
+    };
+    let good = format!("name=ok&csrf={token}");
+    vec![
+        ("not found", StatusCode::NOT_FOUND, get("/nope").await),
+        (
+            "bad path",
+            StatusCode::BAD_REQUEST,
+            get("/groups/%FF/edit").await,
+        ),
+        (
+            "bad query",
+            StatusCode::BAD_REQUEST,
+            get("/audit?page=-1").await,
+        ),
+        (
+            "bad query",
+            StatusCode::BAD_REQUEST,
+            get("/groups/100/members?page=abc").await,
+        ),
+        (
+            "method",
+            StatusCode::METHOD_NOT_ALLOWED,
+            get("/groups/refresh").await,
+        ),
+        (
+            "too large",
+            StatusCode::PAYLOAD_TOO_LARGE,
+            post(vec![], format!("{good}&x={}", "a".repeat(100_000))).await,
+        ),
+        (
+            "csrf",
+            StatusCode::FORBIDDEN,
+            post(vec![], "name=ok&csrf=wrong".into()).await,
+        ),
+        (
+            "origin",
+            StatusCode::FORBIDDEN,
+            post(vec![("origin", "https://evil.example")], good.clone()).await,
+        ),
+        (
+            "origin",
+            StatusCode::FORBIDDEN,
+            post(vec![("origin", "null")], good.clone()).await,
+        ),
+        (
+            "origin",
+            StatusCode::FORBIDDEN,
+            post(vec![("sec-fetch-site", "cross-site")], good.clone()).await,
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn every_refusal_is_a_page_in_the_operators_language() {
+    let app = TestApp::spawn().await;
+    for (lang, html_lang) in [("zh-CN", "zh-CN"), ("en", "en")] {
+        for (what, status, page) in refusals(&app, lang).await {
+            assert_eq!(page.status, status, "{what} ({lang}): {}", page.body);
+            let content_type = page.headers.get(header::CONTENT_TYPE).unwrap();
+            assert!(
+                content_type.to_str().unwrap().starts_with("text/html"),
+                "{what}"
+            );
+            assert!(
+                page.body.contains(&format!("<html lang=\"{html_lang}\">")),
+                "{what} ({lang})"
+            );
+            let title = page.text("section.error-page h1");
+            assert!(!title.trim().is_empty(), "{what} ({lang}) has a title");
+            let id = page.headers.get("x-request-id").unwrap().to_str().unwrap();
+            assert!(
+                page.text("section.error-page code").contains(id),
+                "{what}: the request id"
+            );
+        }
+    }
+    assert_eq!(app.calls("groups/create"), 0, "no refusal reached WeChat");
+}
+
+#[tokio::test]
+async fn an_htmx_refusal_is_a_message_not_a_page() {
+    let app = TestApp::spawn().await;
+    let page = raw(
+        &app.http,
+        Method::POST,
+        app.url("/groups"),
+        &[
+            ("hx-request", "true"),
+            ("origin", "https://evil.example"),
+            ("x-csrf-token", &app.csrf()),
+        ],
+        Some(("application/x-www-form-urlencoded", b"name=x".to_vec())),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert_eq!(page.headers.get("hx-reswap").unwrap(), "none");
+    assert!(page.has("#messages .notice-error"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn a_fresh_browser_signs_in_and_gets_a_session_only_then() {
+    let app = TestApp::spawn().await;
+    let before = count(&app, "tower_sessions").await;
+    let b = Browser::new(app.admin.base.clone());
+    assert_eq!(
+        b.sign_in(ADMIN, PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(count(&app, "tower_sessions").await, before + 1);
+}
