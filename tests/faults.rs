@@ -243,7 +243,7 @@ impl Kind {
                 let expect = match self {
                     Self::Timeout => Expect::Transport(TransportKind::Timeout),
                     Self::Http5xx => Expect::Transport(TransportKind::HttpStatus(503)),
-                    Self::Dropped => Expect::Transport(TransportKind::BadBody),
+                    Self::Dropped => Expect::Transport(TransportKind::Closed),
                     _ => Expect::Api(-1),
                 };
                 if create {

@@ -5,4 +5,4 @@ pub mod page;
 mod record;
 
 pub use page::csv_safe;
-pub use record::{Change, outcome_of, record};
+pub use record::{Change, Settled, outcome_of, record};

@@ -7,7 +7,7 @@ use crate::{
     state::AppState,
     store::{AuditEntry, Outcome},
     web::AppError,
-    wechat::{TransportKind, WeChatError},
+    wechat::{CreateOutcome, TransportKind, WeChatError},
 };
 
 /// A change about to be sent to WeChat.
@@ -20,7 +20,7 @@ pub struct Change {
 
 /// Runs `call` between an intent row and its outcome. If the intent cannot be written the call
 /// is not made: an unrecorded change is worse than a refused one.
-pub async fn record<T>(
+pub async fn record<T: Settled>(
     state: &AppState,
     who: &Who,
     change: Change,
@@ -39,7 +39,10 @@ pub async fn record<T>(
     })?;
     let result = call.await;
     let (outcome, errcode, detail) = match &result {
-        Ok(_) => (Outcome::Ok, None, None),
+        Ok(answer) => match answer.settled() {
+            Some((outcome, errcode, detail)) => (outcome, errcode, Some(detail)),
+            None => (Outcome::Ok, None, None),
+        },
         Err(e) => (outcome_of(e), e.code(), Some(e.to_string())),
     };
     if let Err(e) = state
@@ -51,6 +54,41 @@ pub async fn record<T>(
         tracing::error!(audit_id = id, error = %e, "cannot write the outcome to the audit log");
     }
     Ok(result)
+}
+
+/// What the audit row says of an answer that is not a plain success: the create whose lost
+/// answer was settled by reading the list again.
+pub trait Settled {
+    /// The outcome, errcode and detail, when they are not simply "ok".
+    fn settled(&self) -> Option<(Outcome, Option<i64>, String)> {
+        None
+    }
+}
+
+impl Settled for () {}
+
+impl Settled for CreateOutcome {
+    fn settled(&self) -> Option<(Outcome, Option<i64>, String)> {
+        match self {
+            CreateOutcome::Created {
+                id,
+                recovered_from: Some(cause),
+                ..
+            } => Some((
+                Outcome::Ok,
+                None,
+                format!("created, id {id}: the answer was lost ({cause}) but the re-read found it"),
+            )),
+            CreateOutcome::Created { .. } => None,
+            CreateOutcome::NotCreated { cause } => Some((
+                Outcome::Failed,
+                cause.code(),
+                format!(
+                    "not created: the answer was lost ({cause}) and the re-read has no such group"
+                ),
+            )),
+        }
+    }
 }
 
 /// Did WeChat do it? Only a clear refusal, or a request that never left, says "no".

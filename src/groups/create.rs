@@ -6,7 +6,7 @@ use serde::Deserialize;
 use crate::{
     audit::{self, Change},
     auth::CanChange,
-    domain::GroupName,
+    domain::{GroupId, GroupName},
     groups::{
         create_form::{CreateForm, MAX_GROUPS},
         dashboard::GroupsPage,
@@ -15,6 +15,7 @@ use crate::{
     },
     state::{AppState, Snapshot},
     web::{AppError, Chrome, Flash, Form, HxRequest, Notice, Reply, upstream_status},
+    wechat::{CreateOutcome, WeChatError},
 };
 
 #[derive(Debug, Deserialize)]
@@ -51,36 +52,62 @@ pub async fn create(
         before: None,
         after: Some(name.to_string()),
     };
-    let created = state.client.create_group(&name);
-    match audit::record(&state, &who, change, created).await? {
-        Ok((id, created_name)) => {
+    let created = state.client.create_group_settled(&name);
+    let notice = match audit::record(&state, &who, change, created).await? {
+        Ok(CreateOutcome::Created {
+            id,
+            name,
+            recovered_from,
+        }) => {
             tracing::info!(operator = %who.actor.name, action = "group_create", group = %id, "created a group");
-            state.groups.created(id, &created_name);
-            let snapshot = state.groups.peek();
-            let table = GroupsTable::new(&chrome, snapshot.clone())
-                .with_view(list.clone())
-                .highlighting(id)
-                .out_of_band();
-            reply
-                .notice(Notice::success(chrome.t2(
-                    "groups.created",
-                    "name",
-                    &created_name,
-                    "id",
-                    id,
-                )))
-                .swap(&CreateForm::new(&chrome, snapshot.as_deref()))?
-                .swap(&table)?
-                .or_redirect(Flash::Created(id).groups_url(&chrome.urls, &list.query()))
+            state.groups.created(id, &name);
+            return answer_created(&state, &chrome, reply, list, (id, &name), recovered_from);
+        }
+        Ok(CreateOutcome::NotCreated { cause }) => {
+            tracing::warn!(error = %cause, "a group was not created: its answer was lost");
+            let detail = rust_i18n::replace_patterns(
+                &chrome.t("wechat.create.not_created"),
+                &["cause", "name"],
+                &[cause.fault(chrome.lang), name.to_string()],
+            );
+            let title = chrome.t("wechat.create.not_created_title");
+            (upstream_status(&cause), Notice::error(title, detail))
         }
         Err(error) => {
             tracing::warn!(error = %error, "creating a group failed");
-            let reply = reply
-                .status(upstream_status(&error))
-                .notice(Notice::wechat(&error, chrome.lang));
-            again(&state, &chrome, reply, form, list)
+            (upstream_status(&error), Notice::wechat(&error, chrome.lang))
         }
-    }
+    };
+    let reply = reply.status(notice.0).notice(notice.1);
+    again(&state, &chrome, reply, form, list)
+}
+
+/// The new row in the table, the create form empty again, and the message; without
+/// JavaScript, back to the page at that row.
+fn answer_created(
+    state: &AppState,
+    chrome: &Chrome,
+    reply: Reply,
+    list: ListView,
+    (id, name): (GroupId, &str),
+    recovered_from: Option<WeChatError>,
+) -> Result<Response, AppError> {
+    let snapshot = state.groups.peek();
+    let table = GroupsTable::new(chrome, snapshot.clone())
+        .with_view(list.clone())
+        .highlighting(id)
+        .out_of_band();
+    let mut notice = Notice::success(chrome.t2("groups.created", "name", name, "id", id));
+    // The re-read found it: say why the answer took the long way round.
+    notice.detail = recovered_from.map(|cause| {
+        let text = chrome.t("wechat.create.recovered");
+        rust_i18n::replace_patterns(&text, &["cause"], &[cause.fault(chrome.lang)])
+    });
+    reply
+        .notice(notice)
+        .swap(&CreateForm::new(chrome, snapshot.as_deref()))?
+        .swap(&table)?
+        .or_redirect(Flash::Created(id).groups_url(&chrome.urls, &list.query()))
 }
 
 /// Everything that can be checked here is, so that WeChat never sees a name it would refuse.

@@ -156,6 +156,21 @@ pub struct Group {
     pub count: u64,
 }
 
+/// How a create ended, once a lost answer is settled by reading the list again.
+#[derive(Debug, Clone)]
+pub enum CreateOutcome {
+    /// WeChat created the group. `recovered_from` is the fault that lost the create's answer,
+    /// when it was the re-read of the list that found the group.
+    Created {
+        id: GroupId,
+        name: String,
+        recovered_from: Option<WeChatError>,
+    },
+    /// The create's answer was lost (`cause`) and the list read again has no such group:
+    /// nothing was created, and it is safe to try again.
+    NotCreated { cause: WeChatError },
+}
+
 /// The WeChat API client: one HTTP connection pool, one token cache and one circuit breaker,
 /// shared by every clone.
 #[derive(Clone)]
@@ -243,13 +258,26 @@ impl WeChatClient {
     }
 
     /// Creates a group; answers the id WeChat assigned and the name as WeChat stored it
-    /// (`POST groups/create`).
+    /// (`POST groups/create`). A create whose answer was lost and whose re-read shows no such
+    /// group is the original error here; [`Self::create_group_settled`] tells it apart.
+    pub async fn create_group(&self, name: &GroupName) -> Result<(GroupId, String), WeChatError> {
+        match self.create_group_settled(name).await? {
+            CreateOutcome::Created { id, name, .. } => Ok((id, name)),
+            CreateOutcome::NotCreated { cause } => Err(cause),
+        }
+    }
+
+    /// Creates a group, settling a lost answer by reading the list again.
     ///
     /// Never retried blindly, since a create whose answer was lost may have happened. After such
     /// an ambiguous failure the group list is read once: a group of that name (the newest, if
-    /// there are several) is taken as created; no such group means it was not created and the
-    /// original error is returned; a failed re-read is [`WeChatError::OutcomeUnknown`].
-    pub async fn create_group(&self, name: &GroupName) -> Result<(GroupId, String), WeChatError> {
+    /// there are several) is taken as created; no such group means it was not created; a failed
+    /// (or too late) re-read is [`WeChatError::OutcomeUnknown`]. A settled create counts for the
+    /// circuit breaker as WeChat answering: the re-read was a proper answer.
+    pub async fn create_group_settled(
+        &self,
+        name: &GroupName,
+    ) -> Result<CreateOutcome, WeChatError> {
         self.guarded(async {
             let started = Instant::now();
             let body = wire::CreateGroup {
@@ -257,12 +285,17 @@ impl WeChatClient {
                     name: name.as_str(),
                 },
             };
+            let request = Request::post(Endpoint::GroupsCreate, &body);
             let err = match self
-                .run_detailed::<wire::Created, _>(&Request::post(Endpoint::GroupsCreate, &body), started)
+                .run_detailed::<wire::Created, _>(&request, started)
                 .await
             {
                 Ok(created) => {
-                    return Ok((GroupId::from_upstream(created.group.id), created.group.name));
+                    return Ok(CreateOutcome::Created {
+                        id: GroupId::from_upstream(created.group.id),
+                        name: created.group.name,
+                        recovered_from: None,
+                    });
                 }
                 Err(failed) if failed.may_have_happened() || failed.ambiguous_before => failed.err,
                 Err(failed) => return Err(failed.err),
@@ -272,41 +305,45 @@ impl WeChatClient {
                     cause: Box::new(err),
                 });
             }
-            match self.groups_unguarded(started).await {
-                Ok(groups) => match groups
-                    .into_iter()
-                    .filter(|g| g.name == name.as_str())
-                    .max_by_key(|g| g.id.get())
-                {
-                    Some(found) => {
-                        tracing::info!(
-                            group = found.id.get(),
-                            failure = %err.outcome_label(),
-                            "wechat create: answer lost, but the re-read found the group; recovered"
-                        );
-                        Ok((found.id, found.name))
-                    }
-                    None => {
-                        tracing::info!(
-                            failure = %err.outcome_label(),
-                            "wechat create: answer lost and the re-read has no such group; not created"
-                        );
-                        Err(err)
-                    }
-                },
-                Err(reread) => {
-                    tracing::warn!(
-                        failure = %err.outcome_label(),
-                        reread = %reread.outcome_label(),
-                        "wechat create: answer lost and the re-read failed; outcome unknown"
-                    );
-                    Err(WeChatError::OutcomeUnknown {
-                        cause: Box::new(err),
-                    })
-                }
-            }
+            self.settle_create(name, err, started).await
         })
         .await
+    }
+
+    /// Reads the list once after a create's answer was lost (`err`) and says what it shows.
+    async fn settle_create(
+        &self,
+        name: &GroupName,
+        err: WeChatError,
+        started: Instant,
+    ) -> Result<CreateOutcome, WeChatError> {
+        let failure = err.outcome_label();
+        match self.groups_unguarded(started).await {
+            Ok(groups) => match groups
+                .into_iter()
+                .filter(|g| g.name == name.as_str())
+                .max_by_key(|g| g.id.get())
+            {
+                Some(found) => {
+                    tracing::info!(group = found.id.get(), %failure, "wechat create: answer lost, but the re-read found the group; recovered");
+                    Ok(CreateOutcome::Created {
+                        id: found.id,
+                        name: found.name,
+                        recovered_from: Some(err),
+                    })
+                }
+                None => {
+                    tracing::info!(%failure, "wechat create: answer lost and the re-read has no such group; not created");
+                    Ok(CreateOutcome::NotCreated { cause: err })
+                }
+            },
+            Err(reread) => {
+                tracing::warn!(%failure, reread = %reread.outcome_label(), "wechat create: answer lost and the re-read failed; outcome unknown");
+                Err(WeChatError::OutcomeUnknown {
+                    cause: Box::new(err),
+                })
+            }
+        }
     }
 
     /// Renames a group (`POST groups/update`).
@@ -544,7 +581,7 @@ impl WeChatClient {
                 Err(failed) => failed,
             };
             failed.ambiguous_before = ambiguous_before;
-            if retries >= settings.max_retries || !kind.retries(&failed.err, failed.broke) {
+            if retries >= settings.max_retries || !kind.retries(&failed.err) {
                 return Err(failed);
             }
             let wait = retry::backoff(settings.backoff_base, retries);
@@ -618,11 +655,10 @@ impl WeChatClient {
         pairs.extend_from_slice(request.query);
         self.inner
             .transport
-            .exchange_detailed(&request.with_query(&pairs), &secrets)
+            .exchange(&request.with_query(&pairs), &secrets)
             .await
-            .map_err(|(err, broke)| Failed {
+            .map_err(|err| Failed {
                 err,
-                broke,
                 sent: true,
                 ambiguous_before: false,
             })
@@ -632,8 +668,6 @@ impl WeChatClient {
 /// How an attempt (or, from `run_detailed`, a whole call) failed.
 struct Failed {
     err: WeChatError,
-    /// A `BadBody` that is a connection broken mid-exchange, not an answer we could read.
-    broke: bool,
     /// The endpoint's own request went out (as opposed to failing at the token fetch).
     sent: bool,
     /// An earlier attempt of the same call may have been carried out.
@@ -645,7 +679,6 @@ impl Failed {
     fn unsent(err: WeChatError) -> Self {
         Self {
             err,
-            broke: false,
             sent: false,
             ambiguous_before: false,
         }

@@ -50,9 +50,11 @@ pub enum TransportKind {
     Connect,
     /// An HTTP status other than 2xx (redirects are not followed, so a 3xx lands here too).
     HttpStatus(u16),
-    /// The answer was not JSON, lacked the fields the API documents, or was too large; or the
-    /// connection broke after the request went out, before a whole answer arrived.
+    /// The answer was not JSON, lacked the fields the API documents, or was too large.
     BadBody,
+    /// The connection closed (or broke) after the request went out, before a whole answer
+    /// arrived: the request may have been carried out.
+    Closed,
 }
 
 impl fmt::Display for TransportKind {
@@ -62,6 +64,7 @@ impl fmt::Display for TransportKind {
             Self::Connect => f.write_str("connect"),
             Self::HttpStatus(s) => write!(f, "HTTP {s}"),
             Self::BadBody => f.write_str("bad body"),
+            Self::Closed => f.write_str("connection closed"),
         }
     }
 }
@@ -160,6 +163,27 @@ impl WeChatError {
         }
     }
 
+    /// The fault in a few words, to name inside another message ("the answer was lost (…)").
+    pub fn fault(&self, lang: Lang) -> String {
+        let l = lang.code();
+        match self {
+            Self::Transport { kind, .. } => match kind {
+                TransportKind::Timeout => rust_i18n::t!("wechat.fault.timeout", locale = l),
+                TransportKind::Connect => rust_i18n::t!("wechat.fault.connect", locale = l),
+                TransportKind::HttpStatus(status) => {
+                    rust_i18n::t!("wechat.fault.http_status", locale = l, status = status)
+                }
+                TransportKind::BadBody => rust_i18n::t!("wechat.fault.bad_body", locale = l),
+                TransportKind::Closed => rust_i18n::t!("wechat.fault.closed", locale = l),
+            }
+            .into_owned(),
+            Self::OutcomeUnknown { cause } | Self::CircuitOpen { last: cause, .. } => {
+                cause.fault(lang)
+            }
+            _ => self.title(lang),
+        }
+    }
+
     /// What happened and what the operator can do, in their language.
     ///
     /// For an errcode, WeChat's own errmsg is appended (it carries a request id support may ask
@@ -188,14 +212,17 @@ impl WeChatError {
                     rust_i18n::t!("wechat.transport.http_status", locale = l, status = status)
                 }
                 TransportKind::BadBody => rust_i18n::t!("wechat.transport.bad_body", locale = l),
+                TransportKind::Closed => rust_i18n::t!("wechat.transport.closed", locale = l),
             }
             .into_owned(),
             Self::Local(detail) => {
                 rust_i18n::t!("wechat.local", locale = l, detail = detail).into_owned()
             }
             Self::OutcomeUnknown { cause } => {
+                // The cause's explanation names the fault (a timeout, a closed connection, an
+                // HTTP status, an answer not as documented), not only "did not answer properly".
                 let text = rust_i18n::t!("wechat.outcome_unknown", locale = l);
-                format!("{text} {}", cause.title(lang))
+                format!("{text} {}", cause.fault(lang))
             }
             Self::CircuitOpen { last, retry_in } => {
                 // Round up: "0 seconds" would read as "try now", which is exactly what to avoid.
@@ -228,6 +255,7 @@ impl WeChatError {
                 TransportKind::HttpStatus(s) if *s >= 500 => "http_5xx".into(),
                 TransportKind::HttpStatus(_) => "http_other".into(),
                 TransportKind::BadBody => "bad_body".into(),
+                TransportKind::Closed => "closed".into(),
             },
             Self::Local(_) => "local".into(),
             Self::OutcomeUnknown { .. } => "unknown".into(),

@@ -30,8 +30,8 @@ mod wire;
 
 pub use circuit::{CircuitState, CircuitStatus};
 pub use client::{
-    ClientConfig, FOLLOWER_PAGE, FollowerInfo, FollowerPage, Group, MAX_BATCH, MAX_INFO_BATCH,
-    WeChatClient,
+    ClientConfig, CreateOutcome, FOLLOWER_PAGE, FollowerInfo, FollowerPage, Group, MAX_BATCH,
+    MAX_INFO_BATCH, WeChatClient,
 };
 pub use errors::{TransportKind, WeChatError, explain_code};
 pub use token::{ParseTokenModeError, TokenMode};

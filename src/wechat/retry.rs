@@ -54,9 +54,10 @@ impl CallKind {
         }
     }
 
-    /// Whether a call of this kind is attempted again after `err`. `broke` says a `BadBody`
-    /// came from a connection that broke mid-exchange rather than from an answer we could read.
-    pub(super) fn retries(self, err: &WeChatError, broke: bool) -> bool {
+    /// Whether a call of this kind is attempted again after `err`. An answer we could read but
+    /// that is not the documented shape is not retried (it would come again); a connection
+    /// that closed mid-answer is.
+    pub(super) fn retries(self, err: &WeChatError) -> bool {
         if self == Self::Create {
             return false;
         }
@@ -65,7 +66,8 @@ impl CallKind {
             WeChatError::Transport { kind, .. } => match kind {
                 TransportKind::Timeout | TransportKind::Connect => true,
                 TransportKind::HttpStatus(status) => *status >= 500,
-                TransportKind::BadBody => broke,
+                TransportKind::Closed => true,
+                TransportKind::BadBody => false,
             },
             WeChatError::Local(_)
             | WeChatError::OutcomeUnknown { .. }
@@ -81,7 +83,7 @@ pub(super) fn is_ambiguous(err: &WeChatError) -> bool {
     match err {
         WeChatError::Api { code, .. } => *code == -1,
         WeChatError::Transport { kind, .. } => match kind {
-            TransportKind::Timeout | TransportKind::BadBody => true,
+            TransportKind::Timeout | TransportKind::Closed | TransportKind::BadBody => true,
             TransportKind::HttpStatus(status) => *status >= 500,
             TransportKind::Connect => false,
         },
@@ -122,15 +124,15 @@ mod tests {
     #[test]
     fn reads_and_absolute_writes_retry_transient_failures_only() {
         for kind in [CallKind::Read, CallKind::AbsoluteWrite, CallKind::Delete] {
-            assert!(kind.retries(&api(-1), false));
-            assert!(kind.retries(&transport(TransportKind::Timeout), false));
-            assert!(kind.retries(&transport(TransportKind::Connect), false));
-            assert!(kind.retries(&transport(TransportKind::HttpStatus(503)), false));
-            assert!(kind.retries(&transport(TransportKind::BadBody), true));
-            assert!(!kind.retries(&transport(TransportKind::BadBody), false));
-            assert!(!kind.retries(&transport(TransportKind::HttpStatus(404)), false));
+            assert!(kind.retries(&api(-1)));
+            assert!(kind.retries(&transport(TransportKind::Timeout)));
+            assert!(kind.retries(&transport(TransportKind::Connect)));
+            assert!(kind.retries(&transport(TransportKind::HttpStatus(503))));
+            assert!(kind.retries(&transport(TransportKind::Closed)));
+            assert!(!kind.retries(&transport(TransportKind::BadBody)));
+            assert!(!kind.retries(&transport(TransportKind::HttpStatus(404))));
             for code in [45009, 45011, 40003, 40050, 45018, 40001] {
-                assert!(!kind.retries(&api(code), false), "{kind:?} {code}");
+                assert!(!kind.retries(&api(code)), "{kind:?} {code}");
             }
         }
     }
@@ -147,11 +149,12 @@ mod tests {
 
     #[test]
     fn create_is_never_retried_and_only_sent_failures_are_ambiguous() {
-        assert!(!CallKind::Create.retries(&api(-1), false));
-        assert!(!CallKind::Create.retries(&transport(TransportKind::Connect), false));
+        assert!(!CallKind::Create.retries(&api(-1)));
+        assert!(!CallKind::Create.retries(&transport(TransportKind::Connect)));
         assert!(is_ambiguous(&api(-1)));
         assert!(is_ambiguous(&transport(TransportKind::Timeout)));
         assert!(is_ambiguous(&transport(TransportKind::BadBody)));
+        assert!(is_ambiguous(&transport(TransportKind::Closed)));
         assert!(is_ambiguous(&transport(TransportKind::HttpStatus(502))));
         assert!(!is_ambiguous(&transport(TransportKind::Connect)));
         assert!(!is_ambiguous(&api(45009)));

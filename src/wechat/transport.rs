@@ -136,34 +136,18 @@ impl Transport {
     ///
     /// `secrets` are scrubbed from every error detail and log field this produces; the query is
     /// never logged. Each exchange logs one line: endpoint path, errcode or failure kind, elapsed ms.
+    ///
+    /// Also the one place that counts upstream calls: the metrics, and the observer for every
+    /// request that went out.
     pub(super) async fn exchange<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,
         request: &Request<'_, B>,
         secrets: &[&str],
     ) -> Result<T, WeChatError> {
-        self.exchange_detailed(request, secrets)
-            .await
-            .map_err(|(err, _)| err)
-    }
-
-    /// [`Self::exchange`], telling with an error whether the connection broke mid-exchange (a
-    /// `BadBody` from the network rather than from an answer we could read).
-    ///
-    /// Also the one place that counts upstream calls: the metrics, and the observer for every
-    /// request that went out.
-    pub(super) async fn exchange_detailed<T: DeserializeOwned, B: Serialize + ?Sized>(
-        &self,
-        request: &Request<'_, B>,
-        secrets: &[&str],
-    ) -> Result<T, (WeChatError, bool)> {
         let endpoint = request.endpoint;
         let started = Instant::now();
-        let detailed = self.exchange_unlogged(request, secrets).await;
+        let result = self.exchange_unlogged(request, secrets).await;
         let elapsed = started.elapsed();
-        let (result, broke) = match detailed {
-            Ok(value) => (Ok(value), false),
-            Err((err, broke)) => (Err(err), broke),
-        };
         self.count(endpoint, &result, elapsed);
         let elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
         let path = endpoint.path();
@@ -187,7 +171,7 @@ impl Transport {
                 tracing::warn!(endpoint = path, failure = %e.outcome_label(), "wechat call")
             }
         }
-        result.map_err(|err| (err, broke))
+        result
     }
 
     /// Metrics for one exchange with WeChat, and the observer if the request went out. The
@@ -222,27 +206,17 @@ impl Transport {
         &self,
         request: &Request<'_, B>,
         secrets: &[&str],
-    ) -> Result<T, (WeChatError, bool)> {
+    ) -> Result<T, WeChatError> {
         let endpoint = request.endpoint;
-        // A broken connection is a reqwest error; everything else is an answer we read.
-        let unbroken = |err: WeChatError| (err, false);
         // Built by hand rather than with reqwest's `query` (a feature we don't enable); the
         // pairs are percent-encoded by `url`.
         let mut url = match (endpoint, &self.token_url) {
             (Endpoint::ExternalToken, Some(url)) => url.clone(),
             (Endpoint::ExternalToken, None) => {
-                return Err(unbroken(WeChatError::Local(
-                    "no token URL configured".into(),
-                )));
+                return Err(WeChatError::Local("no token URL configured".into()));
             }
-            _ => reqwest::Url::parse(&format!("{}{}", self.base_url, endpoint.path())).map_err(
-                |e| {
-                    unbroken(WeChatError::Local(format!(
-                        "{}: bad URL: {e}",
-                        endpoint.path()
-                    )))
-                },
-            )?,
+            _ => reqwest::Url::parse(&format!("{}{}", self.base_url, endpoint.path()))
+                .map_err(|e| WeChatError::Local(format!("{}: bad URL: {e}", endpoint.path())))?,
         };
         if !request.query.is_empty() {
             url.query_pairs_mut().extend_pairs(request.query);
@@ -257,10 +231,10 @@ impl Transport {
             .map_err(|e| from_reqwest(e, endpoint, secrets))?;
         let status = response.status();
         if !status.is_success() {
-            return Err(unbroken(WeChatError::Transport {
+            return Err(WeChatError::Transport {
                 kind: TransportKind::HttpStatus(status.as_u16()),
                 detail: format!("{} answered HTTP {status}", endpoint.path()),
-            }));
+            });
         }
         let mut bytes = Vec::new();
         while let Some(chunk) = response
@@ -269,14 +243,14 @@ impl Transport {
             .map_err(|e| from_reqwest(e, endpoint, secrets))?
         {
             if bytes.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(unbroken(bad_body(
+                return Err(bad_body(
                     endpoint,
                     format!("answer larger than {MAX_BODY_BYTES} bytes"),
-                )));
+                ));
             }
             bytes.extend_from_slice(&chunk);
         }
-        decode(endpoint, &bytes, secrets).map_err(unbroken)
+        decode(endpoint, &bytes, secrets)
     }
 }
 
@@ -372,12 +346,12 @@ fn snippet(endpoint: Endpoint, bytes: &[u8], secrets: &[&str]) -> String {
 ///
 /// A connect failure is checked before a timeout so that a connect timeout counts as `Connect`:
 /// what matters to a caller is that the request never left.
-fn from_reqwest(err: reqwest::Error, endpoint: Endpoint, secrets: &[&str]) -> (WeChatError, bool) {
+fn from_reqwest(err: reqwest::Error, endpoint: Endpoint, secrets: &[&str]) -> WeChatError {
     // The URL carries `access_token=` (or the classic endpoint's `secret=`): drop it first.
     let err = err.without_url();
     let detail = scrub(&format!("{}: {}", endpoint.path(), chain(&err)), secrets);
     if err.is_builder() {
-        return (WeChatError::Local(detail), false);
+        return WeChatError::Local(detail);
     }
     let kind = if err.is_connect() {
         TransportKind::Connect
@@ -385,12 +359,9 @@ fn from_reqwest(err: reqwest::Error, endpoint: Endpoint, secrets: &[&str]) -> (W
         TransportKind::Timeout
     } else {
         // The connection broke after the request went out, or the body was cut off.
-        TransportKind::BadBody
+        TransportKind::Closed
     };
-    (
-        WeChatError::Transport { kind, detail },
-        kind == TransportKind::BadBody,
-    )
+    WeChatError::Transport { kind, detail }
 }
 
 /// An error and its causes on one line ("error sending request: client error (Connect): …").

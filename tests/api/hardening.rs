@@ -308,3 +308,114 @@ async fn a_fresh_browser_signs_in_and_gets_a_session_only_then() {
     );
     assert_eq!(count(&app, "tower_sessions").await, before + 1);
 }
+
+/// The three ways a create's answer gets lost on the way back.
+fn lost_answers(after_write: bool) -> Vec<(&'static str, wxgroups::simulator::Fault)> {
+    use wxgroups::simulator::Fault;
+    let once = |f: Fault| Fault {
+        after_write,
+        ..f.times(1)
+    };
+    vec![
+        (
+            "connection closed",
+            once(Fault {
+                drop: true,
+                ..Fault::default()
+            }),
+        ),
+        (
+            "HTTP 502",
+            once(Fault {
+                http_status: Some(502),
+                ..Fault::default()
+            }),
+        ),
+        (
+            "garbage",
+            once(Fault {
+                garbage: true,
+                ..Fault::default()
+            }),
+        ),
+    ]
+}
+
+/// The latest audit row's outcome and detail.
+async fn last_audit(app: &TestApp) -> (String, String) {
+    sqlx::query_as("SELECT outcome, COALESCE(detail, '') FROM audit_log ORDER BY id DESC LIMIT 1")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_lost_answer_that_created_nothing_says_not_created_and_names_the_fault() {
+    let app = TestApp::spawn().await;
+    app.post("/lang", &[("lang", "en"), ("next", "/groups")])
+        .await;
+    let named = [
+        (
+            "connection closed",
+            "connection closed before a whole answer",
+        ),
+        ("HTTP 502", "(HTTP 502)"),
+        ("garbage", "not what the API documents"),
+    ];
+    for ((label, fault), (_, says)) in lost_answers(false).into_iter().zip(named) {
+        app.sim.inject("groups/create", fault);
+        let name = format!("lost-{}", label.len());
+        let page = app.post_hx("/groups", &[("name", name.as_str())]).await;
+        let notice = page.text("#messages .notice");
+        assert!(notice.contains("was not created"), "{label}: {notice}");
+        assert!(notice.contains("you may try again"), "{label}: {notice}");
+        assert!(notice.contains(says), "{label} is named: {notice}");
+        let (outcome, detail) = last_audit(&app).await;
+        assert_eq!(outcome, "failed", "{label}");
+        assert!(detail.starts_with("not created"), "{label}: {detail}");
+        // Not created, so the same name goes through now.
+        let again = app.post_hx("/groups", &[("name", name.as_str())]).await;
+        assert_eq!(again.status, StatusCode::OK, "{label}: {}", again.body);
+    }
+}
+
+#[tokio::test]
+async fn a_lost_answer_that_did_create_says_created_with_its_id() {
+    let app = TestApp::spawn().await;
+    app.post("/lang", &[("lang", "en"), ("next", "/groups")])
+        .await;
+    for (label, fault) in lost_answers(true) {
+        app.sim.inject("groups/create", fault);
+        let name = format!("made-{}", label.len());
+        let page = app.post_hx("/groups", &[("name", name.as_str())]).await;
+        assert_eq!(page.status, StatusCode::OK, "{label}");
+        let notice = page.text("#messages .notice");
+        assert!(notice.contains(&name), "{label}: {notice}");
+        assert!(
+            notice.contains("the group list read again shows the group"),
+            "{label}: {notice}"
+        );
+        let (outcome, detail) = last_audit(&app).await;
+        assert_eq!(outcome, "ok", "{label}");
+        assert!(detail.starts_with("created, id "), "{label}: {detail}");
+    }
+}
+
+#[tokio::test]
+async fn five_settled_creates_leave_the_circuit_closed() {
+    let app = TestApp::spawn().await;
+    for i in 0..5 {
+        let (_, fault) = lost_answers(false).swap_remove(i % 3);
+        app.sim.inject("groups/create", fault);
+        let name = format!("settled-{i}");
+        app.post_hx("/groups", &[("name", name.as_str())]).await;
+    }
+    let page = app.get("/status").await;
+    assert!(
+        !page.has("#circuit-banner"),
+        "no 'WeChat is not answering' banner"
+    );
+    // And a sixth create goes through at once.
+    let sixth = app.post_hx("/groups", &[("name", "sixth")]).await;
+    assert!(sixth.text("#messages .notice").contains("sixth"));
+}
