@@ -64,6 +64,10 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
             REQUEST_TIMEOUT,
         ))
         .layer(middleware::from_fn(web::strict_utf8))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            web::hosts::allowed_host,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(origin_check(&state))
         .layer(middleware::from_fn_with_state(

@@ -190,6 +190,7 @@ fn site(settings: &Settings, demo: bool) -> Site {
         appid: settings.account.as_ref().map(|a| a.appid.clone()),
         public_origin: settings.public_origin.clone(),
         metrics_allow: settings.metrics_allow.clone(),
+        allowed_hosts: settings.allowed_hosts.clone(),
         token_mode: settings.token_mode.to_string(),
         wechat_api: if demo {
             "(demo simulator)".into()

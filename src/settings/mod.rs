@@ -53,6 +53,9 @@ pub struct Settings {
     pub base_path: String,
     /// The origin the browser sees (scheme://host[:port]), trusted for CSRF checks.
     pub public_origin: Option<String>,
+    /// The `Host`s pages are served for (lower case, `host` or `host:port`); empty: any.
+    /// `WXGROUPS_ALLOWED_HOSTS`, else the public URL's host.
+    pub allowed_hosts: Vec<String>,
     /// Sign-in, proxy and session settings (`demo` is filled in at start-up).
     pub access: Access,
     /// Who may read /healthz, /readyz and /metrics (empty: anyone who reaches the port).
@@ -81,6 +84,7 @@ struct Raw {
     database_url: String,
     base_path: String,
     public_url: Option<String>,
+    allowed_hosts: String,
     auth_header: Option<String>,
     trusted_proxies: String,
     proxy_default_role: String,
@@ -109,6 +113,7 @@ impl Default for Raw {
             database_url: "sqlite://wxgroups.db".into(),
             base_path: String::new(),
             public_url: None,
+            allowed_hosts: String::new(),
             auth_header: None,
             trusted_proxies: String::new(),
             proxy_default_role: "viewer".into(),
@@ -150,6 +155,7 @@ impl Settings {
         let account = wechat::account(raw.appid, raw.appsecret, raw.appsecret_file)?;
         let base_path = server::base_path(&raw.base_path)?;
         let public_origin = server::public_origin(raw.public_url.as_deref())?;
+        let allowed_hosts = server::allowed_hosts(&raw.allowed_hosts, public_origin.as_deref())?;
         let trusted_proxies = access::cidr_list("trusted_proxies", &raw.trusted_proxies)?;
         let metrics_allow = access::cidr_list("metrics_allow", &raw.metrics_allow)?;
         let auth_header = access::auth_header(raw.auth_header.as_deref(), &trusted_proxies)?;
@@ -171,6 +177,7 @@ impl Settings {
             database_url: raw.database_url,
             base_path,
             public_origin,
+            allowed_hosts,
             access: Access {
                 auth_header,
                 trusted_proxies,
@@ -203,6 +210,7 @@ impl Settings {
             database_url: "sqlite::memory:".into(),
             base_path: String::new(),
             public_origin: None,
+            allowed_hosts: Vec::new(),
             access: Access::default(),
             metrics_allow: Vec::new(),
             jobs: JobSettings::default(),
@@ -354,6 +362,29 @@ mod tests {
             Some("https://ops.example.com:8443")
         );
         assert!(load(&[("public_url", "ftp://x")]).is_err());
+    }
+
+    #[test]
+    fn allowed_hosts_come_from_the_setting_or_the_public_url() {
+        let s = load(&[("public_url", "https://Ops.Example.com/wx")]).unwrap();
+        assert_eq!(s.allowed_hosts, ["ops.example.com"]);
+        let s = load(&[
+            ("public_url", "https://ops.example.com/wx"),
+            ("allowed_hosts", "Ops.Example.com, 10.0.0.5:8080,[::1]:8080"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.allowed_hosts,
+            ["ops.example.com", "10.0.0.5:8080", "[::1]:8080"]
+        );
+        assert!(
+            load(&[]).unwrap().allowed_hosts.is_empty(),
+            "neither set: any host"
+        );
+        for bad in ["evil example", "x:port", "a/b", "host:99999"] {
+            let err = load(&[("allowed_hosts", bad)]).unwrap_err().to_string();
+            assert!(err.contains("WXGROUPS_ALLOWED_HOSTS"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -56,6 +56,49 @@ pub(super) fn public_origin(value: Option<&str>) -> Result<Option<String>, Setti
     }
 }
 
+/// `allowed_hosts`: `host` or `host:port` entries, comma-separated; when empty, the public URL's
+/// host (so setting `WXGROUPS_PUBLIC_URL` is enough to refuse requests for other names).
+pub(super) fn allowed_hosts(
+    value: &str,
+    public_origin: Option<&str>,
+) -> Result<Vec<String>, SettingsError> {
+    let listed: Vec<String> = value
+        .split(',')
+        .map(|h| h.trim().to_ascii_lowercase())
+        .filter(|h| !h.is_empty())
+        .collect();
+    if let Some(bad) = listed.iter().find(|h| !is_host(h)) {
+        return Err(SettingsError(format!(
+            "setting {} has {bad:?}, which is not a host name or host:port such as ops.example.com",
+            named("allowed_hosts")
+        )));
+    }
+    if !listed.is_empty() {
+        return Ok(listed);
+    }
+    Ok(public_origin
+        .and_then(|o| o.split_once("://"))
+        .map(|(_, authority)| vec![authority.to_owned()])
+        .unwrap_or_default())
+}
+
+/// A host name, an IPv4 address or a bracketed IPv6 one, with an optional port.
+fn is_host(entry: &str) -> bool {
+    let (host, port) = match entry.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(':') && p.bytes().all(|b| b.is_ascii_digit()) => (h, Some(p)),
+        _ => (entry, None),
+    };
+    let host_ok = if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        v6.parse::<std::net::Ipv6Addr>().is_ok()
+    } else {
+        !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+    };
+    host_ok && port.is_none_or(|p| !p.is_empty() && p.parse::<u16>().is_ok())
+}
+
 /// `scheme://host[:port]` of an http(s) URL, as browsers send it in `Origin`.
 fn origin_of(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;

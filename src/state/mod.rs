@@ -67,6 +67,8 @@ pub struct Site {
     pub public_origin: Option<String>,
     /// Who may read the probes and metrics (empty: anyone).
     pub metrics_allow: Vec<ipnet::IpNet>,
+    /// The `Host`s pages answer for (empty: any).
+    pub allowed_hosts: Vec<String>,
     /// For the status page.
     pub token_mode: String,
     pub wechat_api: String,

@@ -45,6 +45,9 @@ pub enum AppError {
     /// 403: a change sent from another site (the `Origin` / `Sec-Fetch-Site` check).
     #[error("cross-site request refused")]
     CrossSite,
+    /// 400: a request for a `Host` this deployment does not serve (see `web::hosts`).
+    #[error("host not allowed: {0:?}")]
+    UnknownHost(String),
     /// 503: the request took longer than the app's timeout.
     #[error("request timed out")]
     Timeout,
@@ -101,6 +104,7 @@ pub(super) enum ErrorKind {
     BadQuery,
     MethodNotAllowed,
     Timeout,
+    UnknownHost(String),
     Internal,
 }
 
@@ -134,6 +138,7 @@ impl ErrorKind {
             ErrorKind::BadQuery => "error.bad_query",
             ErrorKind::MethodNotAllowed => "error.method",
             ErrorKind::Timeout => "error.timeout",
+            ErrorKind::UnknownHost(_) => "error.unknown_host",
             ErrorKind::Internal => "error.internal",
         }
     }
@@ -168,6 +173,10 @@ impl IntoResponse for AppError {
             }
             AppError::CrossSite => (StatusCode::FORBIDDEN, ErrorKind::CrossSite),
             AppError::Timeout => (StatusCode::SERVICE_UNAVAILABLE, ErrorKind::Timeout),
+            AppError::UnknownHost(host) => (
+                StatusCode::BAD_REQUEST,
+                ErrorKind::UnknownHost(host.clone()),
+            ),
             AppError::Internal(cause) => {
                 tracing::error!(error = %format!("{cause:#}"), "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, ErrorKind::Internal)

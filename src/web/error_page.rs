@@ -100,6 +100,7 @@ fn notice_for(kind: &ErrorKind, chrome: &Chrome, request_id: &str) -> Notice {
     let detail = match kind {
         ErrorKind::Forbidden(role) => chrome.t1(&format!("{key}.detail"), "role", role),
         ErrorKind::Internal => chrome.t1(&format!("{key}.detail"), "id", request_id),
+        ErrorKind::UnknownHost(host) => chrome.t1(&format!("{key}.detail"), "host", host),
         _ => chrome.t(&format!("{key}.detail")),
     };
     Notice::error(chrome.t(&format!("{key}.title")), detail)

@@ -13,6 +13,7 @@ mod error;
 mod error_page;
 mod flash;
 mod form;
+pub mod hosts;
 pub mod htmx;
 pub mod lang;
 mod notice;

@@ -419,3 +419,43 @@ async fn five_settled_creates_leave_the_circuit_closed() {
     let sixth = app.post_hx("/groups", &[("name", "sixth")]).await;
     assert!(sixth.text("#messages .notice").contains("sixth"));
 }
+
+#[tokio::test]
+async fn a_foreign_host_is_refused_but_the_probes_still_answer() {
+    let app = TestApp::spawn_with(crate::helpers::sim_config(), |mut s| {
+        s.allowed_hosts = vec!["127.0.0.1".into()];
+        s
+    })
+    .await;
+    assert_eq!(
+        app.get("/groups").await.status,
+        StatusCode::OK,
+        "our own host"
+    );
+    let token = app.csrf();
+    let evil = [("host", "evil.example"), ("origin", "http://evil.example")];
+    let page = raw(&app.http, Method::GET, app.url("/groups"), &evil, None).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(page.body.contains("evil.example"), "{}", page.body);
+    assert!(page.has("section.error-page"));
+    let body = format!("name=rebound&csrf={token}").into_bytes();
+    let post = raw(
+        &app.http,
+        Method::POST,
+        app.url("/groups"),
+        &evil,
+        Some(("application/x-www-form-urlencoded", body)),
+    )
+    .await;
+    assert_eq!(post.status, StatusCode::BAD_REQUEST);
+    assert_eq!(app.calls("groups/create"), 0);
+    let probe = raw(
+        &client(),
+        Method::GET,
+        app.url("/healthz"),
+        &[("host", "evil.example")],
+        None,
+    )
+    .await;
+    assert_eq!(probe.status, StatusCode::OK, "probes keep their own rule");
+}
