@@ -115,6 +115,11 @@ fn signed_in(state: &AppState) -> Router<AppState> {
         .route(paths::AUDIT_CSV, get(audit::page::export))
         .route(paths::STATUS, get(status::page))
         .route(paths::SIGNOUT, post(auth::signin::sign_out))
+        // Inside `authenticate`: only a signed-in operator's forms are remembered.
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            web::replay::once,
+        ))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,

@@ -5,6 +5,7 @@
 
 mod audit;
 mod followers;
+mod forms;
 mod jobs;
 mod operators;
 mod quota;
@@ -18,6 +19,7 @@ use sqlx::{
 
 pub use audit::{AuditEntry, AuditFilter, AuditRow, Outcome};
 pub use followers::{FollowerRow, SeenFollower, SyncRow};
+pub use forms::FormClaim;
 pub use jobs::{
     CHUNK, CancelResult, ChunkDone, Describe, ItemOutcome, ItemRow, JobRow, JobState, NewJob,
 };

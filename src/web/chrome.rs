@@ -14,7 +14,7 @@ use tower_sessions::Session;
 use crate::{
     i18n::Lang,
     state::{Actor, AppState, Source},
-    web::{Urls, csrf},
+    web::{Urls, csrf, replay},
 };
 
 /// The page context shared by every template.
@@ -38,12 +38,16 @@ pub struct Chrome {
 }
 
 impl Chrome {
-    /// The hidden CSRF field every plain form carries.
+    /// The hidden fields every plain form carries: the CSRF token, and a one-time id so that
+    /// posting the same form twice changes things once (see `web::replay`).
     pub fn csrf_field(&self) -> String {
         format!(
-            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+            "<input type=\"hidden\" name=\"{}\" value=\"{}\">\
+             <input type=\"hidden\" name=\"{}\" value=\"{}\">",
             csrf::FIELD,
-            self.csrf
+            self.csrf,
+            replay::FIELD,
+            csrf::new_csrf_token(),
         )
     }
 

@@ -48,6 +48,9 @@ pub enum AppError {
     /// 400: a request for a `Host` this deployment does not serve (see `web::hosts`).
     #[error("host not allowed: {0:?}")]
     UnknownHost(String),
+    /// 409: a plain form posted a second time; where the first post's result is, once known.
+    #[error("form already sent")]
+    AlreadySent(Option<String>),
     /// 503: the request took longer than the app's timeout.
     #[error("request timed out")]
     Timeout,
@@ -105,6 +108,7 @@ pub(super) enum ErrorKind {
     MethodNotAllowed,
     Timeout,
     UnknownHost(String),
+    AlreadySent(Option<String>),
     Internal,
 }
 
@@ -139,6 +143,8 @@ impl ErrorKind {
             ErrorKind::MethodNotAllowed => "error.method",
             ErrorKind::Timeout => "error.timeout",
             ErrorKind::UnknownHost(_) => "error.unknown_host",
+            ErrorKind::AlreadySent(Some(_)) => "error.already_sent",
+            ErrorKind::AlreadySent(None) => "error.still_sending",
             ErrorKind::Internal => "error.internal",
         }
     }
@@ -173,6 +179,10 @@ impl IntoResponse for AppError {
             }
             AppError::CrossSite => (StatusCode::FORBIDDEN, ErrorKind::CrossSite),
             AppError::Timeout => (StatusCode::SERVICE_UNAVAILABLE, ErrorKind::Timeout),
+            AppError::AlreadySent(location) => (
+                StatusCode::CONFLICT,
+                ErrorKind::AlreadySent(location.clone()),
+            ),
             AppError::UnknownHost(host) => (
                 StatusCode::BAD_REQUEST,
                 ErrorKind::UnknownHost(host.clone()),

@@ -27,6 +27,8 @@ struct ErrorPage {
     status: u16,
     /// To quote to an administrator; the same id is on every log line of the request.
     request_id: String,
+    /// Where the operator goes on from here, when that is not the groups page.
+    next: Option<String>,
 }
 
 /// Gives marked error responses a real page in the operator's language.
@@ -75,6 +77,10 @@ pub async fn render(State(state): State<AppState>, request: Request, next: Next)
             detail: notice.detail.unwrap_or_default(),
             status: status.as_u16(),
             request_id: request_id.to_owned(),
+            next: match &kind {
+                ErrorKind::AlreadySent(location) => location.clone(),
+                _ => None,
+            },
             chrome,
         };
         page.render()

@@ -18,6 +18,7 @@ pub mod htmx;
 pub mod lang;
 mod notice;
 pub mod paths;
+pub mod replay;
 mod reply;
 pub mod urls;
 

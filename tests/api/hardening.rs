@@ -459,3 +459,57 @@ async fn a_foreign_host_is_refused_but_the_probes_still_answer() {
     .await;
     assert_eq!(probe.status, StatusCode::OK, "probes keep their own rule");
 }
+
+/// The create form's one-time id on the groups page as it is now.
+async fn create_form_id(app: &TestApp) -> String {
+    let page = app.get("/groups").await;
+    page.attr("#create-form input[name=form_id]", "value")
+        .expect("the create form carries a one-time id")
+}
+
+#[tokio::test]
+async fn a_plain_form_posted_twice_changes_wechat_once() {
+    let app = TestApp::spawn().await;
+    app.post("/lang", &[("lang", "en"), ("next", "/groups")])
+        .await;
+    let form_id = create_form_id(&app).await;
+    let fields = [("name", "twice"), ("form_id", form_id.as_str())];
+    let first = app.post("/groups", &fields).await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.body);
+    let second = app.post("/groups", &fields).await;
+    assert_eq!(second.status, StatusCode::CONFLICT);
+    assert!(
+        second
+            .text("section.error-page h1")
+            .contains("already sent"),
+        "{}",
+        second.body
+    );
+    assert_eq!(
+        second
+            .attr("section.error-page a.button", "href")
+            .as_deref(),
+        Some(first.location()),
+        "the way to the first post's result"
+    );
+    assert_eq!(app.calls("groups/create"), 1);
+    // A post the app refused changed nothing, so the same form may be sent again.
+    let form_id = create_form_id(&app).await;
+    let bad = [("name", ""), ("form_id", form_id.as_str())];
+    assert_eq!(
+        app.post("/groups", &bad).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        app.post("/groups", &bad).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    // htmx requests are not held to it: their buttons are disabled while they run.
+    let hx = app
+        .post_hx(
+            "/groups",
+            &[("name", "hx-one"), ("form_id", form_id.as_str())],
+        )
+        .await;
+    assert_eq!(hx.status, StatusCode::OK);
+}
