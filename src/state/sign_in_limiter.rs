@@ -12,6 +12,8 @@ pub struct SignInLimiter {
     window: Duration,
     per_name: usize,
     per_ip: usize,
+    /// The most keys kept: however many clients fail, memory stays bounded.
+    max_keys: usize,
     failures: Mutex<HashMap<String, VecDeque<Instant>>>,
 }
 
@@ -21,6 +23,7 @@ impl SignInLimiter {
             window,
             per_name,
             per_ip,
+            max_keys: 100_000,
             failures: Mutex::new(HashMap::new()),
         }
     }
@@ -58,12 +61,20 @@ impl SignInLimiter {
     pub fn failed(&self, ip: &str, name: &str) {
         let now = Instant::now();
         let mut map = self.failures.lock().expect("limiter lock");
-        // Bound the memory an attacker can make us use with random names.
-        if map.len() > 100_000 {
+        // Bound the memory an attacker can make us use with random names: forget what is past
+        // the window, and if that is not enough, the names (each client's own count stays, and a
+        // client is blocked after `per_ip` failures whatever names it tries).
+        if map.len() >= self.max_keys {
             map.retain(|_, q| {
                 q.back()
                     .is_some_and(|t| now.duration_since(*t) < self.window)
             });
+        }
+        if map.len() >= self.max_keys {
+            map.retain(|key, _| key.starts_with("ip:"));
+        }
+        if map.len() >= self.max_keys {
+            map.clear();
         }
         for (key, _) in Self::keys(ip, name) {
             map.entry(key).or_default().push_back(now);
@@ -99,6 +110,19 @@ mod tests {
         l.failed("10.0.0.1", "b");
         assert!(l.blocked("10.0.0.1", "c").is_some());
         assert!(l.blocked("10.0.0.2", "c").is_none());
+    }
+
+    #[test]
+    fn memory_stays_bounded_whatever_clients_and_names_fail() {
+        let mut l = SignInLimiter::new(Duration::from_secs(900), 5, 30);
+        l.max_keys = 1_000;
+        for i in 0..10_000u32 {
+            l.failed(
+                &format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255),
+                &format!("n{i}"),
+            );
+            assert!(l.failures.lock().unwrap().len() <= 1_000 + 2);
+        }
     }
 
     #[test]
