@@ -1,7 +1,11 @@
 //! Delete a group (admins only): a confirmation that says how many members go back to 未分组.
 
 use askama::Template;
-use axum::{extract::State, http::StatusCode, response::Response};
+use axum::{
+    extract::{FromRequestParts, State},
+    http::{StatusCode, request::Parts},
+    response::{IntoResponse, Response},
+};
 
 use crate::{
     audit::{self, Change},
@@ -30,17 +34,32 @@ pub struct DeletePage {
     pub g: Group,
 }
 
-/// 0, 1 and 2 are WeChat's: a message (htmx) or the page saying so (no JavaScript).
-fn refuse_system(chrome: Chrome, hx: HxRequest, g: Group) -> Result<Response, AppError> {
-    let notice = Notice::error(
-        chrome.t("groups.delete.system"),
-        chrome.t("groups.delete.system_detail"),
-    );
-    Reply::new(hx)
-        .status(StatusCode::UNPROCESSABLE_ENTITY)
-        .notice(notice)
-        .keep_target()
-        .or_page(|notices| html(&DeletePage { chrome, notices, g }))
+/// The group an `{id}` names, if it may be deleted: 0, 1 and 2 are WeChat's, and asking to
+/// delete one is answered with a message (htmx) or the page saying so (no JavaScript). Named
+/// after `IsAdmin`, so a role that may not delete is refused first.
+pub struct Deletable(Group);
+
+impl FromRequestParts<AppState> for Deletable {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let GroupInUrl { group: g, .. } = GroupInUrl::from_request_parts(parts, state).await?;
+        if !g.id.is_system() {
+            return Ok(Deletable(g));
+        }
+        let Ok(chrome) = Chrome::from_request_parts(parts, state).await;
+        let Ok(hx) = HxRequest::from_request_parts(parts, state).await;
+        let notice = Notice::error(
+            chrome.t("groups.delete.system"),
+            chrome.t("groups.delete.system_detail"),
+        );
+        let refused = Reply::new(hx)
+            .status(StatusCode::UNPROCESSABLE_ENTITY)
+            .notice(notice)
+            .keep_target()
+            .or_page(|notices| html(&DeletePage { chrome, notices, g }));
+        Err(refused.unwrap_or_else(IntoResponse::into_response))
+    }
 }
 
 /// `GET /groups/{id}/delete`: the confirmation.
@@ -48,11 +67,8 @@ pub async fn confirm(
     IsAdmin(_): IsAdmin,
     chrome: Chrome,
     hx: HxRequest,
-    GroupInUrl { group: g, .. }: GroupInUrl,
+    Deletable(g): Deletable,
 ) -> Result<Response, AppError> {
-    if g.id.is_system() {
-        return refuse_system(chrome, hx, g);
-    }
     if hx.0 {
         return html(&DeleteConfirm { chrome, g });
     }
@@ -70,11 +86,8 @@ pub async fn delete(
     IsAdmin(who): IsAdmin,
     chrome: Chrome,
     hx: HxRequest,
-    GroupInUrl { group: g, .. }: GroupInUrl,
+    Deletable(g): Deletable,
 ) -> Result<Response, AppError> {
-    if g.id.is_system() {
-        return refuse_system(chrome, hx, g);
-    }
     let change = Change {
         action: "group_delete",
         target: g.id.to_string(),

@@ -97,26 +97,13 @@ async fn proxy_users_change_things_without_a_stored_session() {
     })
     .await;
     let sessions = count(&app, "tower_sessions").await;
-    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-    let mut headers = header::HeaderMap::new();
-    headers.insert("x-auth-request-email", "ops@example.com".parse().unwrap());
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_provider(jar.clone())
-        .default_headers(headers)
-        .build()
-        .unwrap();
+    // A monitoring probe: the identity header on every request, no cookie ever kept.
+    let probe = as_proxy_user("probe@example.com", false);
     for _ in 0..50 {
-        let probe = raw(
-            &client_with_identity(),
-            Method::GET,
-            app.url("/groups"),
-            &[],
-            None,
-        )
-        .await;
-        assert_eq!(probe.status, StatusCode::OK);
+        let page = raw(&probe, Method::GET, app.url("/groups"), &[], None).await;
+        assert_eq!(page.status, StatusCode::OK);
     }
+    let http = as_proxy_user("ops@example.com", true);
     let page = raw(&http, Method::GET, app.url("/groups"), &[], None).await;
     let token = page.attr("input[name=csrf]", "value").unwrap();
     let created = raw(
@@ -135,12 +122,12 @@ async fn proxy_users_change_things_without_a_stored_session() {
     assert_eq!(count(&app, "tower_sessions").await, sessions);
 }
 
-/// A monitoring probe: the proxy's identity header, no cookies kept.
-fn client_with_identity() -> reqwest::Client {
+/// A browser behind the SSO proxy: `email` in the identity header, cookies kept or not.
+fn as_proxy_user(email: &str, cookies: bool) -> reqwest::Client {
     let mut headers = header::HeaderMap::new();
-    headers.insert("x-auth-request-email", "probe@example.com".parse().unwrap());
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
+    headers.insert("x-auth-request-email", email.parse().unwrap());
+    crate::helpers::builder()
+        .cookie_store(cookies)
         .default_headers(headers)
         .build()
         .unwrap()

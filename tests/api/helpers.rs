@@ -291,25 +291,21 @@ impl Browser {
     }
 }
 
-/// A client that does not follow redirects (tests look at them) and keeps cookies in `jar`.
-pub fn client_with(jar: std::sync::Arc<reqwest::cookie::Jar>) -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_provider(jar)
-        .build()
-        .unwrap()
-}
-
-/// A client that does not follow redirects (tests look at them) and keeps cookies.
-pub fn client() -> reqwest::Client {
+/// A client builder that does not follow redirects (tests look at them).
+pub fn builder() -> reqwest::ClientBuilder {
     // reqwest is built without a bundled TLS provider; it wants one installed even for http.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .unwrap()
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none())
+}
+
+/// A client that does not follow redirects and keeps cookies in `jar`.
+pub fn client_with(jar: std::sync::Arc<reqwest::cookie::Jar>) -> reqwest::Client {
+    builder().cookie_provider(jar).build().unwrap()
+}
+
+/// A client that does not follow redirects and keeps cookies.
+pub fn client() -> reqwest::Client {
+    builder().cookie_store(true).build().unwrap()
 }
 
 pub async fn read(r: reqwest::Response) -> Page {
