@@ -30,6 +30,12 @@ async fn raw(
     read(req.send().await.unwrap()).await
 }
 
+/// A plain form post of `body` as it is.
+async fn post_form(http: &reqwest::Client, url: String, body: String) -> Page {
+    let form = ("application/x-www-form-urlencoded", body.into_bytes());
+    raw(http, Method::POST, url, &[], Some(form)).await
+}
+
 #[tokio::test]
 async fn a_thousand_cookieless_visits_store_nothing() {
     let app = TestApp::spawn().await;
@@ -58,17 +64,8 @@ async fn the_sign_in_form_is_protected_without_a_session() {
     let token = page.attr("input[name=csrf]", "value").unwrap();
     assert!(!token.is_empty(), "the form carries a token");
     // Without the cookie that token belongs to, the same form is refused.
-    let stranger = raw(
-        &client(),
-        Method::POST,
-        app.url("/signin"),
-        &[],
-        Some((
-            "application/x-www-form-urlencoded",
-            format!("name={ADMIN}&password=x&csrf={token}").into_bytes(),
-        )),
-    )
-    .await;
+    let body = format!("name={ADMIN}&password=x&csrf={token}");
+    let stranger = post_form(&client(), app.url("/signin"), body).await;
     assert_eq!(stranger.status, StatusCode::FORBIDDEN);
     assert!(stranger.has("section.error-page"), "{}", stranger.body);
     // Another browser's nonce with this browser's token: refused too.
@@ -106,17 +103,8 @@ async fn proxy_users_change_things_without_a_stored_session() {
     let http = as_proxy_user("ops@example.com", true);
     let page = raw(&http, Method::GET, app.url("/groups"), &[], None).await;
     let token = page.attr("input[name=csrf]", "value").unwrap();
-    let created = raw(
-        &http,
-        Method::POST,
-        app.url("/groups"),
-        &[],
-        Some((
-            "application/x-www-form-urlencoded",
-            format!("name=proxy-made&csrf={token}").into_bytes(),
-        )),
-    )
-    .await;
+    let body = format!("name=proxy-made&csrf={token}");
+    let created = post_form(&http, app.url("/groups"), body).await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
     assert_eq!(app.calls("groups/create"), 1);
     assert_eq!(count(&app, "tower_sessions").await, sessions);
