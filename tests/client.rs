@@ -353,6 +353,41 @@ async fn every_call_sends_the_documented_request_and_one_token_serves_them_all()
     logs.assert_secret_free();
 }
 
+/// Starts 50 calls of `call` at once, waits until all have started and the token endpoint has
+/// been reached (it waits behind `open_gate`), then opens the gate: the answers, in order.
+async fn fifty_at_the_gate<T, F, Fut>(
+    client: &WeChatClient,
+    fetches: &Count,
+    open_gate: watch::Sender<bool>,
+    call: F,
+) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn(WeChatClient) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let started = Count::default();
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let answer = call(client.clone());
+            let started = started.clone();
+            tokio::spawn(async move {
+                started.hit();
+                answer.await
+            })
+        })
+        .collect();
+    while started.get() < 50 || fetches.get() < 1 {
+        tokio::task::yield_now().await;
+    }
+    open_gate.send_replace(true);
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.expect("the task ran"));
+    }
+    answers
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_calls_on_a_cold_client_fetch_exactly_one_token() {
     let fetches = Count::default();
@@ -386,24 +421,12 @@ async fn fifty_concurrent_calls_on_a_cold_client_fetch_exactly_one_token() {
             }),
         );
     let client = client(&serve(router).await);
-    let started = Count::default();
-    let tasks: Vec<_> = (0..50)
-        .map(|_| {
-            let client = client.clone();
-            let started = started.clone();
-            tokio::spawn(async move {
-                started.hit();
-                client.get_groups().await
-            })
-        })
-        .collect();
-    while started.get() < 50 || fetches.get() < 1 {
-        tokio::task::yield_now().await;
-    }
-    open_gate.send_replace(true);
-    for task in tasks {
-        let groups = task.await.expect("the task ran").expect("groups/get");
-        assert_eq!(groups.len(), 3);
+    let answers = fifty_at_the_gate(&client, &fetches, open_gate, |c| async move {
+        c.get_groups().await
+    })
+    .await;
+    for groups in answers {
+        assert_eq!(groups.expect("groups/get").len(), 3);
     }
     assert_eq!(fetches.get(), 1);
     assert_eq!(calls.get(), 50);
@@ -430,23 +453,12 @@ async fn callers_waiting_for_a_failed_token_fetch_share_its_error_instead_of_eac
         }),
     );
     let client = client(&serve(router).await);
-    let started = Count::default();
-    let tasks: Vec<_> = (0..50)
-        .map(|_| {
-            let client = client.clone();
-            let started = started.clone();
-            tokio::spawn(async move {
-                started.hit();
-                client.access_token_ready().await
-            })
-        })
-        .collect();
-    while started.get() < 50 || fetches.get() < 1 {
-        tokio::task::yield_now().await;
-    }
-    open_gate.send_replace(true);
-    for task in tasks {
-        assert_api(task.await.expect("the task ran"), 40164);
+    let answers = fifty_at_the_gate(&client, &fetches, open_gate, |c| async move {
+        c.access_token_ready().await
+    })
+    .await;
+    for answer in answers {
+        assert_api(answer, 40164);
     }
     assert_eq!(fetches.get(), 1, "the waiters shared the one failure");
     // A caller that comes after the failure tries again rather than inheriting it.
