@@ -3,12 +3,17 @@
 use std::sync::Arc;
 
 use axum::{
-    extract::{FromRequestParts, Path},
+    extract::FromRequestParts,
     http::request::Parts,
     response::{IntoResponse, Response},
 };
 
-use crate::{domain::GroupId, state::AppState, state::Snapshot, web::AppError, wechat::Group};
+use crate::{
+    domain::GroupId,
+    state::{AppState, Snapshot},
+    web::{AppError, form::path_id},
+    wechat::Group,
+};
 
 /// The group from the (cached) list, with that list; 404 for an id that is malformed or not in it.
 async fn group_in_url(
@@ -35,12 +40,9 @@ impl FromRequestParts<AppState> for GroupInUrl {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let Path(id) = Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let (group, snapshot) = group_in_url(state, &id)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        let id = path_id(parts, state).await?;
+        let found = group_in_url(state, &id).await;
+        let (group, snapshot) = found.map_err(IntoResponse::into_response)?;
         Ok(GroupInUrl { group, snapshot })
     }
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::{
-    extract::{FromRequestParts, Path},
+    extract::FromRequestParts,
     http::request::Parts,
     response::{IntoResponse, Response},
 };
@@ -14,7 +14,7 @@ use crate::{
     jobs::sync_card::SyncPanel,
     state::{AppState, Snapshot},
     store::JobRow,
-    web::{AppError, Chrome, Notices, htmx::HxCurrentUrl},
+    web::{AppError, Chrome, Notices, form::path_id, htmx::HxCurrentUrl},
 };
 
 /// The jobs page.
@@ -121,12 +121,8 @@ impl FromRequestParts<AppState> for JobInUrl {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let Path(id) = Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let job = job_or_404(state, &id)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        Ok(JobInUrl(job))
+        let id = path_id(parts, state).await?;
+        let job = job_or_404(state, &id).await;
+        Ok(JobInUrl(job.map_err(IntoResponse::into_response)?))
     }
 }

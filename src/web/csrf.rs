@@ -25,7 +25,7 @@ use tower_sessions::Session;
 
 use crate::{
     state::{AppState, CsrfKey, session_keys as keys},
-    web::{AppError, BODY_LIMIT, UPLOAD_LIMIT},
+    web::{AppError, BODY_LIMIT, UPLOAD_LIMIT, form::header_text},
 };
 
 pub const HEADER: &str = "x-csrf-token";
@@ -134,12 +134,7 @@ async fn verify(expected: &str, request: Request, next: Next) -> Response {
         tracing::warn!(path = %request.uri().path(), "refused a change with a wrong CSRF header");
         return AppError::CsrfRefused.into_response();
     }
-    let content_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let content_type = header_text(request.headers(), header::CONTENT_TYPE).to_owned();
     let multipart = content_type.starts_with("multipart/form-data");
     if !multipart && !content_type.starts_with("application/x-www-form-urlencoded") {
         return AppError::CsrfRefused.into_response();

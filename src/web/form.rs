@@ -24,6 +24,23 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// room for CSV files with other columns.
 pub const UPLOAD_LIMIT: usize = 8 * 1024 * 1024;
 
+/// A header's value as text, or "" when it is missing or not visible ASCII.
+pub fn header_text(headers: &HeaderMap, name: impl header::AsHeaderName) -> &str {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+/// A URL's `{id}` as text; a path that cannot be one (it is checked for UTF-8 before any
+/// route sees it) names nothing, so it is a 404.
+pub async fn path_id<S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<String, Response> {
+    axum::extract::Path::<String>::from_request_parts(parts, state)
+        .await
+        .map(|axum::extract::Path(id)| id)
+        .map_err(|_| AppError::NotFound.into_response())
+}
+
 /// A URL-encoded form body, refused unless it is UTF-8 throughout.
 pub struct Form<T>(pub T);
 
@@ -54,11 +71,7 @@ where
 
 /// A URL-encoded body, with no charset but UTF-8 (the forms say `accept-charset="utf-8"`).
 fn check_form_type(headers: &HeaderMap) -> Result<(), AppError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let content_type = header_text(headers, header::CONTENT_TYPE).to_ascii_lowercase();
     let mut parts = content_type.split(';').map(str::trim);
     if parts.next() != Some("application/x-www-form-urlencoded") {
         return Err(AppError::BadForm(format!("content type {content_type:?}")));

@@ -17,7 +17,7 @@ use axum::{
 
 use crate::{
     state::AppState,
-    web::{AppError, paths},
+    web::{AppError, form::header_text, paths},
 };
 
 /// Refuses a page request whose `Host` is not allowed.
@@ -26,12 +26,7 @@ pub async fn allowed_host(State(state): State<AppState>, request: Request, next:
     if allowed.is_empty() || is_probe(&state, request.uri().path()) {
         return next.run(request).await;
     }
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let host = header_text(request.headers(), header::HOST).to_ascii_lowercase();
     if allowed.iter().any(|a| matches(a, &host)) {
         next.run(request).await
     } else {

@@ -12,7 +12,7 @@ pub mod csrf;
 mod error;
 mod error_page;
 mod flash;
-mod form;
+pub mod form;
 pub mod hosts;
 pub mod htmx;
 pub mod lang;
