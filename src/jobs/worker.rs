@@ -15,6 +15,15 @@
 //! A chunk is recorded while the next one is sent (the database work overlaps the upstream
 //! call), so a crash can leave two chunks `sending`; each is re-checked on its own.
 //!
+//! ## Counting calls
+//! The job's `calls` (its audit row says "(N calls)") must match what reached WeChat, the call a
+//! crash cut off included. So a call is counted before it goes out, never after its answer: a
+//! chunk's first call in the same transaction that marks it `sending`, each further call of the
+//! chunk (narrowing, a 45011 repeat, a retry in transit) by a write just before it. A crash between
+//! the count and the request leaving counts one call too many; counting after the answer lost one
+//! for every crash in the middle of a call, which is where a crash is most likely to land. The
+//! client's own retries inside one `move_users` are not seen here and not counted.
+//!
 //! ## Narrowing
 //! `batchupdate` is all or nothing: one OpenID WeChat does not know (40003) refuses the whole
 //! chunk. The chunk is then split in halves (the first half is the larger), each half sent on its
@@ -95,7 +104,29 @@ struct Sent {
     seq: i64,
     items: Vec<(i64, OpenId)>,
     outcomes: Outcomes,
-    calls: u32,
+}
+
+/// The batchupdate calls of one chunk, each counted in the job before it goes out (see
+/// "Counting calls" above).
+struct Calls {
+    job: i64,
+    made: u32,
+}
+
+impl Calls {
+    fn new(job: i64) -> Self {
+        Calls { job, made: 0 }
+    }
+
+    /// Just before a call goes out. The chunk's first call was counted when the chunk was marked
+    /// `sending` ([`prepare`]); each further one is counted (and committed) now.
+    async fn before_call(&mut self, state: &AppState) -> Result<(), StoreError> {
+        if self.made > 0 {
+            state.store.job_call_made(self.job).await?;
+        }
+        self.made += 1;
+        Ok(())
+    }
 }
 
 async fn run_job(state: &AppState, runner: &Runner, job: JobRow) -> Result<(), StoreError> {
@@ -130,11 +161,14 @@ async fn run_job(state: &AppState, runner: &Runner, job: JobRow) -> Result<(), S
             }
             let items = open.remove(&seq).unwrap_or_default();
             let to_send = prepare(state, id, seq, was_sending, &items, to).await?;
-            let (recorded, (sent, abort)) = tokio::join!(
+            let (recorded, sending) = tokio::join!(
                 record(state, id, to, unrecorded.take()),
-                send(state, runner, seq, items, to_send, to),
+                send(state, runner, (id, seq), items, to_send, to),
             );
             recorded?;
+            // A count that cannot be written stops the job here with the chunk still `sending`:
+            // the next run re-checks it, as after a crash.
+            let (sent, abort) = sending?;
             unrecorded = Some(sent);
             if let Some(error) = abort {
                 tracing::warn!(job = id, error = %error, "batch job: stopped");
@@ -175,7 +209,8 @@ async fn run_job(state: &AppState, runner: &Runner, job: JobRow) -> Result<(), S
 }
 
 /// What of a chunk's OpenIDs is still to be sent. A chunk a stopped process was sending is
-/// re-checked first; the chunk is marked `sending` (committed) before anything is sent.
+/// re-checked first; the chunk is marked `sending` (committed, with its first call counted)
+/// before anything is sent.
 async fn prepare(
     state: &AppState,
     id: i64,
@@ -217,27 +252,27 @@ async fn prepare(
     Ok(to_send)
 }
 
-/// Sends what [`prepare`] left of a chunk. The OpenIDs a re-check found already moved count as
-/// moved. Answers the chunk with every outcome, and the error that stops the whole job if one
-/// came.
+/// Sends what [`prepare`] left of chunk `seq` of job `id`. The OpenIDs a re-check found already
+/// moved count as moved. Answers the chunk with every outcome, and the error that stops the whole
+/// job if one came.
 async fn send(
     state: &AppState,
     runner: &Runner,
-    seq: i64,
+    (id, seq): (i64, i64),
     items: Vec<(i64, OpenId)>,
     to_send: Vec<(i64, OpenId)>,
     to: GroupId,
-) -> (Sent, Option<WeChatError>) {
+) -> Result<(Sent, Option<WeChatError>), StoreError> {
     let sending: std::collections::HashSet<i64> = to_send.iter().map(|(p, _)| *p).collect();
     let mut outcomes: Outcomes = items
         .iter()
         .filter(|(pos, _)| !sending.contains(pos))
         .map(|(pos, _)| (*pos, ItemOutcome::Moved, None))
         .collect();
-    let mut calls = 0u32;
     let mut abort = None;
     if !to_send.is_empty() {
-        let (done, stop) = narrow(state, runner, to_send, to, &mut calls).await;
+        let mut calls = Calls::new(id);
+        let (done, stop) = narrow(state, runner, to_send, to, &mut calls).await?;
         outcomes.extend(done);
         abort = stop;
     }
@@ -245,9 +280,8 @@ async fn send(
         seq,
         items,
         outcomes,
-        calls,
     };
-    (sent, abort)
+    Ok((sent, abort))
 }
 
 /// Records a sent chunk (outcomes, chunk done, counters, followers' new group: one transaction)
@@ -280,7 +314,6 @@ async fn record(
             sent.seq,
             ChunkDone {
                 outcomes: &sent.outcomes,
-                calls: sent.calls,
                 moved: &moved,
                 to_group: to.get(),
             },
@@ -296,20 +329,20 @@ async fn record(
 
 /// Sends `list` in the order given, splitting refused parts down to the bad OpenIDs. Answers
 /// every OpenID's outcome, and the error that stops the whole job (the target group is gone,
-/// the daily quota is used up) if one came.
+/// the daily quota is used up) if one came; a store error only if a call could not be counted.
 async fn narrow(
     state: &AppState,
     runner: &Runner,
     list: Vec<(i64, OpenId)>,
     to: GroupId,
-    calls: &mut u32,
-) -> (Outcomes, Option<WeChatError>) {
+    calls: &mut Calls,
+) -> Result<(Outcomes, Option<WeChatError>), StoreError> {
     let mut out = Vec::with_capacity(list.len());
     // A stack of parts still to send; the first part is on top.
     let mut stack = vec![list];
     while let Some(part) = stack.pop() {
         let ids: Vec<OpenId> = part.iter().map(|(_, o)| o.clone()).collect();
-        match send_paced(state, runner, &ids, to, calls).await {
+        match send_paced(state, runner, &ids, to, calls).await? {
             Ok(()) => out.extend(part.iter().map(|(p, _)| (*p, ItemOutcome::Moved, None))),
             Err(e) if matches!(e.code(), Some(40003 | 46004 | 49003)) => {
                 if part.len() == 1 {
@@ -322,7 +355,7 @@ async fn narrow(
                 }
             }
             Err(e) if matches!(e.code(), Some(40050 | 45009)) => {
-                return (out, Some(e));
+                return Ok((out, Some(e)));
             }
             Err(e) => {
                 out.extend(
@@ -332,22 +365,23 @@ async fn narrow(
             }
         }
     }
-    (out, None)
+    Ok((out, None))
 }
 
-/// One batchupdate in its pacing slot; 45011 waits and tries again, a failure in transit is
-/// tried again a few times.
+/// One batchupdate in its pacing slot, counted before it goes out; 45011 waits and tries
+/// again, a failure in transit is tried again a few times. The outer error: a call could not be
+/// counted, so it was not made.
 async fn send_paced(
     state: &AppState,
     runner: &Runner,
     ids: &[OpenId],
     to: GroupId,
-    calls: &mut u32,
-) -> Result<(), WeChatError> {
+    calls: &mut Calls,
+) -> Result<Result<(), WeChatError>, StoreError> {
     let mut transit = 0;
     loop {
         runner.pace().await;
-        *calls += 1;
+        calls.before_call(state).await?;
         match state.client.move_users(ids, to).await {
             Err(e) if e.code() == Some(45011) => {
                 tracing::info!(
@@ -369,7 +403,7 @@ async fn send_paced(
                 )
                 .await;
             }
-            other => return other,
+            other => return Ok(other),
         }
     }
 }

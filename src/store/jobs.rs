@@ -3,6 +3,12 @@
 //! The worker's crash safety rests on two writes here: a chunk is marked `sending` (and that is
 //! committed) before its upstream call, and marked `done` in the same transaction as its
 //! OpenIDs' outcomes and the job's counters.
+//!
+//! A job's `calls` are counted before they go out, never after the answer: the chunk's first call
+//! in the transaction that marks it `sending`, each further one (narrowing, a 45011 repeat, a
+//! retry in transit) by [`Store::job_call_made`] just before it. A call cut off by a crash has
+//! reached WeChat and is counted; the price is that a crash in the moment between the count and
+//! the request leaving counts one call that was never made.
 
 use std::collections::HashMap;
 
@@ -113,7 +119,8 @@ pub struct JobRow {
     pub invalid: i64,
     pub failed: i64,
     pub cancelled: i64,
-    /// Upstream batchupdate calls made so far.
+    /// Upstream batchupdate calls made so far, each counted before it went out (so a call cut
+    /// off by a crash is among them).
     pub calls: i64,
     pub cancel_requested: bool,
     pub created_at: i64,
@@ -176,13 +183,12 @@ pub struct ItemRow {
 /// An outcome with WeChat's errcode: OpenIDs that share one are updated by one statement.
 type OutcomeKind = (ItemOutcome, Option<i64>);
 
-/// What a finished chunk writes (see [`Store::job_chunk_done`]).
+/// What a finished chunk writes (see [`Store::job_chunk_done`]). Its calls are not here: each
+/// was counted before it went out.
 #[derive(Debug, Clone, Copy)]
 pub struct ChunkDone<'a> {
     /// Every OpenID's outcome: position in the job, outcome, WeChat's errcode.
     pub outcomes: &'a [(i64, ItemOutcome, Option<i64>)],
-    /// Upstream batchupdate calls the chunk took.
-    pub calls: u32,
     /// The OpenIDs WeChat moved, and the group they are in now.
     pub moved: &'a [&'a str],
     pub to_group: u32,
@@ -373,22 +379,40 @@ impl Store {
         Ok(rows.into_iter().map(item_row).collect())
     }
 
-    /// Written and committed before the chunk's upstream call.
+    /// Written and committed before the chunk's upstream call, with that call counted in the
+    /// same transaction: if the process dies during the call, the call (which may well have
+    /// reached WeChat) is still in the job's count.
     pub async fn job_chunk_sending(&self, id: i64, seq: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE job_chunks SET state = 'sending', sends = sends + 1 WHERE job_id = ? AND seq = ?",
         )
         .bind(id)
         .bind(seq)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        sqlx::query("UPDATE jobs SET calls = calls + 1 WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Counts one more upstream call of a chunk already marked `sending` (a narrowing half, a
+    /// repeat after 45011, a retry in transit), committed just before the call goes out.
+    pub async fn job_call_made(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE jobs SET calls = calls + 1 WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     /// Everything a finished chunk changes, in one transaction: its OpenIDs' outcomes, the chunk
-    /// marked done, the job's counters, and the moved followers recorded in their new group.
-    /// Answers how many of the moved followers came from each group (those the store knew), so
-    /// the cached group counts can follow.
+    /// marked done, the job's outcome counters, and the moved followers recorded in their new
+    /// group. Answers how many of the moved followers came from each group (those the store
+    /// knew), so the cached group counts can follow.
     pub async fn job_chunk_done(
         &self,
         id: i64,
@@ -430,13 +454,12 @@ impl Store {
             .await?;
         sqlx::query(
             "UPDATE jobs SET moved = moved + ?, invalid = invalid + ?, failed = failed + ?,
-             cancelled = cancelled + ?, calls = calls + ? WHERE id = ?",
+             cancelled = cancelled + ? WHERE id = ?",
         )
         .bind(counts[0])
         .bind(counts[1])
         .bind(counts[2])
         .bind(counts[3])
-        .bind(i64::from(done.calls))
         .bind(id)
         .execute(&mut *tx)
         .await?;

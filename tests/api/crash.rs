@@ -1,5 +1,6 @@
 //! Kill the real server process in the middle of a batch job, start it again, and check that the
-//! job finishes with every OpenID in the target group and no chunk carried out twice.
+//! job finishes with every OpenID in the target group and no chunk carried out twice, and that
+//! its call count takes in the call the kill cut off.
 
 use std::{
     process::{Child, Command, Stdio},
@@ -55,6 +56,80 @@ async fn wait_until_listening(port: u16) {
     }
 }
 
+/// A fresh database file for one test (its folder is named by `tag`), with the admin
+/// `crash-admin` in it: the folder (to remove at the end), the database URL, and the store.
+async fn database_with_admin(tag: &str) -> (std::path::PathBuf, String, Store) {
+    let dir = std::env::temp_dir().join(format!("wxgroups-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db_url = format!("sqlite://{}", dir.join("wxgroups.db").display());
+    let store = Store::connect(&db_url).await.unwrap();
+    store
+        .add_operator(
+            "crash-admin",
+            Role::Admin,
+            &password::hash(PASSWORD).unwrap(),
+        )
+        .await
+        .unwrap();
+    (dir, db_url, store)
+}
+
+/// Starts the binary on a free port and signs a browser in as `crash-admin`.
+async fn start_signed_in(sim_url: &str, db_url: &str) -> (Child, Browser) {
+    let port = free_port();
+    let server = start_server(sim_url, db_url, port);
+    wait_until_listening(port).await;
+    let browser = Browser::new(format!("http://127.0.0.1:{port}"));
+    assert_eq!(browser.sign_in("crash-admin", PASSWORD).await.status, 303);
+    (server, browser)
+}
+
+/// SIGKILL: no graceful anything.
+fn kill(mut server: Child) {
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+/// Previews `list` for group `to` and confirms it; answers the job's id.
+async fn queue_job(browser: &Browser, list: &[String], to: &str) -> i64 {
+    browser.get("/jobs").await;
+    let preview = post_list(browser, &list.join("\n"), None, to, true).await;
+    let id = draft_id(&preview);
+    browser.post_hx(&format!("/jobs/{id}/confirm"), &[]).await;
+    id
+}
+
+/// Waits until the simulator has taken the fault set on `endpoint` (a fault with `times`
+/// disappears from `/_sim/stats` when its last request takes it, on arrival).
+async fn wait_until_fault_taken(sim_url: &str, endpoint: &str) {
+    let started = Instant::now();
+    let stats = format!("{sim_url}/_sim/stats");
+    let http = crate::helpers::client();
+    loop {
+        let now: serde_json::Value = http.get(&stats).send().await.unwrap().json().await.unwrap();
+        if now["faults"].get(endpoint).is_none() {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no request took the fault: {now}"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// The audit log's batch move rows.
+async fn batch_audit(store: &Store) -> Vec<wxgroups::store::AuditRow> {
+    store
+        .audit_all(&wxgroups::store::AuditFilter {
+            action: Some("batch_move".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_killed_mid_way_resumes_after_a_restart_and_sends_no_chunk_twice() {
     let sim = Simulator::new(SimConfig {
@@ -71,25 +146,8 @@ async fn a_job_killed_mid_way_resumes_after_a_restart_and_sends_no_chunk_twice()
         },
     );
 
-    let dir = std::env::temp_dir().join(format!("wxgroups-crash-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let db_url = format!("sqlite://{}", dir.join("wxgroups.db").display());
-    let store = Store::connect(&db_url).await.unwrap();
-    store
-        .add_operator(
-            "crash-admin",
-            Role::Admin,
-            &password::hash(PASSWORD).unwrap(),
-        )
-        .await
-        .unwrap();
-
-    let port = free_port();
-    let mut server = start_server(&sim_url, &db_url, port);
-    wait_until_listening(port).await;
-    let browser = Browser::new(format!("http://127.0.0.1:{port}"));
-    assert_eq!(browser.sign_in("crash-admin", PASSWORD).await.status, 303);
+    let (dir, db_url, store) = database_with_admin("crash").await;
+    let (mut server, browser) = start_signed_in(&sim_url, &db_url).await;
     browser.get("/jobs").await;
     let list: Vec<String> = (0..2_000).map(|i| sim.follower_openid(i)).collect();
     let already: std::collections::HashSet<&String> = list
@@ -150,13 +208,7 @@ async fn a_job_killed_mid_way_resumes_after_a_restart_and_sends_no_chunk_twice()
         "40 chunks, none carried out twice: {}",
         log.len()
     );
-    let audit = store
-        .audit_all(&wxgroups::store::AuditFilter {
-            action: Some("batch_move".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let audit = batch_audit(&store).await;
     assert_eq!(audit.len(), 1);
     assert_eq!(audit[0].operator, "crash-admin");
     assert!(
@@ -167,5 +219,70 @@ async fn a_job_killed_mid_way_resumes_after_a_restart_and_sends_no_chunk_twice()
             .contains("moved 2000"),
         "{audit:?}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_cut_off_by_a_kill_is_counted_in_the_jobs_calls_and_its_audit_row() {
+    const BATCH: &str = "/cgi-bin/groups/members/batchupdate";
+    let sim = Simulator::new(SimConfig {
+        followers: 5_000,
+        ..sim_config()
+    });
+    let sim_url = spawn_local(&sim).await.expect("the simulator listens");
+    sim.inject(
+        BATCH,
+        Fault {
+            latency_ms: 20,
+            ..Fault::default()
+        },
+    );
+    let (dir, db_url, store) = database_with_admin("crash-count").await;
+    let (server, browser) = start_signed_in(&sim_url, &db_url).await;
+    let list: Vec<String> = (0..2_000).map(|i| sim.follower_openid(i)).collect();
+    let id = queue_job(&browser, &list, "103").await;
+    let started = Instant::now();
+    while store.job(id).await.unwrap().unwrap().moved < 400 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the job is stuck"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // The next batchupdate is held for 5 s; the kill lands once WeChat has it (it has arrived and
+    // been counted), so the kill surely cuts a call off, as an operator's kill -9 would.
+    sim.inject(
+        BATCH,
+        Fault {
+            latency_ms: 5_000,
+            ..Fault::default()
+        }
+        .times(1),
+    );
+    wait_until_fault_taken(&sim_url, BATCH).await;
+    kill(server);
+    let at_kill = store.job(id).await.unwrap().unwrap();
+    assert_eq!(at_kill.state, JobState::Running, "{at_kill:?}");
+    assert_eq!(
+        at_kill.calls as u64,
+        sim.calls(BATCH),
+        "the call in flight is counted already: {at_kill:?}"
+    );
+
+    let (server, _) = start_signed_in(&sim_url, &db_url).await;
+    let job = wait_for_job(&store, id, Duration::from_secs(60)).await;
+    kill(server);
+    assert_eq!(
+        (job.state, job.moved, job.failed),
+        (JobState::Done, 2_000, 0),
+        "{job:?}"
+    );
+    // Every batchupdate that reached WeChat, the one cut off included, and no more.
+    let reached = sim.calls(BATCH);
+    assert_eq!(job.calls as u64, reached, "{job:?}");
+    let audit = batch_audit(&store).await;
+    let detail = audit[0].detail.as_deref().unwrap_or_default();
+    assert!(detail.contains(&format!("({reached} calls)")), "{audit:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
