@@ -12,7 +12,7 @@ use crate::{
     auth::{CanChange, CanView},
     domain::GroupId,
     jobs::{
-        page::{JobsPage, group_label},
+        page::{JobsPage, group_label, listed_name},
         parse::{self, InvalidLine, MAX_LISTED_INVALID},
     },
     state::{AppState, Snapshot},
@@ -158,7 +158,12 @@ pub async fn preview(
     };
     let openids: Vec<String> = parsed.valid.iter().map(|o| o.to_string()).collect();
     let job = who.new_job(to.get(), "list");
-    let job_id = state.store.job_create_draft(&job, &openids).await?;
+    // The name is kept with the job, for its pages while the group list is not loaded.
+    let to_name = listed_name(snapshot.as_deref(), to.get());
+    let job_id = state
+        .store
+        .job_create_draft(&job, to_name, &openids)
+        .await?;
     let invalid_total = parsed.invalid.len();
     let mut invalid = parsed.invalid;
     invalid.truncate(MAX_LISTED_INVALID);

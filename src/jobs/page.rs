@@ -68,8 +68,8 @@ impl RecentJobs {
         Ok(recent.render()?)
     }
 
-    fn group_name(&self, id: &u32) -> String {
-        group_label(self.names.as_deref(), *id)
+    fn group_name(&self, job: &JobRow) -> String {
+        job_group_label(self.names.as_deref(), job)
     }
 
     fn state_name(&self, job: &JobRow) -> String {
@@ -83,9 +83,30 @@ impl RecentJobs {
     }
 }
 
+/// "VIP客户 (101)" as the group list names group `id`, or "(101)" while it is not loaded.
 pub fn group_label(snapshot: Option<&Snapshot>, id: u32) -> String {
-    match snapshot.and_then(|s| s.find(GroupId::from_upstream(id))) {
-        Some(g) => format!("{} ({id})", g.name),
+    labelled(listed_name(snapshot, id), id)
+}
+
+/// A job's target group, named as the group list names it now (it may have been renamed since),
+/// or else by the name the job stored when it was created: right after a restart the list is
+/// not loaded until something reads it, and a job's page should not say only "(107)" meanwhile.
+/// A job from before names were stored falls back to the id alone.
+pub fn job_group_label(snapshot: Option<&Snapshot>, job: &JobRow) -> String {
+    let name = listed_name(snapshot, job.to_group).or(job.to_group_name.as_deref());
+    labelled(name, job.to_group)
+}
+
+/// Group `id`'s name in the group list, if the list is loaded and has it.
+pub fn listed_name(snapshot: Option<&Snapshot>, id: u32) -> Option<&str> {
+    snapshot
+        .and_then(|s| s.find(GroupId::from_upstream(id)))
+        .map(|g| g.name.as_str())
+}
+
+fn labelled(name: Option<&str>, id: u32) -> String {
+    match name {
+        Some(name) => format!("{name} ({id})"),
         None => format!("({id})"),
     }
 }
@@ -124,5 +145,51 @@ impl FromRequestParts<AppState> for JobInUrl {
         let id = path_id(parts, state).await?;
         let job = job_or_404(state, &id).await;
         Ok(JobInUrl(job.map_err(IntoResponse::into_response)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::JobState;
+
+    fn job(to_group_name: Option<&str>) -> JobRow {
+        JobRow {
+            id: 1,
+            state: JobState::Running,
+            operator: "alice".into(),
+            source: "builtin".into(),
+            ip: None,
+            to_group: 107,
+            origin: "list".into(),
+            total: 50,
+            moved: 0,
+            invalid: 0,
+            failed: 0,
+            cancelled: 0,
+            calls: 0,
+            cancel_requested: false,
+            created_at: 0,
+            queued_at: None,
+            started_at: None,
+            finished_at: None,
+            error: None,
+            audit_id: None,
+            to_group_name: to_group_name.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn without_the_group_list_a_job_names_its_group_by_the_name_it_stored() {
+        assert_eq!(
+            job_group_label(None, &job(Some("华东媒体"))),
+            "华东媒体 (107)"
+        );
+    }
+
+    #[test]
+    fn a_job_from_before_names_were_stored_falls_back_to_the_id() {
+        assert_eq!(job_group_label(None, &job(None)), "(107)");
+        assert_eq!(group_label(None, 107), "(107)");
     }
 }

@@ -11,7 +11,7 @@ use axum::{
 use crate::{
     audit::csv_safe,
     auth::{CanChange, CanView},
-    jobs::page::{JobInUrl, RecentJobs, group_label},
+    jobs::page::{JobInUrl, RecentJobs, job_group_label},
     state::AppState,
     store::{CancelResult, ItemOutcome, ItemRow, JobRow, JobState},
     web::{
@@ -59,7 +59,7 @@ impl JobProgress {
         let snapshot = state.groups.peek();
         Ok(JobProgress {
             chrome: chrome.clone(),
-            group: group_label(snapshot.as_deref(), job.to_group),
+            group: job_group_label(snapshot.as_deref(), &job),
             job,
             ahead,
             estimate,

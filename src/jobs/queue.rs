@@ -9,7 +9,7 @@ use crate::{
     auth::{CanChange, Who},
     domain::{GroupId, OpenId},
     jobs::{
-        page::{RecentJobs, job_or_404},
+        page::{RecentJobs, job_or_404, listed_name},
         progress::JobProgress,
     },
     state::AppState,
@@ -28,21 +28,27 @@ pub async fn create_job(
 ) -> Result<i64, AppError> {
     let job = who.new_job(to.get(), origin);
     let list: Vec<String> = openids.iter().map(|o| o.to_string()).collect();
-    let id = state.store.job_create_draft(&job, &list).await?;
-    queue(state, who, id, to, list.len()).await?;
+    // The name is kept with the job, for its pages while the group list is not loaded.
+    let snapshot = state.groups.peek();
+    let name = listed_name(snapshot.as_deref(), to.get());
+    let id = state.store.job_create_draft(&job, name, &list).await?;
+    queue(state, who, id, (to, name), list.len()).await?;
     Ok(id)
 }
 
+/// Queues draft `id` and opens its audit row, which names the target group `to` by `name` too
+/// when one is known ("10000 OpenIDs → group 101 (VIP客户)").
 async fn queue(
     state: &AppState,
     who: &Who,
     id: i64,
-    to: GroupId,
+    (to, name): (GroupId, Option<&str>),
     total: usize,
 ) -> Result<bool, AppError> {
+    let named = name.map(|n| format!(" ({n})")).unwrap_or_default();
     let entry = AuditEntry {
         target: Some(format!("job #{id}")),
-        after: Some(format!("{total} OpenIDs → group {to}")),
+        after: Some(format!("{total} OpenIDs → group {to}{named}")),
         ..who.audit_entry("batch_move")
     };
     let audit_id = state.store.audit_begin(&entry).await?;
@@ -80,11 +86,14 @@ pub async fn confirm(
         other => other,
     })?;
     if job.state == JobState::Draft {
+        // Named as the list names the group now, else as the preview stored it.
+        let snapshot = state.groups.peek();
+        let name = listed_name(snapshot.as_deref(), job.to_group).or(job.to_group_name.as_deref());
         queue(
             &state,
             &who,
             job.id,
-            GroupId::from_upstream(job.to_group),
+            (GroupId::from_upstream(job.to_group), name),
             usize::try_from(job.total).unwrap_or(0),
         )
         .await?;

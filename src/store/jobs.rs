@@ -129,6 +129,9 @@ pub struct JobRow {
     pub finished_at: Option<i64>,
     pub error: Option<String>,
     pub audit_id: Option<i64>,
+    /// The target group's name when the job was created (`None` for jobs from before it was
+    /// stored, or when the group list did not name the group).
+    pub to_group_name: Option<String>,
 }
 
 impl JobRow {
@@ -142,7 +145,7 @@ impl JobRow {
 
 const JOB_COLUMNS: &str = "id, state, operator, source, ip, to_group, origin, total, \
     moved, invalid, failed, cancelled, calls, cancel_requested, \
-    created_at, queued_at, started_at, finished_at, error, audit_id";
+    created_at, queued_at, started_at, finished_at, error, audit_id, to_group_name";
 
 fn job_row(r: sqlx::sqlite::SqliteRow) -> Result<JobRow, sqlx::Error> {
     use sqlx::Row;
@@ -167,6 +170,7 @@ fn job_row(r: sqlx::sqlite::SqliteRow) -> Result<JobRow, sqlx::Error> {
         finished_at: r.try_get(17)?,
         error: r.try_get(18)?,
         audit_id: r.try_get(19)?,
+        to_group_name: r.try_get(20)?,
     })
 }
 
@@ -213,20 +217,25 @@ pub enum CancelResult {
 
 impl Store {
     /// Stores a previewed list as a draft job, chunked in 50s. Nothing runs until it is confirmed.
+    ///
+    /// `to_name` is the target group's name as the group list has it now: kept with the job so
+    /// that its pages can name the group while the list is not loaded.
     pub async fn job_create_draft(
         &self,
         job: &NewJob,
+        to_name: Option<&str>,
         openids: &[String],
     ) -> Result<i64, StoreError> {
         let mut tx = self.pool.begin().await?;
         let id = sqlx::query(
-            "INSERT INTO jobs (state, operator, source, ip, to_group, origin, total, created_at)
-             VALUES ('draft', ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO jobs (state, operator, source, ip, to_group, to_group_name, origin, total, created_at)
+             VALUES ('draft', ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&job.operator)
         .bind(&job.source)
         .bind(&job.ip)
         .bind(i64::from(job.to_group))
+        .bind(to_name)
         .bind(&job.origin)
         .bind(openids.len() as i64)
         .bind(now_us())

@@ -1,6 +1,7 @@
 //! Kill the real server process in the middle of a batch job, start it again, and check that the
-//! job finishes with every OpenID in the target group and no chunk carried out twice, and that
-//! its call count takes in the call the kill cut off.
+//! job finishes with every OpenID in the target group and no chunk carried out twice; that its
+//! call count takes in the call the kill cut off; and that its pages name the target group before
+//! the restarted server has read the group list.
 
 use std::{
     process::{Child, Command, Stdio},
@@ -14,7 +15,7 @@ use wxgroups::{
 };
 
 use crate::bulk::{draft_id, post_list, wait_for_job};
-use crate::helpers::{APPID, Browser, PASSWORD, SECRET, sim_config};
+use crate::helpers::{APPID, Browser, PASSWORD, Page, SECRET, sim_config};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -284,5 +285,60 @@ async fn a_call_cut_off_by_a_kill_is_counted_in_the_jobs_calls_and_its_audit_row
     let audit = batch_audit(&store).await;
     let detail = audit[0].detail.as_deref().unwrap_or_default();
     assert!(detail.contains(&format!("({reached} calls)")), "{audit:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The group's label in a job page's progress card ("moving N OpenIDs to …").
+fn moving_to(page: &Page) -> String {
+    page.text("#batch-panel > p")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn right_after_a_restart_a_jobs_pages_name_its_group_before_the_group_list_is_read() {
+    let sim = Simulator::new(sim_config());
+    let sim_url = spawn_local(&sim).await.expect("the simulator listens");
+    let (dir, db_url, store) = database_with_admin("crash-name").await;
+    let (server, browser) = start_signed_in(&sim_url, &db_url).await;
+    let created = browser
+        .post_hx("/groups", &[("name", "重启后仍有名字")])
+        .await;
+    let row = created
+        .attr("tr.highlight", "id")
+        .unwrap_or_else(|| panic!("no new row: {} {}", created.status, created.body));
+    let group = row.trim_start_matches("group-").to_owned();
+    let list: Vec<String> = (0..120).map(|i| sim.follower_openid(i)).collect();
+    let id = queue_job(&browser, &list, &group).await;
+    let job = wait_for_job(&store, id, Duration::from_secs(30)).await;
+    assert_eq!(job.state, JobState::Done, "{job:?}");
+    let label = format!("重启后仍有名字 ({group})");
+    assert!(
+        moving_to(&browser.get(&format!("/jobs/{id}")).await).contains(&label),
+        "named while the list is loaded"
+    );
+    kill(server);
+
+    // groups/get's daily quota is used up: the restarted server cannot read the group list.
+    sim.inject("groups/get", Fault::errcode(45009));
+    let (server, browser) = start_signed_in(&sim_url, &db_url).await;
+    let groups = browser.get("/groups").await;
+    assert!(!groups.has(&format!("#{row}")), "the list is not loaded");
+
+    let page = browser.get(&format!("/jobs/{id}")).await;
+    assert_eq!(page.status, 200);
+    assert!(moving_to(&page).contains(&label), "{}", moving_to(&page));
+    let progress = browser.get_hx(&format!("/jobs/{id}/progress")).await;
+    assert!(moving_to(&progress).contains(&label), "{}", progress.body);
+    let jobs = browser.get("/jobs").await;
+    let target = jobs.text(&format!("#job-{id} td:nth-child(3)"));
+    assert_eq!(target, label, "the recent jobs list");
+    let audit = browser.get("/audit?action=batch_move").await;
+    assert!(
+        audit
+            .body
+            .contains(&format!("120 OpenIDs → group {group} (重启后仍有名字)")),
+        "{}",
+        audit.body
+    );
+    kill(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
