@@ -95,7 +95,10 @@ fn is_openid_header(cell: &str) -> bool {
 /// Reads a list. Line numbers in the result are 1-based lines of the input.
 pub fn parse(bytes: &[u8], lang: Lang) -> Result<Parsed, ListError> {
     let text = as_text(bytes)?;
-    let physical = text.lines().count();
+    // Counted as the CSV reader ends records: a file with classic Mac line ends (a lone CR) is as
+    // many lines as it shows, not one.
+    let physical = line_breaks(text.as_bytes(), 0..text.len())
+        + usize::from(!text.ends_with(['\n', '\r']) && !text.is_empty());
     if physical > MAX_LINES {
         return Err(ListError::TooManyLines { lines: physical });
     }
@@ -121,12 +124,18 @@ fn as_text(bytes: &[u8]) -> Result<&str, ListError> {
         return Err(ListError::Binary);
     }
     std::str::from_utf8(bytes).map_err(|e| ListError::NotUtf8 {
-        line: bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1,
+        line: line_breaks(bytes, 0..e.valid_up_to()) + 1,
     })
+}
+
+/// The line ends within `range` of `bytes`: LF, CRLF (once) and a lone CR, as the CSV reader
+/// ends a record. A CR at the end of the range is looked past, into the rest of `bytes`.
+fn line_breaks(bytes: &[u8], range: std::ops::Range<usize>) -> usize {
+    bytes[range.clone()]
+        .iter()
+        .zip(range)
+        .filter(|&(&b, i)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+        .count()
 }
 
 /// The records of a text list: the OpenIDs, the duplicates, blank and invalid lines.
@@ -188,6 +197,7 @@ fn read_records(text: &str, lang: Lang) -> Result<Parsed, ListError> {
 ///
 /// csv's own line count skips empty lines, and its byte offset is the end of the previous
 /// record (its line break, and any empty lines it skipped), so those are stepped over first.
+/// Lines end as csv ends records: LF, CRLF or a lone CR.
 struct LineCounter<'a> {
     bytes: &'a [u8],
     counted: usize,
@@ -211,14 +221,11 @@ impl<'a> LineCounter<'a> {
             start += 1;
         }
         if start >= self.counted {
-            self.newlines += bytes[self.counted..start]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count() as u64;
+            self.newlines += line_breaks(bytes, self.counted..start) as u64;
             self.counted = start;
             self.newlines + 1
         } else {
-            bytes[..start].iter().filter(|&&b| b == b'\n').count() as u64 + 1
+            line_breaks(bytes, 0..start) as u64 + 1
         }
     }
 }
@@ -325,6 +332,28 @@ mod tests {
         ] {
             assert!(!e.message(Lang::Zh).is_empty());
         }
+    }
+
+    #[test]
+    fn a_list_with_classic_mac_line_ends_numbers_and_counts_its_lines_as_shown() {
+        // Excel for Mac's "CSV (Macintosh)" ends lines with a lone CR.
+        let p = ok(format!("{A}\rnot an openid\r\r{B}\rabc\r").as_bytes());
+        assert_eq!(valid(&p), [A, B]);
+        let lines: Vec<u64> = p.invalid.iter().map(|i| i.line).collect();
+        assert_eq!(lines, [2, 5]);
+        let mut gbk = format!("{A}\r{B}\r").into_bytes();
+        gbk.extend_from_slice(&[0xD6, 0xD0, b'\r']);
+        assert_eq!(
+            parse(&gbk, Lang::En).unwrap_err(),
+            ListError::NotUtf8 { line: 3 }
+        );
+        let many = format!("{A}\r").repeat(MAX_LINES + 1);
+        assert_eq!(
+            parse(many.as_bytes(), Lang::En).unwrap_err(),
+            ListError::TooManyLines {
+                lines: MAX_LINES + 1
+            }
+        );
     }
 
     #[test]
