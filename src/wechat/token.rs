@@ -283,9 +283,15 @@ impl TokenSource {
     }
 }
 
+/// The longest a token is kept, whatever its answer says: WeChat's live 7,200 s, and an answer
+/// claiming centuries (or 2^64 s, which would overflow the clock) is a broken token service.
+const LONGEST_KEPT: Duration = Duration::from_secs(24 * 3600);
+
 /// How long to use a token that WeChat says lives `expires_in`: until `margin` before the end,
-/// or half its life if it is shorter than the margin (so a short-lived token is still used).
+/// or half its life if it is shorter than the margin (so a short-lived token is still used);
+/// never longer than a day.
 pub(super) fn refresh_after(expires_in: Duration, margin: Duration) -> Duration {
+    let expires_in = expires_in.min(LONGEST_KEPT);
     if expires_in > margin {
         expires_in - margin
     } else {
@@ -302,6 +308,20 @@ mod tests {
         assert_eq!(
             refresh_after(Duration::from_secs(7200), Duration::from_secs(300)),
             Duration::from_secs(6900)
+        );
+    }
+
+    #[test]
+    fn a_token_is_kept_a_day_at_most_whatever_its_answer_claims() {
+        let margin = Duration::from_secs(300);
+        let day = Duration::from_secs(24 * 3600);
+        assert_eq!(
+            refresh_after(Duration::from_secs(u64::MAX), margin),
+            day - margin
+        );
+        assert_eq!(
+            refresh_after(Duration::from_secs(1 << 40), margin),
+            day - margin
         );
     }
 
