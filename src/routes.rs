@@ -96,7 +96,7 @@ fn public() -> Router<AppState> {
             get(auth::signin::page).post(auth::signin::sign_in),
         )
         .route(paths::LANG, post(web::lang::switch))
-        .route(paths::ASSET, get(assets::serve))
+        .route(paths::ASSET.route, get(assets::serve))
         .route(paths::HEALTHZ, get(status::healthz))
         .route(paths::READYZ, get(status::readyz))
         .route(paths::METRICS, get(status::metrics))
@@ -131,16 +131,16 @@ fn group_routes() -> Router<AppState> {
     Router::new()
         .route(paths::GROUPS, get(page::show).post(create::create))
         .route(paths::GROUPS_REFRESH, post(page::refresh))
-        .route(paths::GROUP_ROW, get(rename::row))
-        .route(paths::GROUP_EDIT, get(rename::edit))
-        .route(paths::GROUP_RENAME, post(rename::rename))
+        .route(paths::GROUP_ROW.route, get(rename::row))
+        .route(paths::GROUP_EDIT.route, get(rename::edit))
+        .route(paths::GROUP_RENAME.route, post(rename::rename))
         .route(
-            paths::GROUP_DELETE,
+            paths::GROUP_DELETE.route,
             get(delete::confirm).post(delete::delete),
         )
-        .route(paths::GROUP_MEMBERS, get(followers::members::page))
+        .route(paths::GROUP_MEMBERS.route, get(followers::members::page))
         .route(
-            paths::GROUP_MEMBERS_MOVE,
+            paths::GROUP_MEMBERS_MOVE.route,
             post(followers::members::move_selected),
         )
 }
@@ -153,12 +153,12 @@ fn job_routes() -> Router<AppState> {
             paths::JOBS_PREVIEW,
             post(list::preview).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
         )
-        .route(paths::JOB, get(progress::show))
-        .route(paths::JOB_PROGRESS, get(progress::progress))
-        .route(paths::JOB_CONFIRM, post(queue::confirm))
-        .route(paths::JOB_DISCARD, post(list::discard))
-        .route(paths::JOB_CANCEL, post(progress::cancel))
-        .route(paths::JOB_CSV, get(progress::outcome_csv))
+        .route(paths::JOB.route, get(progress::show))
+        .route(paths::JOB_PROGRESS.route, get(progress::progress))
+        .route(paths::JOB_CONFIRM.route, post(queue::confirm))
+        .route(paths::JOB_DISCARD.route, post(list::discard))
+        .route(paths::JOB_CANCEL.route, post(progress::cancel))
+        .route(paths::JOB_CSV.route, get(progress::outcome_csv))
         .route(
             paths::FOLLOWERS_SYNC,
             get(sync_card::sync_panel).post(sync_card::sync),

@@ -31,7 +31,7 @@ pub type GroupUrl<'a, I> = IdUrl<'a, I>;
 #[derive(Debug, Clone, Copy)]
 enum IdUrlKind {
     /// A route path with `{id}` in it.
-    Path(&'static str),
+    Path(paths::IdPath),
     /// `/groups?edit={id}`.
     EditPage,
 }
@@ -40,8 +40,7 @@ impl<I: Display> Display for IdUrl<'_, I> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.at {
             IdUrlKind::Path(path) => {
-                let (before, after) = paths::around(path);
-                write!(f, "{}{before}{}{after}", self.base, self.id)
+                write!(f, "{}{}{}{}", self.base, path.before, self.id, path.after)
             }
             IdUrlKind::EditPage => write!(f, "{}{}?edit={}", self.base, paths::GROUPS, self.id),
         }
@@ -59,7 +58,7 @@ impl Urls {
         format!("{}{path}", self.base)
     }
 
-    fn with_id<I: Display>(&self, path: &'static str, id: I) -> IdUrl<'_, I> {
+    fn with_id<I: Display>(&self, path: paths::IdPath, id: I) -> IdUrl<'_, I> {
         IdUrl {
             base: &self.base,
             id,
@@ -176,8 +175,8 @@ impl Urls {
     }
     /// A content-hashed asset: the file name changes with its content, so it may be cached for a year.
     pub fn asset(&self, file: &str) -> String {
-        let (before, after) = paths::around(paths::ASSET);
-        format!("{}{before}{file}{after}", self.base)
+        let path = paths::ASSET;
+        format!("{}{}{file}{}", self.base, path.before, path.after)
     }
     pub fn htmx_js(&self) -> String {
         self.asset(assets::HTMX_JS)
