@@ -844,3 +844,20 @@ async fn a_quota_error_is_reported_as_such_and_not_retried() {
     assert!(err.explain(Lang::En).contains("rid: 1"));
     assert_eq!(calls.get(), 1);
 }
+
+#[tokio::test]
+async fn a_garbled_next_openid_is_a_bad_answer_not_the_end_of_the_list() {
+    let fetches = Count::default();
+    let router = stable_token(fetches, 7200).route(
+        "/cgi-bin/user/get",
+        get(|| async {
+            Json(json!({
+                "total": 3, "count": 1,
+                "data": {"openid": [OPENID]},
+                "next_openid": "not an openid!"
+            }))
+        }),
+    );
+    let client = client(&serve(router).await);
+    assert_transport(client.list_followers(None).await, TransportKind::BadBody);
+}

@@ -437,6 +437,10 @@ impl WeChatClient {
             .map(|o| vec![("next_openid", o.as_str())])
             .unwrap_or_default();
         let page: wire::UserList = self.call(&Request::get(Endpoint::UserGet, &query)).await?;
+        let not_an_openid = |what: &str, e| WeChatError::Transport {
+            kind: TransportKind::BadBody,
+            detail: format!("{}: {what} is not an OpenID: {e}", Endpoint::UserGet.path()),
+        };
         let openids = page
             .data
             .map(|d| d.openid)
@@ -444,16 +448,13 @@ impl WeChatClient {
             .iter()
             .map(|o| OpenId::parse(o))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| WeChatError::Transport {
-                kind: TransportKind::BadBody,
-                detail: format!(
-                    "{}: an OpenID in the list is not one: {e}",
-                    Endpoint::UserGet.path()
-                ),
-            })?;
-        let next = Some(page.next_openid)
-            .filter(|n| !n.is_empty())
-            .and_then(|n| OpenId::parse(&n).ok());
+            .map_err(|e| not_an_openid("an OpenID in the list", e))?;
+        // Empty means the end of the list; anything else must be an OpenID. Read as the end, a
+        // garbled one would make a sync stop early and drop every follower it had not seen yet.
+        let next = match page.next_openid.as_str() {
+            "" => None,
+            n => Some(OpenId::parse(n).map_err(|e| not_an_openid("next_openid", e))?),
+        };
         Ok(FollowerPage {
             total: page.total,
             openids,
