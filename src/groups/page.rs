@@ -114,15 +114,14 @@ pub async fn refresh(
     CarriedView(list): CarriedView,
 ) -> Result<Response, AppError> {
     let view = state.groups.refresh(&state.client).await;
+    let table = GroupsTable::new(&chrome, view.snapshot.clone()).with_view(list.clone());
     let reply = Reply::new(hx);
     let Some(error) = &view.error else {
-        let table = GroupsTable::new(&chrome, view.snapshot.clone()).with_view(list.clone());
         return reply
             .notice(Notice::success(chrome.t("groups.refreshed")))
             .swap(&table)?
             .or_redirect(Flash::Refreshed.groups_url(&chrome.urls, &list.query()));
     };
-    let table = GroupsTable::new(&chrome, view.snapshot.clone()).with_view(list.clone());
     reply
         .status(upstream_status(error))
         .notice(view_notice(&chrome, &view))
