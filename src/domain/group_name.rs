@@ -2,6 +2,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::Api;
 use crate::i18n::Lang;
 
 /// A group name WeChat will accept: trimmed, 1 to 30 characters, nothing invisible.
@@ -19,6 +20,13 @@ pub enum GroupNameError {
     Empty,
     #[error("the name is {chars} characters long; at most {max} are allowed")]
     TooLong { chars: usize, max: usize },
+    /// The tags API counts UTF-8 bytes (45158): 30 bytes are about 10 Chinese characters.
+    #[error("the name is {bytes} bytes long ({chars} characters); at most {max} bytes are allowed")]
+    TooManyBytes {
+        bytes: usize,
+        chars: usize,
+        max: usize,
+    },
     /// A control character (tab, newline, …): WeChat rejects them and they are invisible on a page.
     #[error("the name contains a control character (U+{codepoint:04X}) at position {position}")]
     ControlChar { position: usize, codepoint: u32 },
@@ -35,7 +43,17 @@ impl GroupName {
     /// The names of groups 0, 1 and 2.
     pub const SYSTEM_NAMES: [&'static str; 3] = ["未分组", "黑名单", "星标组"];
 
+    /// The most UTF-8 bytes a tag name may have (45158).
+    pub const MAX_TAG_BYTES: usize = 30;
+
+    /// A group name: the groups API's rule of 30 characters.
     pub fn parse(input: &str) -> Result<Self, GroupNameError> {
+        Self::parse_for(Api::Groups, input)
+    }
+
+    /// A name for `api`'s list: groups count 30 characters, tags 30 bytes of UTF-8. Everything
+    /// else (trimmed, not empty, nothing invisible, not a system name) is the same.
+    pub fn parse_for(api: Api, input: &str) -> Result<Self, GroupNameError> {
         let s = input.trim();
         if s.is_empty() {
             return Err(GroupNameError::Empty);
@@ -55,6 +73,13 @@ impl GroupName {
             }
         }
         let chars = s.chars().count();
+        if api == Api::Tags && s.len() > Self::MAX_TAG_BYTES {
+            return Err(GroupNameError::TooManyBytes {
+                bytes: s.len(),
+                chars,
+                max: Self::MAX_TAG_BYTES,
+            });
+        }
         if chars > Self::MAX_CHARS {
             return Err(GroupNameError::TooLong {
                 chars,
@@ -120,6 +145,14 @@ impl GroupNameError {
                 max = max
             )
             .into_owned(),
+            Self::TooManyBytes { bytes, chars, max } => rust_i18n::t!(
+                "err.tag_name.too_long",
+                locale = l,
+                bytes = bytes,
+                chars = chars,
+                max = max
+            )
+            .into_owned(),
             Self::ControlChar {
                 position,
                 codepoint,
@@ -181,6 +214,26 @@ mod tests {
         let name = "测".repeat(30);
         assert_eq!(name.len(), 90);
         assert!(GroupName::parse(&name).is_ok());
+    }
+
+    #[test]
+    fn tag_names_count_bytes_thirty_fit_and_thirty_one_do_not() {
+        // 10 CJK characters are 30 bytes: the most a tag name may be.
+        let thirty = "测".repeat(10);
+        assert!(GroupName::parse_for(Api::Tags, &thirty).is_ok());
+        // 11 characters, 31 bytes: refused, though far under 30 characters.
+        let eleven = format!("{thirty}a");
+        assert_eq!(
+            GroupName::parse_for(Api::Tags, &eleven),
+            Err(GroupNameError::TooManyBytes {
+                bytes: 31,
+                chars: 11,
+                max: 30
+            })
+        );
+        // The same name is a fine group name.
+        assert!(GroupName::parse_for(Api::Groups, &eleven).is_ok());
+        assert!(GroupName::parse_for(Api::Tags, &"a".repeat(30)).is_ok());
     }
 
     #[test]

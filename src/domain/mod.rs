@@ -4,10 +4,12 @@
 //! WeChat will accept: handlers turn form strings into these before anything reaches the client.
 //! Each error says which rule broke, in the operator's language (see [`crate::i18n`]).
 
+mod api;
 mod group_id;
 mod group_name;
 mod open_id;
 
+pub use api::{Api, ParseApiError};
 pub use group_id::{GroupId, GroupIdError};
 pub use group_name::{GroupName, GroupNameError};
 pub use open_id::{OpenId, OpenIdError};

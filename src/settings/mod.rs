@@ -28,7 +28,7 @@ use figment::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::{auth::Access, wechat::TokenMode};
+use crate::{auth::Access, domain::Api, wechat::TokenMode};
 
 /// Everything `serve` needs, validated.
 #[derive(Debug, Clone)]
@@ -37,6 +37,8 @@ pub struct Settings {
     /// `None` runs the in-process simulator: the demo account.
     pub account: Option<Account>,
     pub wechat_api: String,
+    /// `WXGROUPS_API`: manage the account through WeChat's groups (the default) or its tags.
+    pub api: Api,
     pub token_mode: TokenMode,
     /// With `token_mode = external`: the company's token service.
     pub token_url: Option<String>,
@@ -75,6 +77,7 @@ struct Raw {
     appsecret: Option<String>,
     appsecret_file: Option<PathBuf>,
     wechat_api: String,
+    api: String,
     token_mode: String,
     token_url: Option<String>,
     groups_max_age_secs: u64,
@@ -104,6 +107,7 @@ impl Default for Raw {
             appsecret: None,
             appsecret_file: None,
             wechat_api: "https://api.weixin.qq.com".into(),
+            api: "groups".into(),
             token_mode: "stable".into(),
             token_url: None,
             groups_max_age_secs: 300,
@@ -151,6 +155,7 @@ impl Settings {
         let listen = server::listen(&raw.listen)?;
         let (token_mode, token_url) = wechat::token(&raw.token_mode, raw.token_url)?;
         let wechat_api = wechat::api(&raw.wechat_api)?;
+        let api = wechat::which_api(&raw.api)?;
         let upstream_timeout = wechat::upstream_timeout(raw.upstream_timeout_secs)?;
         let account = wechat::account(raw.appid, raw.appsecret, raw.appsecret_file)?;
         let base_path = server::base_path(&raw.base_path)?;
@@ -168,6 +173,7 @@ impl Settings {
             listen,
             account,
             wechat_api,
+            api,
             token_mode,
             token_url,
             groups_max_age: Duration::from_secs(raw.groups_max_age_secs),
@@ -201,6 +207,7 @@ impl Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             account: None,
             wechat_api: "http://127.0.0.1:9".into(),
+            api: Api::Groups,
             token_mode: TokenMode::Stable,
             token_url: None,
             groups_max_age: Duration::from_secs(300),
@@ -282,6 +289,14 @@ mod tests {
     fn an_unknown_setting_is_refused_so_typos_do_not_pass_silently() {
         let e = load(&[("apid", "wx123")]).unwrap_err().to_string();
         assert!(e.contains("WXGROUPS_APID"), "{e}");
+    }
+
+    #[test]
+    fn the_api_is_groups_unless_tags_is_chosen_and_anything_else_names_the_choices() {
+        assert_eq!(load(&[]).unwrap().api, Api::Groups);
+        assert_eq!(load(&[("api", "tags")]).unwrap().api, Api::Tags);
+        let e = load(&[("api", "labels")]).unwrap_err().to_string();
+        assert!(e.contains("WXGROUPS_API") && e.contains("`tags`"), "{e}");
     }
 
     #[test]

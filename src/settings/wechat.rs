@@ -7,6 +7,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::error::{SettingsError, named};
+use crate::domain::Api;
 use crate::wechat::TokenMode;
 
 /// A real Official Account.
@@ -58,6 +59,16 @@ pub(super) fn token(
         ))),
         _ => Ok((token_mode, token_url)),
     }
+}
+
+/// `api`: `groups` or `tags`.
+pub(super) fn which_api(value: &str) -> Result<Api, SettingsError> {
+    value.parse().map_err(|_| {
+        SettingsError(format!(
+            "setting {} is {value:?}; use `groups` (the default, WeChat's original group API) or `tags` (its user-tag API)",
+            named("api"),
+        ))
+    })
 }
 
 /// `wechat_api`: an http(s) base URL, without its trailing slash.

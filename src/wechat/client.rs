@@ -20,7 +20,7 @@ use super::retry::{self, CallKind};
 use super::token::{AccessToken, TokenMode, TokenSource};
 use super::transport::{CallObserver, Request, Transport};
 use super::wire;
-use crate::domain::{GroupId, GroupName, OpenId};
+use crate::domain::{Api, GroupId, GroupName, OpenId};
 
 /// The most openids WeChat takes in one `members/batchupdate`.
 pub const MAX_BATCH: usize = 50;
@@ -47,6 +47,8 @@ pub struct FollowerInfo {
     pub subscribed: bool,
     /// Their group, when they follow.
     pub group: Option<GroupId>,
+    /// Their tags, when they follow (empty otherwise).
+    pub tags: Vec<GroupId>,
 }
 
 /// Where and how to reach WeChat.
@@ -239,15 +241,30 @@ impl WeChatClient {
 
     /// Every group of the account, system groups included (`GET groups/get`).
     pub async fn get_groups(&self) -> Result<Vec<Group>, WeChatError> {
-        self.guarded(self.groups_unguarded(Instant::now())).await
+        self.get_list(Api::Groups).await
     }
 
-    async fn groups_unguarded(&self, started: Instant) -> Result<Vec<Group>, WeChatError> {
-        let list: wire::GroupList = self
-            .run(&Request::get(Endpoint::GroupsGet, &[]), started)
-            .await?;
-        Ok(list
-            .groups
+    /// Every entry of `api`'s list: the groups (`GET groups/get`) or the tags (`GET tags/get`).
+    pub async fn get_list(&self, api: Api) -> Result<Vec<Group>, WeChatError> {
+        self.guarded(self.list_unguarded(api, Instant::now())).await
+    }
+
+    async fn list_unguarded(&self, api: Api, started: Instant) -> Result<Vec<Group>, WeChatError> {
+        let entries = match api {
+            Api::Groups => {
+                let list: wire::GroupList = self
+                    .run(&Request::get(Endpoint::GroupsGet, &[]), started)
+                    .await?;
+                list.groups
+            }
+            Api::Tags => {
+                let list: wire::TagList = self
+                    .run(&Request::get(Endpoint::TagsGet, &[]), started)
+                    .await?;
+                list.tags
+            }
+        };
+        Ok(entries
             .into_iter()
             .map(|g| Group {
                 id: GroupId::from_upstream(g.id),
@@ -278,22 +295,25 @@ impl WeChatClient {
         &self,
         name: &GroupName,
     ) -> Result<CreateOutcome, WeChatError> {
+        self.create_settled(Api::Groups, name).await
+    }
+
+    /// Creates a group or a tag, settling a lost answer by reading `api`'s list again (see
+    /// [`Self::create_group_settled`]). A tag of that name found by the re-read is taken as
+    /// created, as for groups: tag names are unique (45157), so it can only be ours or one made
+    /// elsewhere at the same moment.
+    pub async fn create_settled(
+        &self,
+        api: Api,
+        name: &GroupName,
+    ) -> Result<CreateOutcome, WeChatError> {
         self.guarded(async {
             let started = Instant::now();
-            let body = wire::CreateGroup {
-                group: wire::NewGroup {
-                    name: name.as_str(),
-                },
-            };
-            let request = Request::post(Endpoint::GroupsCreate, &body);
-            let err = match self
-                .run_detailed::<wire::Created, _>(&request, started)
-                .await
-            {
+            let err = match self.create_once(api, name, started).await {
                 Ok(created) => {
                     return Ok(CreateOutcome::Created {
-                        id: GroupId::from_upstream(created.group.id),
-                        name: created.group.name,
+                        id: GroupId::from_upstream(created.id),
+                        name: created.name,
                         recovered_from: None,
                     });
                 }
@@ -305,20 +325,47 @@ impl WeChatClient {
                     cause: Box::new(err),
                 });
             }
-            self.settle_create(name, err, started).await
+            self.settle_create(api, name, err, started).await
         })
         .await
+    }
+
+    /// One `groups/create` or `tags/create`, never retried (see `retry.rs`).
+    async fn create_once(
+        &self,
+        api: Api,
+        name: &GroupName,
+        started: Instant,
+    ) -> Result<wire::CreatedGroup, Failed> {
+        let new = wire::NewGroup {
+            name: name.as_str(),
+        };
+        match api {
+            Api::Groups => {
+                let body = wire::CreateGroup { group: new };
+                let request = Request::post(Endpoint::GroupsCreate, &body);
+                let created: wire::Created = self.run_detailed(&request, started).await?;
+                Ok(created.group)
+            }
+            Api::Tags => {
+                let body = wire::CreateTag { tag: new };
+                let request = Request::post(Endpoint::TagsCreate, &body);
+                let created: wire::CreatedTag = self.run_detailed(&request, started).await?;
+                Ok(created.tag)
+            }
+        }
     }
 
     /// Reads the list once after a create's answer was lost (`err`) and says what it shows.
     async fn settle_create(
         &self,
+        api: Api,
         name: &GroupName,
         err: WeChatError,
         started: Instant,
     ) -> Result<CreateOutcome, WeChatError> {
         let failure = err.outcome_label();
-        match self.groups_unguarded(started).await {
+        match self.list_unguarded(api, started).await {
             Ok(groups) => match groups
                 .into_iter()
                 .filter(|g| g.name == name.as_str())
@@ -348,13 +395,25 @@ impl WeChatClient {
 
     /// Renames a group (`POST groups/update`).
     pub async fn rename_group(&self, id: GroupId, name: &GroupName) -> Result<(), WeChatError> {
-        let body = wire::RenameGroup {
-            group: wire::GroupIdName {
-                id: id.get(),
-                name: name.as_str(),
-            },
+        self.rename(Api::Groups, id, name).await
+    }
+
+    /// Renames a group (`POST groups/update`) or a tag (`POST tags/update`).
+    pub async fn rename(&self, api: Api, id: GroupId, name: &GroupName) -> Result<(), WeChatError> {
+        let entry = wire::GroupIdName {
+            id: id.get(),
+            name: name.as_str(),
         };
-        self.ack(Endpoint::GroupsUpdate, &body).await
+        match api {
+            Api::Groups => {
+                let body = wire::RenameGroup { group: entry };
+                self.ack(Endpoint::GroupsUpdate, &body).await
+            }
+            Api::Tags => {
+                let body = wire::RenameTag { tag: entry };
+                self.ack(Endpoint::TagsUpdate, &body).await
+            }
+        }
     }
 
     /// Which group a follower is in (`POST groups/getid`).
@@ -400,23 +459,35 @@ impl WeChatClient {
     /// Retried like an absolute write; a 40050 ("no such group") answering a *retry* means the
     /// attempt whose answer was lost did delete it, so it counts as success.
     pub async fn delete_group(&self, id: GroupId) -> Result<(), WeChatError> {
-        let body = wire::DeleteGroup {
-            group: wire::GroupRef { id: id.get() },
-        };
+        self.delete(Api::Groups, id).await
+    }
+
+    /// Deletes a group (`POST groups/delete`) or a tag (`POST tags/delete`, which WeChat refuses
+    /// with 45057 above 100,000 followers). A "no such group/tag" (40050 / 45159) answering a
+    /// *retry* means the attempt whose answer was lost did delete it.
+    pub async fn delete(&self, api: Api, id: GroupId) -> Result<(), WeChatError> {
+        let entry = wire::GroupRef { id: id.get() };
         self.guarded(async {
             let started = Instant::now();
-            match self
-                .run_detailed::<wire::Ack, _>(
-                    &Request::post(Endpoint::GroupsDelete, &body),
-                    started,
-                )
-                .await
-            {
+            let (sent, gone) = match api {
+                Api::Groups => {
+                    let body = wire::DeleteGroup { group: entry };
+                    let request = Request::post(Endpoint::GroupsDelete, &body);
+                    (self.run_detailed::<wire::Ack, _>(&request, started).await, 40050)
+                }
+                Api::Tags => {
+                    let body = wire::DeleteTag { tag: entry };
+                    let request = Request::post(Endpoint::TagsDelete, &body);
+                    (self.run_detailed::<wire::Ack, _>(&request, started).await, 45159)
+                }
+            };
+            match sent {
                 Ok(_) => Ok(()),
-                Err(failed) if failed.ambiguous_before && failed.err.code() == Some(40050) => {
+                Err(failed) if failed.ambiguous_before && failed.err.code() == Some(gone) => {
                     tracing::info!(
-                        group = id.get(),
-                        "wechat delete: a retry found no such group; the lost attempt deleted it"
+                        id = id.get(),
+                        %api,
+                        "wechat delete: a retry found nothing of that id; the lost attempt deleted it"
                     );
                     Ok(())
                 }
@@ -494,13 +565,19 @@ impl WeChatClient {
                     kind: TransportKind::BadBody,
                     detail: format!("{}: {e}", Endpoint::UserInfoBatchGet.path()),
                 })?;
+                let subscribed = u.subscribe == 1;
                 Ok(FollowerInfo {
                     openid,
-                    subscribed: u.subscribe == 1,
-                    group: u
-                        .groupid
-                        .filter(|_| u.subscribe == 1)
-                        .map(GroupId::from_upstream),
+                    subscribed,
+                    group: u.groupid.filter(|_| subscribed).map(GroupId::from_upstream),
+                    tags: if subscribed {
+                        u.tagid_list
+                            .into_iter()
+                            .map(GroupId::from_upstream)
+                            .collect()
+                    } else {
+                        Vec::new()
+                    },
                 })
             })
             .collect()
@@ -518,7 +595,7 @@ impl WeChatClient {
     }
 
     /// A write whose success is `{"errcode":0,"errmsg":"ok"}`.
-    async fn ack<B: Serialize + ?Sized>(
+    pub(super) async fn ack<B: Serialize + ?Sized>(
         &self,
         endpoint: Endpoint,
         body: &B,
@@ -528,7 +605,7 @@ impl WeChatClient {
     }
 
     /// One call, through the circuit breaker and the retry policy.
-    async fn call<T: DeserializeOwned, B: Serialize + ?Sized>(
+    pub(super) async fn call<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,
         request: &Request<'_, B>,
     ) -> Result<T, WeChatError> {

@@ -19,6 +19,17 @@ pub(super) enum Endpoint {
     GroupsDelete,
     UserGet,
     UserInfoBatchGet,
+    TagsGet,
+    TagsCreate,
+    TagsUpdate,
+    TagsDelete,
+    TagsGetIdList,
+    TagMembers,
+    TagsBatchTagging,
+    TagsBatchUntagging,
+    Blacklist,
+    BatchBlacklist,
+    BatchUnblacklist,
 }
 
 impl Endpoint {
@@ -38,6 +49,17 @@ impl Endpoint {
             Self::GroupsDelete => "/cgi-bin/groups/delete",
             Self::UserGet => "/cgi-bin/user/get",
             Self::UserInfoBatchGet => "/cgi-bin/user/info/batchget",
+            Self::TagsGet => "/cgi-bin/tags/get",
+            Self::TagsCreate => "/cgi-bin/tags/create",
+            Self::TagsUpdate => "/cgi-bin/tags/update",
+            Self::TagsDelete => "/cgi-bin/tags/delete",
+            Self::TagsGetIdList => "/cgi-bin/tags/getidlist",
+            Self::TagMembers => "/cgi-bin/user/tag/get",
+            Self::TagsBatchTagging => "/cgi-bin/tags/members/batchtagging",
+            Self::TagsBatchUntagging => "/cgi-bin/tags/members/batchuntagging",
+            Self::Blacklist => "/cgi-bin/tags/members/getblacklist",
+            Self::BatchBlacklist => "/cgi-bin/tags/members/batchblacklist",
+            Self::BatchUnblacklist => "/cgi-bin/tags/members/batchunblacklist",
         }
     }
 

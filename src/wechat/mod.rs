@@ -4,6 +4,8 @@
 //! - [`WeChatClient`] (`client.rs`): one method per group call of WECHAT_API.md, all going through
 //!   one private `call` that passes the circuit breaker, attaches the token, retries once when
 //!   WeChat refuses it, and retries transient failures as `retry.rs` says.
+//! - `tags.rs`: the calls only the user-tag API has (a follower's tags, batch tagging, a tag's
+//!   members, the blacklist); the tag list, create, rename and delete share `client.rs`'s code.
 //! - `token.rs`: the access_token from the stable (default) or classic endpoint or an external
 //!   token service, cached until shortly before it expires, fetched by one caller at a time.
 //! - `retry.rs`: the retry policy, one table by call kind (read, absolute write, delete, create).
@@ -24,6 +26,7 @@ mod client;
 mod endpoint;
 mod errors;
 mod retry;
+mod tags;
 mod token;
 mod transport;
 mod wire;
@@ -34,5 +37,6 @@ pub use client::{
     MAX_INFO_BATCH, WeChatClient,
 };
 pub use errors::{TransportKind, WeChatError, explain_code};
+pub use tags::{MAX_BLACKLIST_BATCH, MAX_TAG_BATCH, MAX_TAGS_PER_FOLLOWER, Tagging};
 pub use token::{ParseTokenModeError, TokenMode};
 pub use transport::CallObserver;

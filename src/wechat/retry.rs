@@ -4,10 +4,10 @@
 //!
 //! | kind | calls | retried on |
 //! |---|---|---|
-//! | read | groups/get, groups/getid, user/get, user/info/batchget, token fetches | -1, HTTP 5xx, timeout, connect error, broken connection |
-//! | absolute write | groups/update, members/update, members/batchupdate | same (doing it twice ends in the same state) |
-//! | delete | groups/delete | same; a 40050 after an ambiguous attempt is success |
-//! | create | groups/create | never: an ambiguous failure is settled by re-reading the list |
+//! | read | groups/get, groups/getid, user/get, user/info/batchget, tags/get, tags/getidlist, user/tag/get, tags/members/getblacklist, token fetches | -1, HTTP 5xx, timeout, connect error, broken connection |
+//! | absolute write | groups/update, members/update, members/batchupdate, tags/update, batchtagging, batchuntagging, batchblacklist, batchunblacklist | same (doing it twice ends in the same state) |
+//! | delete | groups/delete, tags/delete | same; a 40050 (45159 for tags) after an ambiguous attempt is success |
+//! | create | groups/create, tags/create | never: an ambiguous failure is settled by re-reading the list |
 //!
 //! Never retried anywhere: 45009/45011 (a retry spends more of the quota it is out of), any other
 //! errcode (WeChat answered properly), an answer that arrived but is not the documented JSON
@@ -45,12 +45,22 @@ impl CallKind {
             | Endpoint::GroupsGet
             | Endpoint::GroupsGetId
             | Endpoint::UserGet
-            | Endpoint::UserInfoBatchGet => Self::Read,
-            Endpoint::GroupsUpdate | Endpoint::MembersUpdate | Endpoint::MembersBatchUpdate => {
-                Self::AbsoluteWrite
-            }
-            Endpoint::GroupsDelete => Self::Delete,
-            Endpoint::GroupsCreate => Self::Create,
+            | Endpoint::UserInfoBatchGet
+            | Endpoint::TagsGet
+            | Endpoint::TagsGetIdList
+            | Endpoint::TagMembers
+            | Endpoint::Blacklist => Self::Read,
+            // Tagging someone twice, or blacklisting them twice, ends in the same state.
+            Endpoint::GroupsUpdate
+            | Endpoint::MembersUpdate
+            | Endpoint::MembersBatchUpdate
+            | Endpoint::TagsUpdate
+            | Endpoint::TagsBatchTagging
+            | Endpoint::TagsBatchUntagging
+            | Endpoint::BatchBlacklist
+            | Endpoint::BatchUnblacklist => Self::AbsoluteWrite,
+            Endpoint::GroupsDelete | Endpoint::TagsDelete => Self::Delete,
+            Endpoint::GroupsCreate | Endpoint::TagsCreate => Self::Create,
         }
     }
 

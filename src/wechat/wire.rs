@@ -158,4 +158,81 @@ pub(super) struct UserInfo {
     pub openid: String,
     #[serde(default)]
     pub groupid: Option<u32>,
+    /// The follower's tags (WeChat sends both `groupid` and `tagid_list`).
+    #[serde(default)]
+    pub tagid_list: Vec<u32>,
+}
+
+/// `POST tags/create`: `{"tag":{"name":"广东"}}`.
+#[derive(Serialize)]
+pub(super) struct CreateTag<'a> {
+    pub tag: NewGroup<'a>,
+}
+
+/// `POST tags/update`: `{"tag":{"id":134,"name":"广东人"}}`.
+#[derive(Serialize)]
+pub(super) struct RenameTag<'a> {
+    pub tag: GroupIdName<'a>,
+}
+
+/// `POST tags/delete`: `{"tag":{"id":134}}`.
+#[derive(Serialize)]
+pub(super) struct DeleteTag {
+    pub tag: GroupRef,
+}
+
+/// `GET tags/get` → `{"tags":[{"id":2,"name":"星标组","count":0},...]}`.
+#[derive(Deserialize)]
+pub(super) struct TagList {
+    pub tags: Vec<WireGroup>,
+}
+
+/// `POST tags/create` → `{"tag":{"id":134,"name":"广东"}}`.
+#[derive(Deserialize)]
+pub(super) struct CreatedTag {
+    pub tag: CreatedGroup,
+}
+
+/// `POST tags/getidlist` → `{"tagid_list":[134,2]}`.
+#[derive(Deserialize)]
+pub(super) struct TagIdList {
+    pub tagid_list: Vec<u32>,
+}
+
+/// `POST user/tag/get`: `{"tagid":134,"next_openid":""}`.
+#[derive(Serialize)]
+pub(super) struct TagMembersRequest<'a> {
+    pub tagid: u32,
+    pub next_openid: &'a str,
+}
+
+/// `POST tags/members/getblacklist`: `{"begin_openid":""}`.
+#[derive(Serialize)]
+pub(super) struct BlacklistRequest<'a> {
+    pub begin_openid: &'a str,
+}
+
+/// `user/tag/get` and `getblacklist` → `{"count":n,"data":{"openid":[...]},"next_openid":"..."}`
+/// (`getblacklist` adds `total`). An empty page may leave `data` out.
+#[derive(Deserialize)]
+pub(super) struct OpenIdPage {
+    #[serde(default)]
+    pub total: Option<u64>,
+    #[serde(default)]
+    pub data: Option<OpenIdList>,
+    #[serde(default)]
+    pub next_openid: String,
+}
+
+/// `batchtagging` / `batchuntagging`: `{"openid_list":[...],"tagid":134}`.
+#[derive(Serialize)]
+pub(super) struct TagUsers<'a> {
+    pub openid_list: Vec<&'a str>,
+    pub tagid: u32,
+}
+
+/// `batchblacklist` / `batchunblacklist`: `{"openid_list":[...]}`.
+#[derive(Serialize)]
+pub(super) struct OpenIdListBody<'a> {
+    pub openid_list: Vec<&'a str>,
 }

@@ -2,7 +2,9 @@
 
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
-use wxgroups::domain::{GroupId, GroupIdError, GroupName, GroupNameError, OpenId, OpenIdError};
+use wxgroups::domain::{
+    Api, GroupId, GroupIdError, GroupName, GroupNameError, OpenId, OpenIdError,
+};
 use wxgroups::i18n::Lang;
 
 use crate::{any_text, lossy_text, near, said};
@@ -65,9 +67,9 @@ fn first_bad(
     Ok(())
 }
 
-fn check_group_name(input: &str) -> Result<(), TestCaseError> {
+fn check_group_name(input: &str, api: Api) -> Result<(), TestCaseError> {
     let trimmed = input.trim();
-    match GroupName::parse(input) {
+    match GroupName::parse_for(api, input) {
         Ok(name) => {
             let s = name.as_str();
             prop_assert_eq!(s, trimmed, "only the surrounding whitespace goes");
@@ -82,8 +84,15 @@ fn check_group_name(input: &str) -> Result<(), TestCaseError> {
                 "an invisible or control character in {:?}",
                 s
             );
+            if api == Api::Tags {
+                prop_assert!(s.len() <= GroupName::MAX_TAG_BYTES, "{} bytes", s.len());
+            }
             prop_assert!(!GroupName::SYSTEM_NAMES.contains(&s));
-            prop_assert_eq!(GroupName::parse(s), Ok(name.clone()), "parsing again");
+            prop_assert_eq!(
+                GroupName::parse_for(api, s),
+                Ok(name.clone()),
+                "parsing again"
+            );
         }
         Err(e) => {
             said(&e.message(Lang::Zh), &e.message(Lang::En), trimmed)?;
@@ -98,6 +107,14 @@ fn check_group_name(input: &str) -> Result<(), TestCaseError> {
                     position,
                     codepoint,
                 } => first_bad(trimmed, position, codepoint, invisible)?,
+                GroupNameError::TooManyBytes { bytes, chars, max } => {
+                    prop_assert_eq!(api, Api::Tags, "only tags count bytes");
+                    prop_assert_eq!(max, GroupName::MAX_TAG_BYTES);
+                    prop_assert_eq!(bytes, trimmed.len());
+                    prop_assert_eq!(chars, trimmed.chars().count());
+                    prop_assert!(bytes > max);
+                    prop_assert!(clean_before(trimmed, chars + 1));
+                }
                 GroupNameError::TooLong { chars, max } => {
                     prop_assert_eq!(max, GroupName::MAX_CHARS);
                     prop_assert_eq!(chars, trimmed.chars().count());
@@ -241,7 +258,8 @@ proptest! {
     fn any_text_is_a_group_name_that_keeps_the_rules_or_a_refusal_that_says_which(
         input in name_input()
     ) {
-        check_group_name(&input)?;
+        check_group_name(&input, Api::Groups)?;
+        check_group_name(&input, Api::Tags)?;
     }
 
     #[test]
