@@ -101,7 +101,7 @@ impl Application {
         let sessions = sessions(&store).await?;
         let state = AppState::new(Shared {
             client,
-            groups: Arc::new(GroupCache::new(settings.groups_max_age)),
+            groups: Arc::new(GroupCache::new(settings.groups_max_age, settings.api)),
             site: Arc::new(site(&settings, demo.is_some())),
             urls: Urls::new(&settings.base_path),
             store,
@@ -191,6 +191,7 @@ fn site(settings: &Settings, demo: bool) -> Site {
         public_origin: settings.public_origin.clone(),
         metrics_allow: settings.metrics_allow.clone(),
         allowed_hosts: settings.allowed_hosts.clone(),
+        api: settings.api,
         token_mode: settings.token_mode.to_string(),
         wechat_api: if demo {
             "(demo simulator)".into()

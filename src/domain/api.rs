@@ -15,6 +15,14 @@ pub enum Api {
     Tags,
 }
 
+/// A change an operator makes to the list itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListChange {
+    Create,
+    Rename,
+    Delete,
+}
+
 /// A value that is neither `groups` nor `tags`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0:?} is not an API: use `groups` (the default) or `tags`")]
@@ -35,6 +43,18 @@ impl Api {
         match self {
             Api::Groups => "groups",
             Api::Tags => "tags",
+        }
+    }
+
+    /// The audit log's action for a change of the list: `group_create` / `tag_create`, …
+    pub fn action(self, change: ListChange) -> &'static str {
+        match (self, change) {
+            (Api::Groups, ListChange::Create) => "group_create",
+            (Api::Groups, ListChange::Rename) => "group_rename",
+            (Api::Groups, ListChange::Delete) => "group_delete",
+            (Api::Tags, ListChange::Create) => "tag_create",
+            (Api::Tags, ListChange::Rename) => "tag_rename",
+            (Api::Tags, ListChange::Delete) => "tag_delete",
         }
     }
 

@@ -135,11 +135,20 @@ fn is_invisible(c: char) -> bool {
 impl GroupNameError {
     /// The message an operator sees next to the field.
     pub fn message(&self, lang: Lang) -> String {
+        self.message_in(lang, Api::Groups)
+    }
+
+    /// The message in the words of `api` ("标签名称…" for tags).
+    pub fn message_in(&self, lang: Lang, api: Api) -> String {
         let l = lang.code();
+        let key = |base: &str| {
+            lang.key_in(api.as_str(), base)
+                .unwrap_or_else(|| base.to_owned())
+        };
         match self {
-            Self::Empty => rust_i18n::t!("err.group_name.empty", locale = l).into_owned(),
+            Self::Empty => rust_i18n::t!(key("err.group_name.empty"), locale = l).into_owned(),
             Self::TooLong { chars, max } => rust_i18n::t!(
-                "err.group_name.too_long",
+                key("err.group_name.too_long"),
                 locale = l,
                 chars = chars,
                 max = max
@@ -157,7 +166,7 @@ impl GroupNameError {
                 position,
                 codepoint,
             } => rust_i18n::t!(
-                "err.group_name.control",
+                key("err.group_name.control"),
                 locale = l,
                 position = position,
                 codepoint = format!("U+{codepoint:04X}")
@@ -167,14 +176,14 @@ impl GroupNameError {
                 position,
                 codepoint,
             } => rust_i18n::t!(
-                "err.group_name.invisible",
+                key("err.group_name.invisible"),
                 locale = l,
                 position = position,
                 codepoint = format!("U+{codepoint:04X}")
             )
             .into_owned(),
             Self::Reserved(name) => {
-                rust_i18n::t!("err.group_name.reserved", locale = l, name = name).into_owned()
+                rust_i18n::t!(key("err.group_name.reserved"), locale = l, name = name).into_owned()
             }
         }
     }

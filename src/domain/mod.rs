@@ -9,7 +9,7 @@ mod group_id;
 mod group_name;
 mod open_id;
 
-pub use api::{Api, ParseApiError};
+pub use api::{Api, ListChange, ParseApiError};
 pub use group_id::{GroupId, GroupIdError};
 pub use group_name::{GroupName, GroupNameError};
 pub use open_id::{OpenId, OpenIdError};

@@ -6,9 +6,9 @@ use serde::Deserialize;
 use crate::{
     audit::{self, Change},
     auth::CanChange,
-    domain::{GroupId, GroupName},
+    domain::{GroupId, GroupName, ListChange},
     groups::{
-        create_form::{CreateForm, MAX_GROUPS},
+        create_form::CreateForm,
         dashboard::GroupsPage,
         listing::{CarriedView, ListView},
         table::GroupsTable,
@@ -47,12 +47,12 @@ pub async fn create(
         }
     };
     let change = Change {
-        action: "group_create",
+        action: chrome.api.action(ListChange::Create),
         target: name.to_string(),
         before: None,
         after: Some(name.to_string()),
     };
-    let created = state.client.create_group_settled(&name);
+    let created = state.client.create_settled(chrome.api, &name);
     let notice = match audit::record(&state, &who, change, created).await? {
         Ok(CreateOutcome::Created {
             id,
@@ -117,9 +117,10 @@ fn check(
     snapshot: Option<&Snapshot>,
     input: &str,
 ) -> Result<GroupName, String> {
-    let name = GroupName::parse(input).map_err(|e| e.message(chrome.lang))?;
+    let name = GroupName::parse_for(chrome.api, input)
+        .map_err(|e| e.message_in(chrome.lang, chrome.api))?;
     if form.full() {
-        return Err(chrome.t1("groups.create.full", "max", MAX_GROUPS));
+        return Err(chrome.t1("groups.create.full", "max", chrome.api.max_entries()));
     }
     match snapshot.and_then(|s| s.name_taken(&name, None)) {
         Some(id) => Err(chrome.t2("groups.create.taken", "name", &name, "id", id)),

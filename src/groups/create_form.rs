@@ -4,9 +4,6 @@ use askama::Template;
 
 use crate::{state::Snapshot, web::Chrome};
 
-/// WeChat's limit, system groups included.
-pub const MAX_GROUPS: usize = 500;
-
 #[derive(Template)]
 #[template(path = "groups/_create_form.html")]
 pub struct CreateForm {
@@ -27,11 +24,12 @@ impl CreateForm {
         }
     }
 
+    /// WeChat's limit, its own entries included: 500 groups or 100 tags.
     pub fn max(&self) -> usize {
-        MAX_GROUPS
+        self.chrome.api.max_entries()
     }
 
     pub fn full(&self) -> bool {
-        self.used >= MAX_GROUPS
+        self.used >= self.max()
     }
 }

@@ -10,7 +10,7 @@ use axum::{
 use crate::{
     audit::{self, Change},
     auth::IsAdmin,
-    domain::GroupId,
+    domain::{GroupId, ListChange},
     groups::{in_url::GroupInUrl, table::GroupsTable},
     state::AppState,
     web::{AppError, Chrome, Flash, HxRequest, Notice, Notices, Reply, html, upstream_status},
@@ -89,12 +89,12 @@ pub async fn delete(
     Deletable(g): Deletable,
 ) -> Result<Response, AppError> {
     let change = Change {
-        action: "group_delete",
+        action: chrome.api.action(ListChange::Delete),
         target: g.id.to_string(),
         before: Some(format!("{} ({} members)", g.name, g.count)),
         after: None,
     };
-    let call = state.client.delete_group(g.id);
+    let call = state.client.delete(chrome.api, g.id);
     match audit::record(&state, &who, change, call).await? {
         Ok(()) => {
             tracing::info!(operator = %who.actor.name, action = "group_delete", group = %g.id, members = g.count, "deleted a group");

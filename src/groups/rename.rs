@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::{
     audit::{self, Change},
     auth::{CanChange, CanView, Who},
-    domain::GroupName,
+    domain::{GroupName, ListChange},
     groups::{
         dashboard::GroupsPage,
         in_url::GroupInUrl,
@@ -112,7 +112,8 @@ fn check(
     if group.id.is_system() {
         return Err(chrome.t("groups.rename.system_detail"));
     }
-    let name = GroupName::parse(input).map_err(|e| e.message(chrome.lang))?;
+    let name = GroupName::parse_for(chrome.api, input)
+        .map_err(|e| e.message_in(chrome.lang, chrome.api))?;
     let snapshot = state.groups.peek();
     match snapshot.and_then(|s| s.name_taken(&name, Some(group.id))) {
         Some(other) => Err(chrome.t2("groups.create.taken", "name", &name, "id", other)),
@@ -128,12 +129,12 @@ async fn send(
     name: &GroupName,
 ) -> Result<Result<Group, WeChatError>, AppError> {
     let change = Change {
-        action: "group_rename",
+        action: state.site.api.action(ListChange::Rename),
         target: group.id.to_string(),
         before: Some(group.name.clone()),
         after: Some(name.to_string()),
     };
-    let call = state.client.rename_group(group.id, name);
+    let call = state.client.rename(state.site.api, group.id, name);
     let answer = audit::record(state, who, change, call).await?;
     match &answer {
         Ok(()) => {

@@ -12,7 +12,6 @@ use bytes::Bytes;
 use crate::{
     domain::GroupId,
     groups::{
-        create_form::MAX_GROUPS,
         listing::{ListView, SortKey},
         rows::{RenameRow, RowText, cached_rows},
     },
@@ -176,7 +175,7 @@ impl GroupsTable {
     }
 
     pub fn max_groups(&self) -> usize {
-        MAX_GROUPS
+        self.chrome.api.max_entries()
     }
 
     /// The rows, from the snapshot's rendered copy when the list is shown as it comes (no filter,

@@ -72,6 +72,19 @@ impl Lang {
     pub fn t(self, key: &str) -> String {
         rust_i18n::t!(key, locale = self.code()).into_owned()
     }
+
+    /// Looks up `key` in the words of `variant` (`tags`): the entry `variant:key` where the
+    /// catalogue has one (`tags.yml` says "标签" where `app.yml` says "分组"), else `key`.
+    pub fn t_in(self, variant: &str, key: &str) -> String {
+        self.key_in(variant, key)
+            .map_or_else(|| self.t(key), |k| self.t(&k))
+    }
+
+    /// `variant:key` when the catalogue has it, for callers that pass arguments themselves.
+    pub fn key_in(self, variant: &str, key: &str) -> Option<String> {
+        let k = format!("{variant}:{key}");
+        crate::_rust_i18n_try_translate(self.code(), &k).map(|_| k)
+    }
 }
 
 impl fmt::Display for Lang {

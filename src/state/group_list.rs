@@ -14,7 +14,7 @@ use bytes::Bytes;
 use jiff::Timestamp;
 
 use crate::{
-    domain::{GroupId, GroupName},
+    domain::{Api, GroupId, GroupName},
     i18n::Lang,
     store::Role,
     wechat::{Group, WeChatClient, WeChatError},
@@ -71,14 +71,17 @@ pub struct GroupCache {
     /// Held while fetching, so a thousand cold requests cost one `groups/get`.
     refreshing: tokio::sync::Mutex<()>,
     max_age: Duration,
+    /// Whose list this is: `groups/get` or `tags/get`.
+    api: Api,
 }
 
 impl GroupCache {
-    pub fn new(max_age: Duration) -> Self {
+    pub fn new(max_age: Duration, api: Api) -> Self {
         GroupCache {
             current: RwLock::new(None),
             refreshing: tokio::sync::Mutex::new(()),
             max_age,
+            api,
         }
     }
 
@@ -128,7 +131,7 @@ impl GroupCache {
     }
 
     async fn fetch_locked(&self, client: &WeChatClient) -> View {
-        match client.get_groups().await {
+        match client.get_list(self.api).await {
             Ok(mut groups) => {
                 groups.sort_by_key(|g| g.id);
                 let mut current = self.current.write().expect("group cache lock");

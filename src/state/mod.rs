@@ -19,7 +19,7 @@ pub use quota::QuotaMeter;
 pub use runner::Runner;
 pub use sign_in_limiter::SignInLimiter;
 
-use crate::{store::Store, web::Urls, wechat::WeChatClient};
+use crate::{domain::Api, store::Store, web::Urls, wechat::WeChatClient};
 
 /// One `Arc`, because axum clones the state for every extractor and middleware of every request
 /// (cloning each field was 2 % of a page view).
@@ -69,6 +69,8 @@ pub struct Site {
     pub metrics_allow: Vec<ipnet::IpNet>,
     /// The `Host`s pages answer for (empty: any).
     pub allowed_hosts: Vec<String>,
+    /// Which of WeChat's APIs the account is managed through: groups or tags.
+    pub api: Api,
     /// For the status page.
     pub token_mode: String,
     pub wechat_api: String,

@@ -12,6 +12,7 @@ use axum_extra::extract::CookieJar;
 use tower_sessions::Session;
 
 use crate::{
+    domain::Api,
     i18n::Lang,
     state::{Actor, AppState, Source},
     web::{Urls, csrf, replay},
@@ -24,6 +25,8 @@ pub struct Chrome {
     pub urls: Urls,
     pub demo: bool,
     pub appid: Option<String>,
+    /// Groups or tags: the pages' words follow it ("分组" / "标签").
+    pub api: Api,
     /// The path and query of this request (with the base path), so the language switch and
     /// the sign-in page can come back here.
     pub here: String,
@@ -94,9 +97,13 @@ impl Chrome {
             .unwrap_or_default()
     }
 
-    /// A catalogue entry in the page's language.
+    /// A catalogue entry in the page's language, in the words of the API in use.
     pub fn t(&self, key: &str) -> String {
-        self.lang.t(key)
+        self.lang.t_in(self.api.as_str(), key)
+    }
+
+    pub fn tags(&self) -> bool {
+        self.api == Api::Tags
     }
 
     /// A catalogue entry with one `%{name}` argument.
@@ -178,6 +185,7 @@ impl FromRequestParts<AppState> for Chrome {
             urls: state.urls.clone(),
             demo: state.site.demo,
             appid: state.site.appid.clone(),
+            api: state.site.api,
             here: uri
                 .path_and_query()
                 .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned()),
