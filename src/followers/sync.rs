@@ -76,6 +76,7 @@ async fn run_sync(state: &AppState, sync: SyncRow) -> Result<(), StoreError> {
                 Ok(infos) => rows.extend(infos.into_iter().map(|i| SeenFollower {
                     openid: i.openid.to_string(),
                     group_id: i.group.map(|g| g.get()),
+                    tags: i.tags.iter().map(|t| t.get()).collect(),
                 })),
                 Err(e) => return fail(state, id, sync.audit_id, &e).await,
             }

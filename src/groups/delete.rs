@@ -10,7 +10,7 @@ use axum::{
 use crate::{
     audit::{self, Change},
     auth::IsAdmin,
-    domain::{GroupId, ListChange},
+    domain::{Api, GroupId, ListChange},
     groups::{in_url::GroupInUrl, table::GroupsTable},
     state::AppState,
     web::{AppError, Chrome, Flash, HxRequest, Notice, Notices, Reply, html, upstream_status},
@@ -62,6 +62,22 @@ impl FromRequestParts<AppState> for Deletable {
     }
 }
 
+/// The stored followers follow WeChat: a deleted group's members are back in 未分组, a deleted
+/// tag is carried by nobody. A failure here only leaves the store stale until the next sync.
+async fn forget_members(state: &AppState, api: Api, id: GroupId) {
+    let forgotten = match api {
+        Api::Groups => state
+            .store
+            .followers_regrouped(id.get(), GroupId::UNGROUPED.get())
+            .await
+            .map(|_| ()),
+        Api::Tags => state.store.tag_dropped(id.get()).await.map(|_| ()),
+    };
+    if let Err(e) = forgotten {
+        tracing::warn!(error = %e, "cannot update the stored followers of a deleted entry");
+    }
+}
+
 /// `GET /groups/{id}/delete`: the confirmation.
 pub async fn confirm(
     IsAdmin(_): IsAdmin,
@@ -99,13 +115,7 @@ pub async fn delete(
         Ok(()) => {
             tracing::info!(operator = %who.actor.name, action = "group_delete", group = %g.id, members = g.count, "deleted a group");
             state.groups.deleted(g.id);
-            if let Err(e) = state
-                .store
-                .followers_regrouped(g.id.get(), GroupId::UNGROUPED.get())
-                .await
-            {
-                tracing::warn!(error = %e, "cannot move the stored followers of a deleted group");
-            }
+            forget_members(&state, chrome.api, g.id).await;
             let text = chrome.t2("groups.deleted", "name", &g.name, "n", chrome.num(g.count));
             Reply::new(hx)
                 .notice(Notice::success(text))

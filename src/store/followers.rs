@@ -77,6 +77,8 @@ pub struct SeenFollower {
     pub openid: String,
     /// `None`: they no longer follow the account.
     pub group_id: Option<u32>,
+    /// Their tags (the tags API's `tagid_list`; empty when they no longer follow).
+    pub tags: Vec<u32>,
 }
 
 /// The upper bound of an OpenID prefix search: OpenIDs are `[A-Za-z0-9_-]`, all below `~`.
@@ -185,6 +187,12 @@ impl Store {
             );
             q.build().execute(&mut *tx).await?;
         }
+        // Followers who left keep no tags; the others' tags are replaced by what WeChat said.
+        let tags: Vec<(&str, &[u32])> = seen
+            .iter()
+            .map(|f| (f.openid.as_str(), f.tags.as_slice()))
+            .collect();
+        super::follower_tags::replace_tags(&mut tx, &tags).await?;
         for f in seen.iter().filter(|f| f.group_id.is_none()) {
             sqlx::query("DELETE FROM followers WHERE openid = ?")
                 .bind(&f.openid)
@@ -221,6 +229,13 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        if dropped > 0 {
+            sqlx::query(
+                "DELETE FROM follower_tags WHERE openid NOT IN (SELECT openid FROM followers)",
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
         sqlx::query(
             "UPDATE follower_syncs SET state = 'done', finished_at = ?, dropped = ? WHERE id = ?",
         )

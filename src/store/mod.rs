@@ -4,6 +4,7 @@
 //! implementation of this module's queries, not a change to any handler.
 
 mod audit;
+mod follower_tags;
 mod followers;
 mod forms;
 mod jobs;
