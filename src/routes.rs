@@ -146,9 +146,10 @@ fn group_routes() -> Router<AppState> {
 }
 
 fn job_routes() -> Router<AppState> {
-    use jobs::{list, progress, queue, sync_card};
+    use jobs::{copy, list, progress, queue, sync_card};
     Router::new()
         .route(paths::JOBS, get(list::index))
+        .route(paths::JOBS_COPY, post(copy::preview))
         .route(
             paths::JOBS_PREVIEW,
             post(list::preview).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),

@@ -1,5 +1,6 @@
 //! Moving a list: the form (paste or upload, choose the group), the preview of what would be
-//! sent, and discarding it.
+//! sent, and discarding it. In tags mode the same form chooses an action and its tags instead
+//! (`tag_list.rs`); reading the list is shared.
 
 use askama::Template;
 use axum::{
@@ -10,13 +11,14 @@ use axum::{
 
 use crate::{
     auth::{CanChange, CanView},
-    domain::GroupId,
+    domain::{Api, GroupId},
     jobs::{
         page::{JobsPage, group_label, listed_name},
-        parse::{self, InvalidLine, MAX_LISTED_INVALID},
+        parse::{self, InvalidLine, MAX_LISTED_INVALID, Parsed},
+        tag_list::{self, Choice, TagListForm},
     },
     state::{AppState, Snapshot},
-    web::{AppError, Chrome, HxRequest, Reply, html},
+    web::{AppError, Chrome, HxRequest, Query, Reply, html},
     wechat::Group,
 };
 
@@ -65,27 +67,77 @@ pub struct Preview {
     pub column: Option<usize>,
 }
 
-/// `GET /jobs`.
+/// `GET /jobs`; in tags mode optionally with an action and its tags chosen
+/// (`?action=untag&from_tag=101`, see [`crate::jobs::jobs_link`]).
 pub async fn index(
     State(state): State<AppState>,
     _: CanView,
     chrome: Chrome,
+    Query(choice): Query<Choice>,
 ) -> Result<Response, AppError> {
     let view = state.groups.view(&state.client).await;
-    let form = ListForm::new(&chrome, view.snapshot.as_deref()).render()?;
+    let form = if state.site.api == Api::Tags {
+        TagListForm::chosen(&chrome, view.snapshot.as_deref(), &choice).render()?
+    } else {
+        ListForm::new(&chrome, view.snapshot.as_deref()).render()?
+    };
     html(&JobsPage::load(&state, chrome, form).await?)
+}
+
+/// The list form as it first appears, for the mode in use.
+pub(super) fn fresh_form(chrome: &Chrome, snapshot: Option<&Snapshot>) -> Result<String, AppError> {
+    Ok(if chrome.api == Api::Tags {
+        TagListForm::new(chrome, snapshot).render()?
+    } else {
+        ListForm::new(chrome, snapshot).render()?
+    })
 }
 
 /// The fields of the list form, read from a multipart body.
 #[derive(Default)]
-struct ListInput {
-    to_groupid: String,
+pub(super) struct ListInput {
+    pub to_groupid: String,
+    /// Tags mode: the action and tags A (taken off) and B (given).
+    pub action: String,
+    pub from_tag: String,
+    pub to_tag: String,
     /// The text box as sent: the list parser says which line is not UTF-8, if one is not.
-    text: Vec<u8>,
-    file: Vec<u8>,
+    pub text: Vec<u8>,
+    pub file: Vec<u8>,
 }
 
-async fn read_list(mut multipart: Multipart) -> Result<ListInput, AppError> {
+impl ListInput {
+    /// The text box again, for the form shown back (unless it is too large to be worth it).
+    pub fn text_value(&self) -> String {
+        if self.text.len() <= 64 * 1024 {
+            String::from_utf8(self.text.clone()).unwrap_or_default()
+        } else {
+            String::new()
+        }
+    }
+
+    /// The list read, or why it cannot be used (in the operator's language). A file wins over
+    /// the text box when both are given.
+    pub fn parsed(&self, chrome: &Chrome) -> Result<Parsed, String> {
+        let bytes: &[u8] = if self.file.is_empty() {
+            &self.text
+        } else {
+            &self.file
+        };
+        match parse::parse(bytes, chrome.lang) {
+            Err(e) => Err(e.message(chrome.lang)),
+            Ok(p) if p.valid.is_empty() => Err(chrome.t("jobs.list.none_valid")),
+            Ok(p) => Ok(p),
+        }
+    }
+}
+
+/// A text field of the form: UTF-8 or refused with the field named.
+fn text_field(bytes: &[u8], what: &'static str) -> Result<String, AppError> {
+    String::from_utf8(bytes.to_vec()).map_err(|_| AppError::NotUtf8(what))
+}
+
+pub(super) async fn read_list(mut multipart: Multipart) -> Result<ListInput, AppError> {
     let mut input = ListInput::default();
     while let Some(field) = multipart.next_field().await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -103,10 +155,10 @@ async fn read_list(mut multipart: Multipart) -> Result<ListInput, AppError> {
             }
         })?;
         match name.as_str() {
-            "to_groupid" => {
-                input.to_groupid = String::from_utf8(bytes.to_vec())
-                    .map_err(|_| AppError::NotUtf8("the target group"))?
-            }
+            "to_groupid" => input.to_groupid = text_field(&bytes, "the target group")?,
+            "action" => input.action = text_field(&bytes, "the action")?,
+            "from_tag" => input.from_tag = text_field(&bytes, "tag A")?,
+            "to_tag" => input.to_tag = text_field(&bytes, "tag B")?,
             "text" => input.text = bytes.to_vec(),
             "file" => input.file = bytes.to_vec(),
             _ => {}
@@ -125,33 +177,24 @@ pub async fn preview(
     multipart: Multipart,
 ) -> Result<Response, AppError> {
     let input = read_list(multipart).await?;
+    if state.site.api == Api::Tags {
+        return tag_list::preview(&state, &who, chrome, hx, input).await;
+    }
     let snapshot = state.groups.view(&state.client).await.snapshot;
     let mut form = ListForm::new(&chrome, snapshot.as_deref());
     form.to_value = input.to_groupid.trim().to_owned();
-    if input.text.len() <= 64 * 1024 {
-        form.text_value = String::from_utf8(input.text.clone()).unwrap_or_default();
-    }
+    form.text_value = input.text_value();
     let to = GroupId::parse(&input.to_groupid)
         .map_err(|e| e.message(chrome.lang))
         .and_then(|id| match snapshot.as_deref() {
             Some(s) if s.find(id).is_none() => Err(chrome.t1("members.no_such_group", "id", id)),
             _ => Ok(id),
         });
-    // A file wins over the text box when both are given.
-    let bytes: &[u8] = if input.file.is_empty() {
-        &input.text
-    } else {
-        &input.file
-    };
-    let parsed = parse::parse(bytes, chrome.lang).map_err(|e| e.message(chrome.lang));
-    let (to, parsed) = match (to, parsed) {
-        (Ok(to), Ok(p)) if !p.valid.is_empty() => (to, p),
+    let (to, parsed) = match (to, input.parsed(&chrome)) {
+        (Ok(to), Ok(p)) => (to, p),
         (to, parsed) => {
             form.to_error = to.err();
-            form.error = match parsed {
-                Err(e) => Some(e),
-                Ok(_) => Some(chrome.t("jobs.list.none_valid")),
-            };
+            form.error = parsed.err();
             let reply = Reply::new(hx).status(StatusCode::UNPROCESSABLE_ENTITY);
             return in_panel(&state, chrome, reply, form.render()?).await;
         }
@@ -183,7 +226,7 @@ pub async fn preview(
 }
 
 /// The panel alone (htmx) or the jobs page around it.
-async fn in_panel(
+pub(super) async fn in_panel(
     state: &AppState,
     chrome: Chrome,
     reply: Reply,
@@ -210,6 +253,6 @@ pub async fn discard(
     }
     let snapshot = state.groups.peek();
     Reply::new(hx)
-        .swap(&ListForm::new(&chrome, snapshot.as_deref()))?
+        .swap_html(&fresh_form(&chrome, snapshot.as_deref())?)
         .or_redirect(chrome.urls.jobs())
 }

@@ -10,11 +10,11 @@ use axum::{
 };
 
 use crate::{
-    domain::GroupId,
+    domain::{Api, GroupId},
     jobs::sync_card::SyncPanel,
     state::{AppState, Snapshot},
-    store::JobRow,
-    web::{AppError, Chrome, Notices, form::path_id, htmx::HxCurrentUrl},
+    store::{JobAction, JobRow},
+    web::{AppError, Chrome, Notices, Urls, form::path_id, htmx::HxCurrentUrl, urls::with_query},
 };
 
 /// The jobs page.
@@ -27,6 +27,22 @@ pub struct JobsPage {
     /// The list form, or a preview in its place.
     pub panel: String,
     pub recent: RecentJobs,
+}
+
+/// The jobs page with a tags-mode action and its tags already chosen in the list form, e.g.
+/// `/jobs?action=untag&from_tag=101` (`from`: tag A, taken off; `to`: tag B, given). Other
+/// pages link here ("untag a list from this tag").
+pub fn jobs_link(
+    urls: &Urls,
+    action: JobAction,
+    from: Option<GroupId>,
+    to: Option<GroupId>,
+) -> String {
+    let (from, to) = (from.map(|t| t.to_string()), to.map(|t| t.to_string()));
+    let mut pairs = vec![("action", action.as_str())];
+    pairs.extend(from.as_deref().map(|f| ("from_tag", f)));
+    pairs.extend(to.as_deref().map(|t| ("to_tag", t)));
+    with_query(&urls.jobs(), &pairs)
 }
 
 /// The newest jobs, as the jobs page lists them.
@@ -69,7 +85,7 @@ impl RecentJobs {
     }
 
     fn group_name(&self, job: &JobRow) -> String {
-        job_group_label(self.names.as_deref(), job)
+        job_target(&self.chrome, self.names.as_deref(), job)
     }
 
     fn state_name(&self, job: &JobRow) -> String {
@@ -97,6 +113,26 @@ pub fn job_group_label(snapshot: Option<&Snapshot>, job: &JobRow) -> String {
     labelled(name, job.to_group)
 }
 
+/// What a job does to its list, in a few words: the group of a move ("VIP客户 (101)", as
+/// before there were actions), "+ VIP (101)", "− VIP (101)", "A (100) → B (101)", the
+/// blacklist, the copy.
+pub fn job_target(chrome: &Chrome, list: Option<&Snapshot>, job: &JobRow) -> String {
+    let to = job_group_label(list, job);
+    match job.action {
+        JobAction::Move => to,
+        JobAction::Tag => chrome.t1("jobs.tags.target.tag", "tag", to),
+        JobAction::Untag => chrome.t1("jobs.tags.target.untag", "tag", to),
+        JobAction::Retag => {
+            let id = job.from_tag.unwrap_or(0);
+            let from = labelled(listed_name(list, id).or(job.from_name.as_deref()), id);
+            chrome.t2("jobs.tags.target.retag", "from", from, "to", to)
+        }
+        JobAction::Blacklist => chrome.t("jobs.tags.target.blacklist"),
+        JobAction::Unblacklist => chrome.t("jobs.tags.target.unblacklist"),
+        JobAction::CopyGroups => chrome.t("jobs.tags.target.copy_groups"),
+    }
+}
+
 /// Group `id`'s name in the group list, if the list is loaded and has it.
 pub fn listed_name(snapshot: Option<&Snapshot>, id: u32) -> Option<&str> {
     snapshot
@@ -121,6 +157,11 @@ impl JobsPage {
             panel,
             chrome,
         })
+    }
+
+    /// The tags mode offers copying groups into tags (a card of its own).
+    fn offers_copy(&self) -> bool {
+        self.chrome.api == Api::Tags && self.chrome.can_change()
     }
 
     pub fn with_notices(mut self, notices: Notices) -> Self {
@@ -176,6 +217,10 @@ mod tests {
             error: None,
             audit_id: None,
             to_group_name: to_group_name.map(str::to_owned),
+            action: JobAction::Move,
+            from_tag: None,
+            from_name: None,
+            listing: false,
         }
     }
 
@@ -184,6 +229,24 @@ mod tests {
         assert_eq!(
             job_group_label(None, &job(Some("华东媒体"))),
             "华东媒体 (107)"
+        );
+    }
+
+    #[test]
+    fn a_link_to_the_jobs_page_preselects_an_action_and_its_tags() {
+        let urls = Urls::new("/wx");
+        assert_eq!(
+            jobs_link(&urls, JobAction::Untag, Some(GroupId::from_upstream(101)), None),
+            "/wx/jobs?action=untag&from_tag=101"
+        );
+        assert_eq!(
+            jobs_link(
+                &urls,
+                JobAction::Retag,
+                Some(GroupId::from_upstream(100)),
+                Some(GroupId::from_upstream(101))
+            ),
+            "/wx/jobs?action=retag&from_tag=100&to_tag=101"
         );
     }
 

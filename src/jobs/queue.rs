@@ -9,16 +9,18 @@ use crate::{
     auth::{CanChange, Who},
     domain::{GroupId, OpenId},
     jobs::{
+        order::TagOrder,
         page::{RecentJobs, job_or_404, listed_name},
         progress::JobProgress,
+        summary::audit_after,
     },
     state::AppState,
-    store::{AuditEntry, JobState},
+    store::{AuditEntry, JobAction, JobPlan, JobState},
     web::{AppError, Chrome, HxRequest, Notice, Reply, htmx::HxCurrentUrl},
 };
 
-/// Queues a job for `openids` (already parsed and without duplicates) and writes its audit row
-/// with the totals. Used by the list preview's confirm and by a group's member page.
+/// Queues a group move for `openids` (already parsed and without duplicates) and writes its
+/// audit row with the totals. Used by the list preview's confirm and by a group's member page.
 pub async fn create_job(
     state: &AppState,
     who: &Who,
@@ -32,29 +34,70 @@ pub async fn create_job(
     let snapshot = state.groups.peek();
     let name = listed_name(snapshot.as_deref(), to.get());
     let id = state.store.job_create_draft(&job, name, &list).await?;
-    queue(state, who, id, (to, name), list.len()).await?;
+    queue_draft(state, who, id).await?;
     Ok(id)
 }
 
-/// Queues draft `id` and opens its audit row, which names the target group `to` by `name` too
-/// when one is known ("10000 OpenIDs → group 101 (VIP客户)").
-async fn queue(
+/// Queues a tags-mode job doing `order` to `openids` (parsed, without duplicates) and writes
+/// its audit row (`batch_tag`, `batch_untag`, `batch_retag`, `batch_blacklist`,
+/// `batch_unblacklist`). `order` should come from [`TagOrder::parse`], which checks its tags
+/// against the tag list; `origin` says where the list came from ("tag:ID" for a tag's members).
+/// Answers the job's id (its page: `state.urls.job(id)`).
+pub async fn create_tag_job(
     state: &AppState,
     who: &Who,
-    id: i64,
-    (to, name): (GroupId, Option<&str>),
-    total: usize,
-) -> Result<bool, AppError> {
-    let named = name.map(|n| format!(" ({n})")).unwrap_or_default();
+    order: TagOrder,
+    openids: &[OpenId],
+    origin: &str,
+) -> Result<i64, AppError> {
+    let list: Vec<String> = openids.iter().map(|o| o.to_string()).collect();
+    let id = draft_tag_job(state, who, order, &list, origin).await?;
+    queue_draft(state, who, id).await?;
+    Ok(id)
+}
+
+/// Stores a tags-mode job as a draft (what a list preview shows before it is confirmed), with
+/// its tags' names as the list has them now.
+pub(super) async fn draft_tag_job(
+    state: &AppState,
+    who: &Who,
+    order: TagOrder,
+    openids: &[String],
+    origin: &str,
+) -> Result<i64, AppError> {
+    let snapshot = state.groups.peek();
+    let named = |id: GroupId| listed_name(snapshot.as_deref(), id.get());
+    let job = who.new_job(order.target(), origin);
+    let plan = JobPlan {
+        from: order.retag_from().map(|a| (a.get(), named(a))),
+        ..JobPlan::new(order.action, order.to.or(order.from).and_then(named))
+    };
+    Ok(state.store.job_create(&job, &plan, openids).await?)
+}
+
+/// Queues draft `id` and opens its audit row under the job's action, saying what it does
+/// ("10000 OpenIDs → group 101 (VIP客户)", see [`audit_after`]). False if it was not a draft
+/// (confirmed twice, or discarded).
+pub(super) async fn queue_draft(state: &AppState, who: &Who, id: i64) -> Result<bool, AppError> {
+    let Some(job) = state.store.job(id).await? else {
+        return Ok(false);
+    };
+    let groups = if job.action == JobAction::CopyGroups {
+        let copies = state.store.job_copy_groups(id).await?;
+        copies.iter().filter(|g| g.copied()).count()
+    } else {
+        0
+    };
+    let snapshot = state.groups.peek();
     let entry = AuditEntry {
         target: Some(format!("job #{id}")),
-        after: Some(format!("{total} OpenIDs → group {to}{named}")),
-        ..who.audit_entry("batch_move")
+        after: Some(audit_after(&job, snapshot.as_deref(), groups)),
+        ..who.audit_entry(job.action.audit_action())
     };
     let audit_id = state.store.audit_begin(&entry).await?;
     let queued = state.store.job_confirm(id, audit_id).await?;
     if queued {
-        tracing::info!(operator = %who.actor.name, job = id, total, to = %to, "batch job queued");
+        tracing::info!(operator = %who.actor.name, job = id, total = job.total, action = job.action.as_str(), to = job.to_group, "batch job queued");
         state.jobs.wake_jobs();
     } else {
         state
@@ -86,17 +129,7 @@ pub async fn confirm(
         other => other,
     })?;
     if job.state == JobState::Draft {
-        // Named as the list names the group now, else as the preview stored it.
-        let snapshot = state.groups.peek();
-        let name = listed_name(snapshot.as_deref(), job.to_group).or(job.to_group_name.as_deref());
-        queue(
-            &state,
-            &who,
-            job.id,
-            (GroupId::from_upstream(job.to_group), name),
-            usize::try_from(job.total).unwrap_or(0),
-        )
-        .await?;
+        queue_draft(&state, &who, job.id).await?;
     }
     let reply = Reply::new(hx);
     if !reply.is_htmx() {

@@ -1,8 +1,14 @@
-//! Batch move jobs: the job, its chunks of at most 50 OpenIDs, and every OpenID's outcome.
+//! Batch jobs: the job, its chunks of at most 50 OpenIDs (20 for the blacklist), and every
+//! OpenID's outcome.
 //!
-//! The worker's crash safety rests on two writes here: a chunk is marked `sending` (and that is
-//! committed) before its upstream call, and marked `done` in the same transaction as its
-//! OpenIDs' outcomes and the job's counters.
+//! A job has a [`JobAction`]: a group move (the original jobs) or one of the tags API's (tag,
+//! untag, retag, blacklist, unblacklist, copy groups into tags; `copies.rs` keeps a copy's
+//! groups). A chunk is at a *step*: every action has one, a retag two (untag A, then tag B).
+//!
+//! The worker's crash safety rests on two writes here: a chunk's step is marked `sending` (and
+//! that is committed) before its upstream call, and settled in the same transaction as its
+//! OpenIDs' outcomes and the job's counters: the chunk is `done` after its last step, and
+//! `pending` at the next step otherwise.
 //!
 //! A job's `calls` are counted before they go out, never after the answer: the chunk's first call
 //! in the transaction that marks it `sending`, each further one (narrowing, a 45011 repeat, a
@@ -12,12 +18,17 @@
 
 use std::collections::HashMap;
 
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use crate::store::{Outcome, Store, StoreError, followers, operators::now_us};
+use crate::store::{Outcome, Store, StoreError, follower_tags, followers, operators::now_us};
 
-/// OpenIDs per chunk: WeChat's limit for `groups/members/batchupdate`.
+mod copies;
+pub use copies::CopyGroup;
+
+/// OpenIDs per chunk: WeChat's limit for `groups/members/batchupdate` and the tagging calls.
 pub const CHUNK: usize = 50;
+/// OpenIDs per chunk of a blacklist job: WeChat's limit for `batchblacklist`.
+pub const BLACKLIST_CHUNK: usize = 20;
 const INSERT_ROWS: usize = 500;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,8 +76,11 @@ impl JobState {
 /// What happened to one OpenID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ItemOutcome {
+    /// What the job does was done for it: moved, tagged, untagged, moved between tags,
+    /// (un)blacklisted. Stored as "moved" whatever the action, as before there were actions.
     Moved,
-    /// WeChat refused the OpenID itself (40003): not a follower of this account.
+    /// WeChat refused this OpenID on its own, found by narrowing (errcode kept): 40003 / 46004
+    /// not a follower of this account, 49003 another account's, 45059 already 20 tags.
     Invalid,
     /// The call failed for another reason (errcode kept).
     Failed,
@@ -94,6 +108,124 @@ impl ItemOutcome {
     }
 }
 
+/// What a job does to each OpenID of its list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobAction {
+    /// Groups API: move to group `to_group` (`groups/members/batchupdate`).
+    Move,
+    /// Give tag `to_group` (`tags/members/batchtagging`).
+    Tag,
+    /// Take tag `to_group` off (`tags/members/batchuntagging`).
+    Untag,
+    /// Move from tag `from_tag` to tag `to_group`: per chunk, untag A, then tag B.
+    Retag,
+    /// Put on the blacklist (`tags/members/batchblacklist`).
+    Blacklist,
+    /// Take off the blacklist (`tags/members/batchunblacklist`).
+    Unblacklist,
+    /// Copy groups into tags: each chunk tags one group's stored members with its tag.
+    CopyGroups,
+}
+
+impl JobAction {
+    /// The actions a tags-mode operator may choose for a list (the copy has a form of its own).
+    pub const FOR_LISTS: [JobAction; 5] = [
+        JobAction::Tag,
+        JobAction::Untag,
+        JobAction::Retag,
+        JobAction::Blacklist,
+        JobAction::Unblacklist,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobAction::Move => "move",
+            JobAction::Tag => "tag",
+            JobAction::Untag => "untag",
+            JobAction::Retag => "retag",
+            JobAction::Blacklist => "blacklist",
+            JobAction::Unblacklist => "unblacklist",
+            JobAction::CopyGroups => "copy_groups",
+        }
+    }
+
+    /// The action named `s` (as stored, and as forms and query strings write it).
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "move" => JobAction::Move,
+            "tag" => JobAction::Tag,
+            "untag" => JobAction::Untag,
+            "retag" => JobAction::Retag,
+            "blacklist" => JobAction::Blacklist,
+            "unblacklist" => JobAction::Unblacklist,
+            "copy_groups" => JobAction::CopyGroups,
+            _ => return None,
+        })
+    }
+
+    /// OpenIDs per chunk: what one call of the action takes.
+    pub fn chunk(self) -> usize {
+        match self {
+            JobAction::Blacklist | JobAction::Unblacklist => BLACKLIST_CHUNK,
+            _ => CHUNK,
+        }
+    }
+
+    /// Calls per chunk when nothing is refused: a retag untags, then tags.
+    pub fn steps(self) -> u8 {
+        match self {
+            JobAction::Retag => 2,
+            _ => 1,
+        }
+    }
+
+    /// The audit log's action for a job of this kind.
+    pub fn audit_action(self) -> &'static str {
+        match self {
+            JobAction::Move => "batch_move",
+            JobAction::Tag => "batch_tag",
+            JobAction::Untag => "batch_untag",
+            JobAction::Retag => "batch_retag",
+            JobAction::Blacklist => "batch_blacklist",
+            JobAction::Unblacklist => "batch_unblacklist",
+            JobAction::CopyGroups => "copy_groups",
+        }
+    }
+
+    /// What the job names: a group, a tag, two tags, nothing (the blacklist), or many tags.
+    pub fn names_target(self) -> bool {
+        matches!(
+            self,
+            JobAction::Move | JobAction::Tag | JobAction::Untag | JobAction::Retag
+        )
+    }
+}
+
+/// What a new job does, beyond who asked and its target ([`NewJob`]).
+#[derive(Debug, Clone, Copy)]
+pub struct JobPlan<'a> {
+    pub action: JobAction,
+    /// The target's name as the list has it now: kept with the job, so its pages can name it
+    /// while the list is not loaded.
+    pub to_name: Option<&'a str>,
+    /// A retag's tag A, with its name.
+    pub from: Option<(u32, Option<&'a str>)>,
+    /// The list is read from WeChat when the job starts (everyone carrying the tag).
+    pub listing: bool,
+}
+
+impl<'a> JobPlan<'a> {
+    /// A plan for `action` with `to_name`, nothing else.
+    pub fn new(action: JobAction, to_name: Option<&'a str>) -> Self {
+        JobPlan {
+            action,
+            to_name,
+            from: None,
+            listing: false,
+        }
+    }
+}
+
 /// Who asked for a job and what it does.
 #[derive(Debug, Clone)]
 pub struct NewJob {
@@ -101,7 +233,8 @@ pub struct NewJob {
     pub source: String,
     pub ip: Option<String>,
     pub to_group: u32,
-    /// "list" (pasted or uploaded) or "group:ID" (members of a group).
+    /// "list" (pasted or uploaded), "group:ID" (members of a group), "tag:ID" (members of a
+    /// tag), "tag:ID:all" (everyone carrying it, read from WeChat), "groups" (a copy).
     pub origin: String,
 }
 
@@ -132,6 +265,12 @@ pub struct JobRow {
     /// The target group's name when the job was created (`None` for jobs from before it was
     /// stored, or when the group list did not name the group).
     pub to_group_name: Option<String>,
+    pub action: JobAction,
+    /// A retag's tag A and its name when the job was created.
+    pub from_tag: Option<u32>,
+    pub from_name: Option<String>,
+    /// The list is still being read from WeChat (see `Store::job_list_page`).
+    pub listing: bool,
 }
 
 impl JobRow {
@@ -145,7 +284,8 @@ impl JobRow {
 
 const JOB_COLUMNS: &str = "id, state, operator, source, ip, to_group, origin, total, \
     moved, invalid, failed, cancelled, calls, cancel_requested, \
-    created_at, queued_at, started_at, finished_at, error, audit_id, to_group_name";
+    created_at, queued_at, started_at, finished_at, error, audit_id, to_group_name, \
+    action, from_tag, from_name, listing";
 
 fn job_row(r: sqlx::sqlite::SqliteRow) -> Result<JobRow, sqlx::Error> {
     use sqlx::Row;
@@ -171,6 +311,13 @@ fn job_row(r: sqlx::sqlite::SqliteRow) -> Result<JobRow, sqlx::Error> {
         error: r.try_get(18)?,
         audit_id: r.try_get(19)?,
         to_group_name: r.try_get(20)?,
+        // The column's CHECK admits only the names `parse` knows.
+        action: JobAction::parse(&r.try_get::<String, _>(21)?).unwrap_or(JobAction::Move),
+        from_tag: r
+            .try_get::<Option<i64>, _>(22)?
+            .and_then(|t| u32::try_from(t).ok()),
+        from_name: r.try_get(23)?,
+        listing: r.try_get(24)?,
     })
 }
 
@@ -182,20 +329,54 @@ pub struct ItemRow {
     pub openid: String,
     pub outcome: Option<ItemOutcome>,
     pub errcode: Option<i64>,
+    /// The step its outcome was settled at (see the migration 0007): for a retag, 1 without
+    /// `Moved` means it carries neither tag.
+    pub step: Option<i64>,
+}
+
+/// A chunk still to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkRow {
+    pub seq: i64,
+    /// Its step was being sent when the process stopped: the worker re-checks it first.
+    pub sending: bool,
+    /// The step it is at (0, or 1 for a retag that has untagged).
+    pub step: u8,
+    /// A copy's chunk: the group whose members it holds.
+    pub group_id: Option<u32>,
+}
+
+/// What a settled step changed for the OpenIDs it was carried out for, recorded with their
+/// outcomes so the stored followers follow WeChat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Nothing stored changes (the blacklist is not stored).
+    None,
+    /// They are in this group now.
+    Moved(u32),
+    /// They carry this tag now.
+    Tagged(u32),
+    /// They no longer carry this tag.
+    Untagged(u32),
 }
 
 /// An outcome with WeChat's errcode: OpenIDs that share one are updated by one statement.
 type OutcomeKind = (ItemOutcome, Option<i64>);
 
-/// What a finished chunk writes (see [`Store::job_chunk_done`]). Its calls are not here: each
-/// was counted before it went out.
+/// What a settled step of a chunk writes (see [`Store::job_chunk_done`]). Its calls are not
+/// here: each was counted before it went out.
 #[derive(Debug, Clone, Copy)]
 pub struct ChunkDone<'a> {
-    /// Every OpenID's outcome: position in the job, outcome, WeChat's errcode.
+    /// The outcomes settled at this step: position in the job, outcome, WeChat's errcode. At a
+    /// step that is not the last, only the refused: the rest go on to the next step.
     pub outcomes: &'a [(i64, ItemOutcome, Option<i64>)],
-    /// The OpenIDs WeChat moved, and the group they are in now.
-    pub moved: &'a [&'a str],
-    pub to_group: u32,
+    /// The OpenIDs the step was carried out for, and what that changed for them.
+    pub changed: &'a [&'a str],
+    pub effect: Effect,
+    /// The step settled.
+    pub step: u8,
+    /// The chunk's next step (`pending`), or `None`: the chunk is done.
+    pub next: Option<u8>,
 }
 
 /// What the audit log says of a finished job: its outcome and a one-line summary. Written in
@@ -216,7 +397,8 @@ pub enum CancelResult {
 }
 
 impl Store {
-    /// Stores a previewed list as a draft job, chunked in 50s. Nothing runs until it is confirmed.
+    /// Stores a previewed list as a draft group move, chunked in 50s. Nothing runs until it is
+    /// confirmed.
     ///
     /// `to_name` is the target group's name as the group list has it now: kept with the job so
     /// that its pages can name the group while the list is not loaded.
@@ -226,45 +408,86 @@ impl Store {
         to_name: Option<&str>,
         openids: &[String],
     ) -> Result<i64, StoreError> {
+        self.job_create(job, &JobPlan::new(JobAction::Move, to_name), openids)
+            .await
+    }
+
+    /// Stores a previewed list as a draft job that does `plan`, chunked as its action's calls
+    /// take them. Nothing runs until it is confirmed.
+    pub async fn job_create(
+        &self,
+        job: &NewJob,
+        plan: &JobPlan<'_>,
+        openids: &[String],
+    ) -> Result<i64, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let id = sqlx::query(
-            "INSERT INTO jobs (state, operator, source, ip, to_group, to_group_name, origin, total, created_at)
-             VALUES ('draft', ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&job.operator)
-        .bind(&job.source)
-        .bind(&job.ip)
-        .bind(i64::from(job.to_group))
-        .bind(to_name)
-        .bind(&job.origin)
-        .bind(openids.len() as i64)
-        .bind(now_us())
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
-        let chunks: Vec<i64> = (0..openids.len().div_ceil(CHUNK) as i64).collect();
-        for part in chunks.chunks(INSERT_ROWS) {
+        let id = insert_job(&mut tx, job, plan, openids.len()).await?;
+        let size = plan.action.chunk();
+        let chunks: Vec<(i64, Option<u32>)> = (0..openids.len().div_ceil(size) as i64)
+            .map(|seq| (seq, None))
+            .collect();
+        insert_chunks(&mut tx, id, &chunks).await?;
+        let items: Vec<(i64, i64, &str)> = openids
+            .iter()
+            .enumerate()
+            .map(|(pos, o)| (pos as i64, (pos / size) as i64, o.as_str()))
+            .collect();
+        insert_items(&mut tx, id, &items).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Appends one page of a listing job's list (read from WeChat as the job starts), with the
+    /// checkpoint to read on from: `next` (`None`: the list is complete). One transaction, so
+    /// a restart reads on from the last page stored, never stores a page twice.
+    pub async fn job_list_page(
+        &self,
+        id: i64,
+        openids: &[String],
+        next: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let (total, action): (i64, String) =
+            sqlx::query_as("SELECT total, action FROM jobs WHERE id = ?")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let size = JobAction::parse(&action).unwrap_or(JobAction::Move).chunk() as i64;
+        let items: Vec<(i64, i64, &str)> = openids
+            .iter()
+            .enumerate()
+            .map(|(k, o)| (total + k as i64, (total + k as i64) / size, o.as_str()))
+            .collect();
+        let mut seqs: Vec<(i64, Option<u32>)> = items.iter().map(|(_, s, _)| (*s, None)).collect();
+        seqs.dedup();
+        // The first chunk may have been begun by the page before.
+        for part in seqs.chunks(INSERT_ROWS) {
             let mut q: QueryBuilder<Sqlite> =
-                QueryBuilder::new("INSERT INTO job_chunks (job_id, seq, state) ");
-            q.push_values(part, |mut b, seq| {
+                QueryBuilder::new("INSERT OR IGNORE INTO job_chunks (job_id, seq, state) ");
+            q.push_values(part, |mut b, (seq, _)| {
                 b.push_bind(id).push_bind(*seq).push_bind("pending");
             });
             q.build().execute(&mut *tx).await?;
         }
-        let items: Vec<(usize, &String)> = openids.iter().enumerate().collect();
-        for part in items.chunks(INSERT_ROWS) {
-            let mut q: QueryBuilder<Sqlite> =
-                QueryBuilder::new("INSERT INTO job_items (job_id, pos, seq, openid) ");
-            q.push_values(part, |mut b, (pos, openid)| {
-                b.push_bind(id)
-                    .push_bind(*pos as i64)
-                    .push_bind((*pos / CHUNK) as i64)
-                    .push_bind(openid.as_str());
-            });
-            q.build().execute(&mut *tx).await?;
-        }
+        insert_items(&mut tx, id, &items).await?;
+        sqlx::query("UPDATE jobs SET total = total + ?, list_next = ?, listing = ? WHERE id = ?")
+            .bind(openids.len() as i64)
+            .bind(next)
+            .bind(next.is_some())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
-        Ok(id)
+        Ok(())
+    }
+
+    /// Where a listing job's reading goes on from (`None`: from the start).
+    pub async fn job_list_next(&self, id: i64) -> Result<Option<String>, StoreError> {
+        let (next,): (Option<String>,) = sqlx::query_as("SELECT list_next FROM jobs WHERE id = ?")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(next)
     }
 
     pub async fn job(&self, id: i64) -> Result<Option<JobRow>, StoreError> {
@@ -355,16 +578,22 @@ impl Store {
     }
 
     /// The chunks still to do, in order, with whether each was being sent when it stopped.
-    pub async fn job_unfinished_chunks(&self, id: i64) -> Result<Vec<(i64, bool)>, StoreError> {
-        let rows: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT seq, state FROM job_chunks WHERE job_id = ? AND state <> 'done' ORDER BY seq",
+    pub async fn job_unfinished_chunks(&self, id: i64) -> Result<Vec<ChunkRow>, StoreError> {
+        let rows: Vec<(i64, String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT seq, state, step, group_id FROM job_chunks
+             WHERE job_id = ? AND state <> 'done' ORDER BY seq",
         )
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(s, st)| (s, st == "sending"))
+            .map(|(seq, state, step, group)| ChunkRow {
+                seq,
+                sending: state == "sending",
+                step: u8::try_from(step).unwrap_or(0),
+                group_id: group.and_then(|g| u32::try_from(g).ok()),
+            })
             .collect())
     }
 
@@ -377,7 +606,7 @@ impl Store {
         to: i64,
     ) -> Result<Vec<ItemRow>, StoreError> {
         let rows: Vec<ItemTuple> = sqlx::query_as(
-            "SELECT pos, seq, openid, outcome, errcode FROM job_items
+            "SELECT pos, seq, openid, outcome, errcode, step FROM job_items
              WHERE job_id = ? AND seq BETWEEN ? AND ? AND outcome IS NULL ORDER BY seq, pos",
         )
         .bind(id)
@@ -388,14 +617,16 @@ impl Store {
         Ok(rows.into_iter().map(item_row).collect())
     }
 
-    /// Written and committed before the chunk's upstream call, with that call counted in the
-    /// same transaction: if the process dies during the call, the call (which may well have
-    /// reached WeChat) is still in the job's count.
-    pub async fn job_chunk_sending(&self, id: i64, seq: i64) -> Result<(), StoreError> {
+    /// Written and committed before the upstream call of the chunk's `step`, with that call
+    /// counted in the same transaction: if the process dies during the call, the call (which
+    /// may well have reached WeChat) is still in the job's count.
+    pub async fn job_chunk_sending(&self, id: i64, seq: i64, step: u8) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "UPDATE job_chunks SET state = 'sending', sends = sends + 1 WHERE job_id = ? AND seq = ?",
+            "UPDATE job_chunks SET state = 'sending', step = ?, sends = sends + 1
+             WHERE job_id = ? AND seq = ?",
         )
+        .bind(i64::from(step))
         .bind(id)
         .bind(seq)
         .execute(&mut *tx)
@@ -418,10 +649,11 @@ impl Store {
         Ok(())
     }
 
-    /// Everything a finished chunk changes, in one transaction: its OpenIDs' outcomes, the chunk
-    /// marked done, the job's outcome counters, and the moved followers recorded in their new
-    /// group. Answers how many of the moved followers came from each group (those the store
-    /// knew), so the cached group counts can follow.
+    /// Everything a settled step changes, in one transaction: its OpenIDs' outcomes, the chunk
+    /// marked done (or pending at its next step), the job's outcome counters, and the stored
+    /// followers following the step's effect. Answers, for a move, how many of the moved
+    /// followers came from each group (those the store knew), so the cached group counts can
+    /// follow.
     pub async fn job_chunk_done(
         &self,
         id: i64,
@@ -446,6 +678,8 @@ impl Store {
             q.push_bind(outcome.as_str())
                 .push(", errcode = ")
                 .push_bind(*errcode)
+                .push(", step = ")
+                .push_bind(i64::from(done.step))
                 .push(" WHERE job_id = ")
                 .push_bind(id)
                 .push(" AND outcome IS NULL AND pos IN (");
@@ -456,7 +690,13 @@ impl Store {
             q.push(")");
             q.build().execute(&mut *tx).await?;
         }
-        sqlx::query("UPDATE job_chunks SET state = 'done' WHERE job_id = ? AND seq = ?")
+        let (state, step) = match done.next {
+            Some(next) => ("pending", next),
+            None => ("done", done.step),
+        };
+        sqlx::query("UPDATE job_chunks SET state = ?, step = ? WHERE job_id = ? AND seq = ?")
+            .bind(state)
+            .bind(i64::from(step))
             .bind(id)
             .bind(seq)
             .execute(&mut *tx)
@@ -472,13 +712,22 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        let before = followers::groups_in(&mut tx, done.moved).await?;
-        followers::moved_in(&mut tx, done.moved, done.to_group).await?;
-        tx.commit().await?;
         let mut from: HashMap<u32, u64> = HashMap::new();
-        for g in before.values() {
-            *from.entry(*g).or_default() += 1;
+        match done.effect {
+            Effect::None => {}
+            Effect::Moved(group) => {
+                let before = followers::groups_in(&mut tx, done.changed).await?;
+                followers::moved_in(&mut tx, done.changed, group).await?;
+                for g in before.values() {
+                    *from.entry(*g).or_default() += 1;
+                }
+            }
+            Effect::Tagged(tag) => follower_tags::tagged_in(&mut tx, done.changed, tag).await?,
+            Effect::Untagged(tag) => {
+                follower_tags::untagged_in(&mut tx, done.changed, tag).await?;
+            }
         }
+        tx.commit().await?;
         Ok(from)
     }
 
@@ -518,7 +767,8 @@ impl Store {
     }
 
     /// Ends a job. OpenIDs without an outcome get `cancelled` (a cancelled job) or `failed` with
-    /// `errcode` (a failed one); the counters and every chunk follow, and the job's audit row
+    /// `errcode` (a failed one), at the step their chunk had reached (a retag's chunk that had
+    /// untagged them says so); the counters and every chunk follow, and the job's audit row
     /// gets what `describe` says of it. Answers the finished job.
     pub async fn job_finish(
         &self,
@@ -535,7 +785,10 @@ impl Store {
         };
         let mut tx = self.pool.begin().await?;
         let n = sqlx::query(
-            "UPDATE job_items SET outcome = ?, errcode = ? WHERE job_id = ? AND outcome IS NULL",
+            "UPDATE job_items SET outcome = ?, errcode = ?,
+                 step = (SELECT c.step FROM job_chunks c
+                         WHERE c.job_id = job_items.job_id AND c.seq = job_items.seq)
+             WHERE job_id = ? AND outcome IS NULL",
         )
         .bind(leftover.as_str())
         .bind(errcode.filter(|_| leftover == ItemOutcome::Failed))
@@ -589,7 +842,8 @@ impl Store {
     /// Every OpenID of a job in the order given (for the outcome CSV).
     pub async fn job_items(&self, id: i64) -> Result<Vec<ItemRow>, StoreError> {
         let rows: Vec<ItemTuple> = sqlx::query_as(
-            "SELECT pos, seq, openid, outcome, errcode FROM job_items WHERE job_id = ? ORDER BY pos",
+            "SELECT pos, seq, openid, outcome, errcode, step FROM job_items
+             WHERE job_id = ? ORDER BY pos",
         )
         .bind(id)
         .fetch_all(&self.pool)
@@ -605,7 +859,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<ItemRow>, StoreError> {
         let rows: Vec<ItemTuple> = sqlx::query_as(
-            "SELECT pos, seq, openid, outcome, errcode FROM job_items
+            "SELECT pos, seq, openid, outcome, errcode, step FROM job_items
              WHERE job_id = ? AND outcome = ? ORDER BY pos LIMIT ?",
         )
         .bind(id)
@@ -614,6 +868,45 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(item_row).collect())
+    }
+
+    /// The first `limit` OpenIDs a retag left with neither tag: A was taken off, and B was not
+    /// given (refused, failed, or the job stopped between the two steps of their chunk).
+    pub async fn job_items_between(&self, id: i64, limit: u32) -> Result<Vec<ItemRow>, StoreError> {
+        let rows: Vec<ItemTuple> = sqlx::query_as(
+            "SELECT pos, seq, openid, outcome, errcode, step FROM job_items
+             WHERE job_id = ? AND step = 1 AND outcome <> 'moved' ORDER BY pos LIMIT ?",
+        )
+        .bind(id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(item_row).collect())
+    }
+
+    /// How many OpenIDs a retag left with neither tag (see [`Self::job_items_between`]).
+    pub async fn job_between_count(&self, id: i64) -> Result<i64, StoreError> {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM job_items WHERE job_id = ? AND step = 1 AND outcome <> 'moved'",
+        )
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n)
+    }
+
+    /// Each chunk's group, for a copy's chunks (`(seq, group)`).
+    pub async fn job_chunk_groups(&self, id: i64) -> Result<Vec<(i64, u32)>, StoreError> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT seq, group_id FROM job_chunks WHERE job_id = ? AND group_id IS NOT NULL",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(s, g)| (s, u32::try_from(g).unwrap_or(0)))
+            .collect())
     }
 
     /// How often each chunk of a job was marked `sending` (for tests and the log).
@@ -627,8 +920,8 @@ impl Store {
     }
 }
 
-/// pos, seq, openid, outcome, errcode.
-type ItemTuple = (i64, i64, String, Option<String>, Option<i64>);
+/// pos, seq, openid, outcome, errcode, step.
+type ItemTuple = (i64, i64, String, Option<String>, Option<i64>, Option<i64>);
 
 fn item_row(r: ItemTuple) -> ItemRow {
     ItemRow {
@@ -637,5 +930,75 @@ fn item_row(r: ItemTuple) -> ItemRow {
         openid: r.2,
         outcome: r.3.as_deref().and_then(ItemOutcome::parse),
         errcode: r.4,
+        step: r.5,
     }
+}
+
+/// The job's row (a draft), answering its id.
+async fn insert_job(
+    conn: &mut SqliteConnection,
+    job: &NewJob,
+    plan: &JobPlan<'_>,
+    total: usize,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query(
+        "INSERT INTO jobs (state, operator, source, ip, to_group, to_group_name, origin, total,
+             created_at, action, from_tag, from_name, listing)
+         VALUES ('draft', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&job.operator)
+    .bind(&job.source)
+    .bind(&job.ip)
+    .bind(i64::from(job.to_group))
+    .bind(plan.to_name)
+    .bind(&job.origin)
+    .bind(total as i64)
+    .bind(now_us())
+    .bind(plan.action.as_str())
+    .bind(plan.from.map(|(t, _)| i64::from(t)))
+    .bind(plan.from.and_then(|(_, n)| n))
+    .bind(plan.listing)
+    .execute(&mut *conn)
+    .await?
+    .last_insert_rowid())
+}
+
+/// Chunk rows `(seq, group)`, all pending at step 0.
+async fn insert_chunks(
+    conn: &mut SqliteConnection,
+    id: i64,
+    chunks: &[(i64, Option<u32>)],
+) -> Result<(), StoreError> {
+    for part in chunks.chunks(INSERT_ROWS) {
+        let mut q: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT INTO job_chunks (job_id, seq, state, group_id) ");
+        q.push_values(part, |mut b, (seq, group)| {
+            b.push_bind(id)
+                .push_bind(*seq)
+                .push_bind("pending")
+                .push_bind(group.map(i64::from));
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Item rows `(pos, seq, openid)` without outcomes.
+async fn insert_items(
+    conn: &mut SqliteConnection,
+    id: i64,
+    items: &[(i64, i64, &str)],
+) -> Result<(), StoreError> {
+    for part in items.chunks(INSERT_ROWS) {
+        let mut q: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT INTO job_items (job_id, pos, seq, openid) ");
+        q.push_values(part, |mut b, (pos, seq, openid)| {
+            b.push_bind(id)
+                .push_bind(*pos)
+                .push_bind(*seq)
+                .push_bind(*openid);
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
 }

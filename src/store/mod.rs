@@ -22,7 +22,8 @@ pub use audit::{AuditEntry, AuditFilter, AuditRow, Outcome};
 pub use followers::{FollowerRow, SeenFollower, SyncRow};
 pub use forms::FormClaim;
 pub use jobs::{
-    CHUNK, CancelResult, ChunkDone, Describe, ItemOutcome, ItemRow, JobRow, JobState, NewJob,
+    BLACKLIST_CHUNK, CHUNK, CancelResult, ChunkDone, ChunkRow, CopyGroup, Describe, Effect,
+    ItemOutcome, ItemRow, JobAction, JobPlan, JobRow, JobState, NewJob,
 };
 pub use operators::{OperatorRecord, Role, now_us};
 

@@ -24,6 +24,8 @@ pub const MEMBER_MOVE: &str = "/members/move";
 
 pub const JOBS: &str = "/jobs";
 pub const JOBS_PREVIEW: &str = "/jobs/preview";
+/// Tags mode: the preview of copying groups into tags.
+pub const JOBS_COPY: &str = "/jobs/copy-groups";
 pub const JOB: IdPath = IdPath::new("/jobs/{id}");
 pub const JOB_PROGRESS: IdPath = IdPath::new("/jobs/{id}/progress");
 pub const JOB_CONFIRM: IdPath = IdPath::new("/jobs/{id}/confirm");

@@ -139,6 +139,9 @@ impl Urls {
     pub fn jobs_preview(&self) -> String {
         self.at(paths::JOBS_PREVIEW)
     }
+    pub fn jobs_copy(&self) -> String {
+        self.at(paths::JOBS_COPY)
+    }
     pub fn job(&self, id: impl Display) -> String {
         self.with_id(paths::JOB, id).to_string()
     }
