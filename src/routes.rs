@@ -111,6 +111,7 @@ fn signed_in(state: &AppState) -> Router<AppState> {
         .merge(job_routes())
         .route(paths::MEMBER_LOOKUP, get(members::lookup::lookup))
         .route(paths::MEMBER_MOVE, post(members::moving::move_user))
+        .route(paths::MEMBER_TAGS, post(members::tagging::change))
         .route(paths::AUDIT, get(audit::page::page))
         .route(paths::AUDIT_CSV, get(audit::page::export))
         .route(paths::STATUS, get(status::page))

@@ -205,6 +205,20 @@ impl GroupCache {
         });
     }
 
+    /// `n` followers were given tag `id` (`added`) or had it taken away: a tag's count
+    /// changes on its own, since a follower carries several tags.
+    pub fn tag_count_changed(&self, id: GroupId, n: u64, added: bool) {
+        self.patch(|groups| {
+            if let Some(g) = groups.iter_mut().find(|g| g.id == id) {
+                g.count = if added {
+                    g.count + n
+                } else {
+                    g.count.saturating_sub(n)
+                };
+            }
+        });
+    }
+
     /// A group WeChat deleted: its members went back to 未分组.
     pub fn deleted(&self, id: GroupId) {
         self.patch(|groups| {

@@ -60,7 +60,9 @@ impl Store {
             q.push(") ORDER BY openid, tag_id");
             let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&self.pool).await?;
             for (o, t) in rows {
-                out.entry(o).or_default().push(u32::try_from(t).unwrap_or(0));
+                out.entry(o)
+                    .or_default()
+                    .push(u32::try_from(t).unwrap_or(0));
             }
         }
         Ok(out)

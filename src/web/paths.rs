@@ -21,6 +21,7 @@ pub const GROUP_MEMBERS_MOVE: IdPath = IdPath::new("/groups/{id}/members/move");
 
 pub const MEMBER_LOOKUP: &str = "/members/lookup";
 pub const MEMBER_MOVE: &str = "/members/move";
+pub const MEMBER_TAGS: &str = "/members/tags";
 
 pub const JOBS: &str = "/jobs";
 pub const JOBS_PREVIEW: &str = "/jobs/preview";

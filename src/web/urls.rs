@@ -170,6 +170,9 @@ impl Urls {
     pub fn member_move(&self) -> String {
         self.at(paths::MEMBER_MOVE)
     }
+    pub fn member_tags(&self) -> String {
+        self.at(paths::MEMBER_TAGS)
+    }
     pub fn lang(&self) -> String {
         self.at(paths::LANG)
     }
