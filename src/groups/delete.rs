@@ -34,6 +34,13 @@ pub struct DeletePage {
     pub g: Group,
 }
 
+impl DeletePage {
+    /// Not one of WeChat's own, and not a tag WeChat would refuse for its size.
+    fn can_delete(&self) -> bool {
+        !self.g.id.is_system() && !(self.chrome.tags() && self.g.count > MAX_DELETABLE_TAG)
+    }
+}
+
 /// WeChat refuses to delete a tag with more followers than this (45057).
 pub const MAX_DELETABLE_TAG: u64 = 100_000;
 
