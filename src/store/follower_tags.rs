@@ -68,6 +68,26 @@ impl Store {
         Ok(out)
     }
 
+    /// When WeChat last confirmed each of `openids` the store knows (µs), for a list read live.
+    pub async fn followers_confirmed(
+        &self,
+        openids: &[&str],
+    ) -> Result<HashMap<String, i64>, StoreError> {
+        let mut out = HashMap::new();
+        for chunk in openids.chunks(ROWS) {
+            let mut q: QueryBuilder<Sqlite> =
+                QueryBuilder::new("SELECT openid, confirmed_at FROM followers WHERE openid IN (");
+            let mut sep = q.separated(", ");
+            for o in chunk {
+                sep.push_bind(*o);
+            }
+            q.push(")");
+            let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&self.pool).await?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
     /// How many stored followers carry `tag` and start with `prefix` ("" for all).
     pub async fn tag_member_count(&self, tag: u32, prefix: &str) -> Result<u64, StoreError> {
         let (n,): (i64,) = sqlx::query_as(
