@@ -30,6 +30,7 @@ mod handle;
 mod http;
 mod openid;
 mod state;
+mod tags;
 mod tokens;
 
 pub use faults::{Fault, parse_fault_spec};
