@@ -810,7 +810,10 @@ async fn a_million_follower_account_starts_quickly() {
     let last = sim.follower_openid(999_999);
     assert!(sim.group_of(&last).is_some());
     assert!(sim.tags_of(&last).is_some());
-    assert!(sim.tag_members(102) > 70_000, "the demo tags are seeded too");
+    assert!(
+        sim.tag_members(102) > 70_000,
+        "the demo tags are seeded too"
+    );
     assert!(sim.group_of(&sim.follower_openid(1_000_000)).is_none());
 }
 
@@ -966,7 +969,13 @@ impl TestSim {
     }
 
     /// `tags/members/{call}` (`batchtagging`, `batchuntagging`) with these OpenIDs: the errcode.
-    async fn tagging(&self, token: &str, call: &str, openids: &[String], tagid: i64) -> i64 {
+    async fn tagging<S: serde::Serialize>(
+        &self,
+        token: &str,
+        call: &str,
+        openids: &[S],
+        tagid: i64,
+    ) -> i64 {
         let body = json!({ "openid_list": openids, "tagid": tagid });
         let v = self
             .post(&format!("/cgi-bin/tags/members/{call}"), token, body)
@@ -975,7 +984,12 @@ impl TestSim {
     }
 
     /// `tags/members/{call}` (`batchblacklist`, `batchunblacklist`): the errcode.
-    async fn blacklisting(&self, token: &str, call: &str, openids: &[String]) -> i64 {
+    async fn blacklisting<S: serde::Serialize>(
+        &self,
+        token: &str,
+        call: &str,
+        openids: &[S],
+    ) -> i64 {
         let body = json!({ "openid_list": openids });
         let v = self
             .post(&format!("/cgi-bin/tags/members/{call}"), token, body)
@@ -1150,7 +1164,7 @@ async fn deleting_a_tag_untags_everyone_but_not_when_it_has_over_100000_follower
     assert_eq!(app.sim.tag_members(big), 100_001);
     let first = app.sim.follower_openid(0);
     assert_eq!(
-        app.tagging(&token, "batchuntagging", &[first.clone()], i64::from(big))
+        app.tagging(&token, "batchuntagging", &[&first], i64::from(big))
             .await,
         0
     );
@@ -1240,7 +1254,11 @@ async fn tagging_takes_1_to_50_openids_and_changes_all_or_nothing() {
         40032,
         "51"
     );
-    assert_eq!(app.tagging(&token, "batchtagging", &[], tag).await, 40032);
+    assert_eq!(
+        app.tagging(&token, "batchtagging", &[] as &[&str], tag)
+            .await,
+        40032
+    );
     for (bad, code) in [
         (app.sim.follower_openid(5_000), 40003),
         (tampered.clone(), 40003),
@@ -1339,11 +1357,7 @@ async fn a_follower_with_20_tags_cannot_get_another() {
         .map(|n| i64::from(app.sim.create_tag(&format!("t{n}"))))
         .collect();
     for &tag in &tags[..20] {
-        assert_eq!(
-            app.tagging(&token, "batchtagging", &[full.clone()], tag)
-                .await,
-            0
-        );
+        assert_eq!(app.tagging(&token, "batchtagging", &[full], tag).await, 0);
     }
     assert_eq!(app.sim.tags_of(full).expect("a follower").len(), 20);
     let both = [other.clone(), full.clone()];
@@ -1362,7 +1376,7 @@ async fn a_follower_with_20_tags_cannot_get_another() {
         "one of the 20"
     );
     assert_eq!(
-        app.tagging(&token, "batchuntagging", &[full.clone()], tags[0])
+        app.tagging(&token, "batchuntagging", &[full], tags[0])
             .await,
         0
     );
@@ -1403,7 +1417,7 @@ async fn getidlist_answers_a_followers_tags_ascending() {
 
     let tag = app.sim.create_tag("新");
     assert_eq!(
-        app.tagging(&token, "batchtagging", &[many.clone()], i64::from(tag))
+        app.tagging(&token, "batchtagging", &[&many], i64::from(tag))
             .await,
         0
     );
@@ -1465,7 +1479,11 @@ async fn the_blacklist_pages_1000_at_a_time_and_takes_1_to_20_openids() {
         40032,
         "21"
     );
-    assert_eq!(app.blacklisting(&token, "batchblacklist", &[]).await, 40032);
+    assert_eq!(
+        app.blacklisting(&token, "batchblacklist", &[] as &[&str])
+            .await,
+        40032
+    );
     for (bad, code) in [(foreign, 49003), (tampered, 40003)] {
         let mut list = twenty.to_vec();
         list[5] = bad;
@@ -1522,7 +1540,7 @@ async fn user_info_and_batchget_carry_each_followers_tags() {
     let follower = app.sim.follower_openid(42);
     let tag = app.sim.create_tag("信息");
     assert_eq!(
-        app.tagging(&token, "batchtagging", &[follower.clone()], i64::from(tag))
+        app.tagging(&token, "batchtagging", &[&follower], i64::from(tag))
             .await,
         0
     );
@@ -1583,9 +1601,7 @@ async fn switched_off_apis_answer_48001_and_change_nothing() {
     }
     assert!(!no_tags.sim.is_blacklisted(&openid));
     assert_eq!(
-        no_tags
-            .tagging(&token, "batchtagging", &[openid.clone()], 2)
-            .await,
+        no_tags.tagging(&token, "batchtagging", &[&openid], 2).await,
         48001
     );
     assert_eq!(

@@ -16,10 +16,10 @@ use super::state::{Setup, SimConfig, SimState};
 const USER_GET_PAGE: usize = 10_000;
 /// `user/tag/get` pages hold at most this many OpenIDs. WeChat does not document the size;
 /// clients read until `next_openid` is empty, and `user/get`'s 10,000 is the likely one.
-pub(crate) const TAG_MEMBERS_PAGE: usize = 10_000;
+const TAG_MEMBERS_PAGE: usize = 10_000;
 /// `tags/members/getblacklist` pages hold at most this many OpenIDs (the newer doc; the older
 /// one said 10,000).
-pub(crate) const BLACKLIST_PAGE: usize = 1_000;
+const BLACKLIST_PAGE: usize = 1_000;
 /// `groups/members/batchupdate` takes at most this many OpenIDs.
 const BATCH_MOVE_MAX: usize = 50;
 /// `tags/members/batchtagging` and `batchuntagging` take at most this many OpenIDs.
