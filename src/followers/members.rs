@@ -145,7 +145,9 @@ pub async fn page(
         (group.count, rows, Some(live))
     } else if tags {
         let matching = store.tag_member_count(group.id.get(), &q).await?;
-        let rows = store.tag_members(group.id.get(), &q, page, PER_PAGE).await?;
+        let rows = store
+            .tag_members(group.id.get(), &q, page, PER_PAGE)
+            .await?;
         (matching, rows, None)
     } else {
         let matching = store.group_member_count(group.id.get(), &q).await?;
@@ -196,7 +198,11 @@ async fn live_members(
     let page = match state.client.tag_members(tag, after.as_ref()).await {
         Ok(page) => page,
         Err(e) => {
-            let error = Some(format!("{} {}", e.title(chrome.lang), e.explain(chrome.lang)));
+            let error = Some(format!(
+                "{} {}",
+                e.title(chrome.lang),
+                e.explain(chrome.lang)
+            ));
             let live = LivePage {
                 after,
                 next: None,

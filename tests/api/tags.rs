@@ -40,8 +40,16 @@ async fn the_tag_list_comes_from_tags_get_once_and_the_pages_speak_of_tags() {
     let page = app.get("/groups").await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert_eq!(app.calls("tags/get"), 1);
-    assert_eq!(app.calls("groups/get"), 0, "tags mode never reads the groups");
-    assert!(page.text("h1#groups-title").contains("标签"), "{}", page.text("h1"));
+    assert_eq!(
+        app.calls("groups/get"),
+        0,
+        "tags mode never reads the groups"
+    );
+    assert!(
+        page.text("h1#groups-title").contains("标签"),
+        "{}",
+        page.text("h1")
+    );
     assert!(page.text("#create-title").contains("新建标签"));
     // Tag 2 (星标组) is WeChat's and listed with its count.
     assert!(page.has("#group-2"));
@@ -51,7 +59,11 @@ async fn the_tag_list_comes_from_tags_get_once_and_the_pages_speak_of_tags() {
     app.get("/status").await;
     assert_eq!(app.calls("tags/get"), 1);
     let status = app.get("/status").await;
-    assert!(status.text("#status-which-api").contains("tags"), "{}", status.text("#status-which-api"));
+    assert!(
+        status.text("#status-which-api").contains("tags"),
+        "{}",
+        status.text("#status-which-api")
+    );
     // The quota meter counts tags/get, without a cap (WeChat publishes none).
     assert!(status.body.contains("tags/get"), "the meter lists tags/get");
     // The blacklist is in the navigation.
@@ -98,7 +110,11 @@ async fn the_101st_tag_is_refused_here() {
     assert_eq!(page.status, 200, "{}", page.body);
     let page = app.post_hx("/groups", &[("name", "one too many")]).await;
     assert_eq!(page.status, 422, "{}", page.body);
-    assert!(page.text("#create-error").contains("100"), "{}", page.text("#create-error"));
+    assert!(
+        page.text("#create-error").contains("100"),
+        "{}",
+        page.text("#create-error")
+    );
     assert_eq!(app.calls("tags/create"), 0);
 }
 
@@ -150,7 +166,11 @@ async fn deleting_a_tag_asks_first_and_above_100000_followers_says_why_not_befor
             app.post(&format!("/groups/{big}/delete"), &[]).await
         };
         assert_eq!(page.status, 422, "{}", page.body);
-        assert!(page.body.contains("100,000") || page.body.contains("100000"), "{}", page.body);
+        assert!(
+            page.body.contains("100,000") || page.body.contains("100000"),
+            "{}",
+            page.body
+        );
     }
     assert_eq!(app.calls("tags/delete"), 1, "the big tag was never sent");
 }
@@ -161,7 +181,9 @@ async fn a_followers_tags_are_shown_and_added_removed_and_replaced() {
     let page = app.get("/groups").await;
     let vip = tag_id(&page, "VIP");
     let openid = app.sim.follower_openid(3);
-    let panel = app.get_hx(&format!("/members/lookup?openid={openid}")).await;
+    let panel = app
+        .get_hx(&format!("/members/lookup?openid={openid}"))
+        .await;
     assert_eq!(panel.status, 200, "{}", panel.body);
     assert_eq!(app.calls("tags/getidlist"), 1);
     let carried = app.sim.tags_of(&openid).unwrap();
@@ -169,33 +191,71 @@ async fn a_followers_tags_are_shown_and_added_removed_and_replaced() {
 
     // Add (htmx), then the same again is answered here.
     let target = if carried.contains(&vip) {
-        app.post_hx("/members/tags", &[("openid", &openid), ("action", "remove"), ("tag", &vip.to_string())]).await;
+        app.post_hx(
+            "/members/tags",
+            &[
+                ("openid", &openid),
+                ("action", "remove"),
+                ("tag", &vip.to_string()),
+            ],
+        )
+        .await;
         assert!(!app.sim.tags_of(&openid).unwrap().contains(&vip));
         vip
     } else {
         vip
     };
     let added = app
-        .post_hx("/members/tags", &[("openid", &openid), ("action", "add"), ("tag", &target.to_string())])
+        .post_hx(
+            "/members/tags",
+            &[
+                ("openid", &openid),
+                ("action", "add"),
+                ("tag", &target.to_string()),
+            ],
+        )
         .await;
     assert_eq!(added.status, 200, "{}", added.body);
     assert!(app.sim.tags_of(&openid).unwrap().contains(&target));
     let tagging = app.calls("tags/members/batchtagging");
     let again = app
-        .post_hx("/members/tags", &[("openid", &openid), ("action", "add"), ("tag", &target.to_string())])
+        .post_hx(
+            "/members/tags",
+            &[
+                ("openid", &openid),
+                ("action", "add"),
+                ("tag", &target.to_string()),
+            ],
+        )
         .await;
     assert_eq!(again.status, 200);
-    assert_eq!(app.calls("tags/members/batchtagging"), tagging, "already carried: not sent");
+    assert_eq!(
+        app.calls("tags/members/batchtagging"),
+        tagging,
+        "already carried: not sent"
+    );
 
     // Replace VIP by a new tag, as a plain form: one untag, one tag, a redirect to the follower.
     let new = app.sim.create_tag("新标签");
     app.post_hx("/groups/refresh", &[]).await;
     let untagging = app.calls("tags/members/batchuntagging");
     let moved = app
-        .post("/members/tags", &[("openid", &openid), ("action", "move"), ("from", &vip.to_string()), ("tag", &new.to_string())])
+        .post(
+            "/members/tags",
+            &[
+                ("openid", &openid),
+                ("action", "move"),
+                ("from", &vip.to_string()),
+                ("tag", &new.to_string()),
+            ],
+        )
         .await;
     assert_eq!(moved.status, 303, "{}", moved.body);
-    assert!(moved.location().contains("done=tagged"), "{}", moved.location());
+    assert!(
+        moved.location().contains("done=tagged"),
+        "{}",
+        moved.location()
+    );
     let tags = app.sim.tags_of(&openid).unwrap();
     assert!(tags.contains(&new) && !tags.contains(&vip), "{tags:?}");
     assert_eq!(app.calls("tags/members/batchuntagging"), untagging + 1);
@@ -203,13 +263,28 @@ async fn a_followers_tags_are_shown_and_added_removed_and_replaced() {
     // A = B, and removing a tag not carried: answered here, nothing sent.
     let calls = app.sim.total_calls();
     let same = app
-        .post_hx("/members/tags", &[("openid", &openid), ("action", "move"), ("from", &new.to_string()), ("tag", &new.to_string())])
+        .post_hx(
+            "/members/tags",
+            &[
+                ("openid", &openid),
+                ("action", "move"),
+                ("from", &new.to_string()),
+                ("tag", &new.to_string()),
+            ],
+        )
         .await;
     assert_eq!(same.status, 422);
     assert!(same.has("#tag-error"));
     assert_eq!(app.sim.total_calls(), calls, "refused before any call");
     let not_carried = app
-        .post_hx("/members/tags", &[("openid", &openid), ("action", "remove"), ("tag", &vip.to_string())])
+        .post_hx(
+            "/members/tags",
+            &[
+                ("openid", &openid),
+                ("action", "remove"),
+                ("tag", &vip.to_string()),
+            ],
+        )
         .await;
     assert_eq!(not_carried.status, 200);
     assert_eq!(app.calls("tags/members/batchuntagging"), untagging + 1);
@@ -229,7 +304,14 @@ async fn a_follower_with_20_tags_gets_no_21st_and_is_told_why() {
     let extra = app.sim.create_tag("第二十一个");
     app.get("/groups").await;
     let page = app
-        .post_hx("/members/tags", &[("openid", &openid), ("action", "add"), ("tag", &extra.to_string())])
+        .post_hx(
+            "/members/tags",
+            &[
+                ("openid", &openid),
+                ("action", "add"),
+                ("tag", &extra.to_string()),
+            ],
+        )
         .await;
     assert_eq!(page.status, 422, "{}", page.body);
     assert!(page.body.contains("20"));
@@ -247,16 +329,29 @@ async fn a_replace_whose_second_step_fails_says_the_follower_carries_neither() {
     if !app.sim.tags_of(&openid).unwrap().contains(&vip) {
         app.sim.tag_range(vip, 9..10);
     }
-    app.sim
-        .inject("tags/members/batchtagging", wxgroups::simulator::Fault::errcode(45009));
+    app.sim.inject(
+        "tags/members/batchtagging",
+        wxgroups::simulator::Fault::errcode(45009),
+    );
     let page = app
-        .post_hx("/members/tags", &[("openid", &openid), ("action", "move"), ("from", &vip.to_string()), ("tag", &other.to_string())])
+        .post_hx(
+            "/members/tags",
+            &[
+                ("openid", &openid),
+                ("action", "move"),
+                ("from", &vip.to_string()),
+                ("tag", &other.to_string()),
+            ],
+        )
         .await;
     assert_ne!(page.status, 200, "{}", page.body);
     let tags = app.sim.tags_of(&openid).unwrap();
     assert!(!tags.contains(&vip) && !tags.contains(&other), "{tags:?}");
     let messages = page.text("#messages");
-    assert!(messages.contains("两个标签都没有") || messages.contains("neither"), "{messages}");
+    assert!(
+        messages.contains("两个标签都没有") || messages.contains("neither"),
+        "{messages}"
+    );
     // The panel shows the tags as they are now: without VIP.
     assert!(!page.has(&format!(".tag-chip input[name=tag][value='{vip}']")));
 }
@@ -291,11 +386,15 @@ async fn the_blacklist_lists_adds_after_a_confirmation_and_removes() {
     assert_eq!(again.status, 200);
     assert_eq!(app.calls("tags/members/batchblacklist"), 1);
     // Off it (htmx), then off again: "not on it", not sent.
-    let off = app.post_hx("/blacklist/remove", &[("openid", &openid)]).await;
+    let off = app
+        .post_hx("/blacklist/remove", &[("openid", &openid)])
+        .await;
     assert_eq!(off.status, 200, "{}", off.body);
     assert!(!app.sim.is_blacklisted(&openid));
     let unblacklisting = app.calls("tags/members/batchunblacklist");
-    let not_on = app.post_hx("/blacklist/remove", &[("openid", &openid)]).await;
+    let not_on = app
+        .post_hx("/blacklist/remove", &[("openid", &openid)])
+        .await;
     assert_eq!(not_on.status, 422, "{}", not_on.body);
     assert_eq!(app.calls("tags/members/batchunblacklist"), unblacklisting);
     // Both changes are in the audit log.
@@ -307,7 +406,10 @@ async fn the_blacklist_lists_adds_after_a_confirmation_and_removes() {
 async fn the_blacklist_is_only_in_tags_mode() {
     let app = TestApp::spawn().await;
     assert_eq!(app.get("/blacklist").await.status, 404);
-    assert_eq!(app.post("/blacklist/add", &[("openid", "oX")]).await.status, 404);
+    assert_eq!(
+        app.post("/blacklist/add", &[("openid", "oX")]).await.status,
+        404
+    );
     assert!(!app.get("/groups").await.has("nav a[href='/blacklist']"));
 }
 
