@@ -76,4 +76,10 @@ pub struct SimArgs {
     /// Faults can also be set while running: POST/DELETE /_sim/faults (loopback only).
     #[arg(long = "fault", value_name = "SPEC", value_parser = crate::simulator::parse_fault_spec)]
     pub faults: Vec<(String, crate::simulator::Fault)>,
+    /// Answer 48001 ("api unauthorized") to the groups API, as an account that only has tags.
+    #[arg(long)]
+    pub no_groups_api: bool,
+    /// Answer 48001 to the tags API, as an account that only has groups.
+    #[arg(long)]
+    pub no_tags_api: bool,
 }

@@ -19,6 +19,8 @@ pub mod startup;
 pub mod audit;
 /// Who is acting: sign-in, proxy single sign-on, roles, the client's address.
 pub mod auth;
+/// The blacklist (tags mode): who is on it, adding and removing one follower.
+pub mod blacklist;
 /// Followers by group: the follower sync, a group's member list.
 pub mod followers;
 /// The groups page: the list with counts, create, rename, delete, refresh.

@@ -26,7 +26,7 @@ use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 use crate::{
     audit, auth,
     auth::{ClientInfo, session_cache::Sessions},
-    followers, groups, jobs, members,
+    blacklist, followers, groups, jobs, members,
     state::AppState,
     status::{self, telemetry},
     web::{self, AppError, BODY_LIMIT, SESSION_COOKIE, UPLOAD_LIMIT, Urls, assets, csrf, paths},
@@ -111,6 +111,10 @@ fn signed_in(state: &AppState) -> Router<AppState> {
         .merge(job_routes())
         .route(paths::MEMBER_LOOKUP, get(members::lookup::lookup))
         .route(paths::MEMBER_MOVE, post(members::moving::move_user))
+        .route(paths::MEMBER_TAGS, post(members::tagging::change))
+        .route(paths::BLACKLIST, get(blacklist::page::show))
+        .route(paths::BLACKLIST_ADD, post(blacklist::change::add))
+        .route(paths::BLACKLIST_REMOVE, post(blacklist::change::remove))
         .route(paths::AUDIT, get(audit::page::page))
         .route(paths::AUDIT_CSV, get(audit::page::export))
         .route(paths::STATUS, get(status::page))

@@ -238,6 +238,8 @@ async fn sim(args: SimArgs) -> anyhow::Result<()> {
         secret: args.secret,
         followers: args.followers,
         token_lifetime: std::time::Duration::from_secs(args.token_lifetime),
+        groups_api: !args.no_groups_api,
+        tags_api: !args.no_tags_api,
         ..SimConfig::default()
     });
     for (endpoint, fault) in args.faults {

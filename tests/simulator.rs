@@ -809,6 +809,11 @@ async fn a_million_follower_account_starts_quickly() {
     );
     let last = sim.follower_openid(999_999);
     assert!(sim.group_of(&last).is_some());
+    assert!(sim.tags_of(&last).is_some());
+    assert!(
+        sim.tag_members(102) > 70_000,
+        "the demo tags are seeded too"
+    );
     assert!(sim.group_of(&sim.follower_openid(1_000_000)).is_none());
 }
 
@@ -925,4 +930,770 @@ async fn a_dropped_connection_breaks_the_exchange_and_still_counts() {
     };
     assert!(failed, "the client saw a broken connection");
     assert_eq!(app.sim.calls("/cgi-bin/groups/getid"), 1);
+}
+
+// The tag API.
+
+/// An OpenID the simulator made for another AppID (49003 in the tag API), and one of ours with a
+/// character changed (40003).
+fn foreign_and_tampered(app: &TestSim) -> (String, String) {
+    let foreign = Simulator::new(SimConfig {
+        appid: "wxanother0000000".into(),
+        followers: 10,
+        ..SimConfig::default()
+    })
+    .follower_openid(3);
+    let mut tampered = app.sim.follower_openid(3).into_bytes();
+    tampered[10] = if tampered[10] == b'A' { b'B' } else { b'A' };
+    (foreign, String::from_utf8(tampered).expect("ASCII"))
+}
+
+impl TestSim {
+    async fn tags(&self, token: &str) -> Vec<Value> {
+        let v = self
+            .get("/cgi-bin/tags/get", &[("access_token", token)])
+            .await;
+        v["tags"]
+            .as_array()
+            .unwrap_or_else(|| panic!("a tag list, got {v}"))
+            .clone()
+    }
+
+    async fn create_tag(&self, token: &str, name: &str) -> Value {
+        self.post(
+            "/cgi-bin/tags/create",
+            token,
+            json!({ "tag": { "name": name } }),
+        )
+        .await
+    }
+
+    /// `tags/members/{call}` (`batchtagging`, `batchuntagging`) with these OpenIDs: the errcode.
+    async fn tagging<S: serde::Serialize>(
+        &self,
+        token: &str,
+        call: &str,
+        openids: &[S],
+        tagid: i64,
+    ) -> i64 {
+        let body = json!({ "openid_list": openids, "tagid": tagid });
+        let v = self
+            .post(&format!("/cgi-bin/tags/members/{call}"), token, body)
+            .await;
+        errcode(&v)
+    }
+
+    /// `tags/members/{call}` (`batchblacklist`, `batchunblacklist`): the errcode.
+    async fn blacklisting<S: serde::Serialize>(
+        &self,
+        token: &str,
+        call: &str,
+        openids: &[S],
+    ) -> i64 {
+        let body = json!({ "openid_list": openids });
+        let v = self
+            .post(&format!("/cgi-bin/tags/members/{call}"), token, body)
+            .await;
+        errcode(&v)
+    }
+
+    /// Every page of a paged list (`user/tag/get`, `getblacklist`), following `next_openid` in
+    /// the request field `cursor`: each page's OpenIDs, the last (empty) page included.
+    async fn pages(
+        &self,
+        token: &str,
+        path: &str,
+        mut body: Value,
+        cursor: &str,
+    ) -> Vec<Vec<String>> {
+        let mut pages = Vec::new();
+        loop {
+            let v = self.post(path, token, body.clone()).await;
+            let page: Vec<String> = v["data"]["openid"]
+                .as_array()
+                .unwrap_or_else(|| panic!("a page, got {v}"))
+                .iter()
+                .filter_map(|o| o.as_str().map(str::to_owned))
+                .collect();
+            assert_eq!(v["count"], page.len());
+            let next = v["next_openid"].as_str().expect("next_openid").to_owned();
+            let empty = page.is_empty();
+            if empty {
+                assert_eq!(next, "", "the empty page ends the list");
+            } else {
+                assert_eq!(page.last(), Some(&next));
+            }
+            pages.push(page);
+            if empty {
+                return pages;
+            }
+            assert!(pages.len() < 20, "paging must end");
+            body[cursor] = json!(next);
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_tag_list_starts_with_tag_2_ordered_by_id_with_member_counts() {
+    let app = spawn_default().await;
+    let token = app.token().await;
+    let tags = app.tags(&token).await;
+    let ids: Vec<u64> = tags.iter().filter_map(|t| t["id"].as_u64()).collect();
+    assert_eq!(
+        ids,
+        [2, 100, 101, 102, 103],
+        "0 and 1 are reserved, not listed"
+    );
+    assert_eq!(tags[0]["name"], "星标组");
+    for t in &tags {
+        let id = t["id"].as_u64().expect("an id") as u32;
+        assert_eq!(t["count"], app.sim.tag_members(id), "tag {id}");
+        assert!(t["count"].as_u64().is_some_and(|n| n > 0), "{t}");
+    }
+    // A POST works too, as WeChat's GET endpoints do not mind the method.
+    let v = app
+        .post_raw("/cgi-bin/tags/get", Some(&token), String::new())
+        .await;
+    assert_eq!(v["tags"], json!(tags));
+}
+
+#[tokio::test]
+async fn a_tag_name_is_1_to_30_bytes_and_unique() {
+    let app = spawn_default().await;
+    let token = app.token().await;
+    let eleven = format!("{}a", "标".repeat(10));
+    assert_eq!((eleven.chars().count(), eleven.len()), (11, 31));
+    assert_eq!(errcode(&app.create_tag(&token, &eleven).await), 45158);
+    let thirty = "标".repeat(10);
+    let v = app.create_tag(&token, &thirty).await;
+    assert_eq!(v, json!({ "tag": { "id": 104, "name": thirty } }));
+    assert_eq!(
+        errcode(&app.create_tag(&token, &thirty).await),
+        45157,
+        "duplicate"
+    );
+    assert_eq!(
+        errcode(&app.create_tag(&token, "VIP").await),
+        45157,
+        "seeded name"
+    );
+    assert_eq!(errcode(&app.create_tag(&token, "").await), 45157);
+    assert_eq!(errcode(&app.create_tag(&token, "  ").await), 45157);
+    let v = app
+        .post("/cgi-bin/tags/create", &token, json!({ "tag": {} }))
+        .await;
+    assert_eq!(errcode(&v), 47001);
+    assert_eq!(app.sim.tag_count(), 6, "only the 30-byte name was created");
+    let listed = app.tags(&token).await;
+    assert_eq!(listed.last().expect("a tag")["name"], thirty.as_str());
+    assert_eq!(listed.last().expect("a tag")["count"], 0);
+}
+
+#[tokio::test]
+async fn a_101st_tag_is_refused_with_45056() {
+    let app = spawn(SimConfig {
+        followers: 10,
+        ..SimConfig::default()
+    })
+    .await;
+    let token = app.token().await;
+    let mut last = 103;
+    while app.sim.tag_count() < 100 {
+        let v = app.create_tag(&token, &format!("t{last}")).await;
+        let id = v["tag"]["id"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("a new tag, got {v}"));
+        assert_eq!(id, last + 1, "ids grow one by one from 104");
+        last = id;
+    }
+    assert_eq!(app.tags(&token).await.len(), 100, "tag 2 counts");
+    assert_eq!(
+        errcode(&app.create_tag(&token, "one too many").await),
+        45056
+    );
+    assert_eq!(app.sim.tag_count(), 100);
+}
+
+#[tokio::test]
+async fn renaming_a_tag_follows_the_name_rules_and_spares_tags_0_1_2() {
+    let app = spawn_default().await;
+    let token = app.token().await;
+    let rename = |id: i64, name: String| {
+        let app = &app;
+        let token = &token;
+        async move {
+            let body = json!({ "tag": { "id": id, "name": name } });
+            errcode(&app.post("/cgi-bin/tags/update", token, body).await)
+        }
+    };
+    for system in 0..=2 {
+        assert_eq!(rename(system, "x".into()).await, 45058, "tag {system}");
+    }
+    assert_eq!(rename(999, "x".into()).await, 45159);
+    assert_eq!(rename(-1, "x".into()).await, 45159);
+    assert_eq!(rename(100, "VIP".into()).await, 45157, "another tag's name");
+    assert_eq!(rename(100, String::new()).await, 45157);
+    assert_eq!(rename(100, format!("{}a", "标".repeat(10))).await, 45158);
+    assert_eq!(rename(101, "VIP".into()).await, 0, "its own name");
+    assert_eq!(rename(100, "华北客户".into()).await, 0);
+    let tags = app.tags(&token).await;
+    let renamed = tags.iter().find(|t| t["id"] == 100).expect("tag 100");
+    assert_eq!(renamed["name"], "华北客户");
+    assert_eq!(renamed["count"], app.sim.tag_members(100), "members kept");
+}
+
+#[tokio::test]
+async fn deleting_a_tag_untags_everyone_but_not_when_it_has_over_100000_followers() {
+    let app = spawn(SimConfig {
+        followers: 100_001,
+        ..SimConfig::default()
+    })
+    .await;
+    let token = app.token().await;
+    let delete = |id: i64| {
+        let app = &app;
+        let token = &token;
+        async move {
+            let body = json!({ "tag": { "id": id } });
+            errcode(&app.post("/cgi-bin/tags/delete", token, body).await)
+        }
+    };
+    let big = app.sim.create_tag("大");
+    app.sim.tag_range(big, 0..100_001);
+    assert_eq!(delete(i64::from(big)).await, 45057, "100,001 followers");
+    assert_eq!(app.sim.tag_members(big), 100_001);
+    let first = app.sim.follower_openid(0);
+    assert_eq!(
+        app.tagging(&token, "batchuntagging", &[&first], i64::from(big))
+            .await,
+        0
+    );
+    assert_eq!(app.sim.tag_members(big), 100_000);
+    assert_eq!(
+        delete(i64::from(big)).await,
+        0,
+        "100,000 followers is not more than 100,000"
+    );
+    assert!(app.tags(&token).await.iter().all(|t| t["id"] != big));
+    let member = app.sim.follower_openid(77);
+    assert!(!app.sim.tags_of(&member).expect("a follower").contains(&big));
+
+    assert_eq!(delete(i64::from(big)).await, 45159, "already gone");
+    for system in 0..=2 {
+        assert_eq!(delete(system).await, 45058);
+    }
+    let v = app.create_tag(&token, "新").await;
+    assert_eq!(v["tag"]["id"], big + 1, "ids are not reused");
+}
+
+#[tokio::test]
+async fn a_tags_members_come_in_pages_of_10000_ending_with_an_empty_one() {
+    let app = spawn(SimConfig {
+        followers: 23_456,
+        ..SimConfig::default()
+    })
+    .await;
+    let token = app.token().await;
+    let tag = app.sim.create_tag("页");
+    app.sim.tag_range(tag, 1_000..23_000);
+    let body = json!({ "tagid": tag, "next_openid": "" });
+    let pages = app
+        .pages(&token, "/cgi-bin/user/tag/get", body, "next_openid")
+        .await;
+    let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [10_000, 10_000, 2_000, 0]);
+    let all: Vec<&String> = pages.iter().flatten().collect();
+    assert_eq!(all[0], &app.sim.follower_openid(1_000));
+    assert_eq!(all[21_999], &app.sim.follower_openid(22_999));
+    let distinct: std::collections::HashSet<&&String> = all.iter().collect();
+    assert_eq!(distinct.len(), 22_000);
+
+    // A seeded tag lists exactly its members, in one page.
+    let body = json!({ "tagid": 101 });
+    let pages = app
+        .pages(&token, "/cgi-bin/user/tag/get", body, "next_openid")
+        .await;
+    assert_eq!(pages.len(), 2);
+    assert_eq!(pages[0].len() as u64, app.sim.tag_members(101));
+    assert!(
+        pages[0]
+            .iter()
+            .all(|o| app.sim.tags_of(o).is_some_and(|t| t.contains(&101)))
+    );
+
+    let get = |body: Value| {
+        let app = &app;
+        let token = &token;
+        async move { errcode(&app.post("/cgi-bin/user/tag/get", token, body).await) }
+    };
+    assert_eq!(get(json!({ "tagid": 999, "next_openid": "" })).await, 45159);
+    assert_eq!(get(json!({ "tagid": 1, "next_openid": "" })).await, 45159);
+    assert_eq!(
+        get(json!({ "tagid": tag, "next_openid": "bogus" })).await,
+        40003
+    );
+    let stranger = app.sim.follower_openid(30_000);
+    assert_eq!(
+        get(json!({ "tagid": tag, "next_openid": stranger })).await,
+        40003
+    );
+    assert_eq!(get(json!({ "next_openid": "" })).await, 47001);
+}
+
+#[tokio::test]
+async fn tagging_takes_1_to_50_openids_and_changes_all_or_nothing() {
+    let app = spawn_default().await;
+    let token = app.token().await;
+    let tag = i64::from(app.sim.create_tag("批量"));
+    let openids: Vec<String> = (0..51).map(|i| app.sim.follower_openid(i)).collect();
+    let fifty = &openids[..50];
+    let (foreign, tampered) = foreign_and_tampered(&app);
+
+    assert_eq!(
+        app.tagging(&token, "batchtagging", &openids, tag).await,
+        40032,
+        "51"
+    );
+    assert_eq!(
+        app.tagging(&token, "batchtagging", &[] as &[&str], tag)
+            .await,
+        40032
+    );
+    for (bad, code) in [
+        (app.sim.follower_openid(5_000), 40003),
+        (tampered.clone(), 40003),
+        ("garbage".to_owned(), 40003),
+        (foreign.clone(), 49003),
+    ] {
+        let mut list = fifty.to_vec();
+        list[17] = bad.clone();
+        assert_eq!(
+            app.tagging(&token, "batchtagging", &list, tag).await,
+            code,
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        app.tagging(&token, "batchtagging", fifty, 9_999).await,
+        45159
+    );
+    assert_eq!(app.tagging(&token, "batchtagging", fifty, 0).await, 45058);
+    assert_eq!(app.tagging(&token, "batchtagging", fifty, 1).await, 45058);
+    assert_eq!(app.sim.tag_members(tag as u32), 0, "nobody changed");
+    assert!(app.sim.tag_log().is_empty(), "refused calls are not logged");
+
+    assert_eq!(app.tagging(&token, "batchtagging", fifty, tag).await, 0);
+    assert_eq!(app.sim.tag_members(tag as u32), 50);
+    assert!(fifty.iter().all(|o| {
+        app.sim
+            .tags_of(o)
+            .is_some_and(|t| t.contains(&(tag as u32)))
+    }));
+    // Tagging again is a no-op that succeeds.
+    assert_eq!(
+        app.tagging(&token, "batchtagging", &fifty[..2], tag).await,
+        0
+    );
+    assert_eq!(app.sim.tag_members(tag as u32), 50);
+
+    let mut list = fifty[..10].to_vec();
+    list[3] = foreign;
+    assert_eq!(
+        app.tagging(&token, "batchuntagging", &list, tag).await,
+        49003
+    );
+    assert_eq!(
+        app.tagging(&token, "batchuntagging", &openids, tag).await,
+        40032
+    );
+    assert_eq!(app.tagging(&token, "batchuntagging", fifty, 0).await, 45058);
+    assert_eq!(
+        app.tagging(&token, "batchuntagging", fifty, 9_999).await,
+        45159
+    );
+    assert_eq!(app.sim.tag_members(tag as u32), 50, "nobody changed");
+    // The 51st never had the tag: untagging it is a no-op that succeeds.
+    assert_eq!(
+        app.tagging(&token, "batchuntagging", &openids[40..], tag)
+            .await,
+        0
+    );
+    assert_eq!(app.sim.tag_members(tag as u32), 40);
+
+    let log = app.sim.tag_log();
+    let calls: Vec<(&str, usize, u32)> = log.iter().map(|(c, o, t)| (*c, o.len(), *t)).collect();
+    let t = tag as u32;
+    assert_eq!(
+        calls,
+        [
+            ("batchtagging", 50, t),
+            ("batchtagging", 2, t),
+            ("batchuntagging", 11, t)
+        ]
+    );
+    assert_eq!(log[0].1, fifty);
+
+    // Tag 2 (星标组) holds followers like any other tag.
+    let before = app.sim.tag_members(2);
+    let outsider = (0..1_000)
+        .map(|i| app.sim.follower_openid(i))
+        .find(|o| !app.sim.tags_of(o).expect("a follower").contains(&2))
+        .expect("someone not starred");
+    assert_eq!(app.tagging(&token, "batchtagging", &[outsider], 2).await, 0);
+    assert_eq!(app.sim.tag_members(2), before + 1);
+}
+
+#[tokio::test]
+async fn a_follower_with_20_tags_cannot_get_another() {
+    let app = spawn_default().await;
+    let token = app.token().await;
+    let untagged: Vec<String> = (0..1_000)
+        .map(|i| app.sim.follower_openid(i))
+        .filter(|o| app.sim.tags_of(o).is_some_and(|t| t.is_empty()))
+        .take(2)
+        .collect();
+    let (full, other) = (&untagged[0], &untagged[1]);
+    let tags: Vec<i64> = (0..21)
+        .map(|n| i64::from(app.sim.create_tag(&format!("t{n}"))))
+        .collect();
+    for &tag in &tags[..20] {
+        assert_eq!(app.tagging(&token, "batchtagging", &[full], tag).await, 0);
+    }
+    assert_eq!(app.sim.tags_of(full).expect("a follower").len(), 20);
+    let both = [other.clone(), full.clone()];
+    assert_eq!(
+        app.tagging(&token, "batchtagging", &both, tags[20]).await,
+        45059
+    );
+    assert_eq!(
+        app.sim.tag_members(tags[20] as u32),
+        0,
+        "the other was not tagged either"
+    );
+    assert_eq!(
+        app.tagging(&token, "batchtagging", &both, tags[0]).await,
+        0,
+        "one of the 20"
+    );
+    assert_eq!(
+        app.tagging(&token, "batchuntagging", &[full], tags[0])
+            .await,
+        0
+    );
+    assert_eq!(
+        app.tagging(&token, "batchtagging", &both, tags[20]).await,
+        0
+    );
+    assert_eq!(app.sim.tags_of(full).expect("a follower").len(), 20);
+}
+
+#[tokio::test]
+async fn getidlist_answers_a_followers_tags_ascending() {
+    let app = spawn_default().await;
+    let token = app.token().await;
+    let getidlist = |openid: String| {
+        let app = &app;
+        let token = &token;
+        async move {
+            app.post(
+                "/cgi-bin/tags/getidlist",
+                token,
+                json!({ "openid": openid }),
+            )
+            .await
+        }
+    };
+    let (many, expected) = (0..1_000)
+        .map(|i| app.sim.follower_openid(i))
+        .map(|o| {
+            let tags = app.sim.tags_of(&o).expect("a follower");
+            (o, tags)
+        })
+        .find(|(_, tags)| tags.len() >= 2)
+        .expect("a follower with two seeded tags");
+    let v = getidlist(many.clone()).await;
+    assert_eq!(v, json!({ "tagid_list": expected }));
+    assert!(expected.windows(2).all(|w| w[0] < w[1]), "{expected:?}");
+
+    let tag = app.sim.create_tag("新");
+    assert_eq!(
+        app.tagging(&token, "batchtagging", &[&many], i64::from(tag))
+            .await,
+        0
+    );
+    let v = getidlist(many).await;
+    assert_eq!(
+        v["tagid_list"].as_array().expect("a list").last(),
+        Some(&json!(tag))
+    );
+
+    let (foreign, tampered) = foreign_and_tampered(&app);
+    assert_eq!(errcode(&getidlist(foreign).await), 49003);
+    assert_eq!(errcode(&getidlist(tampered).await), 40003);
+    assert_eq!(
+        errcode(&getidlist(app.sim.follower_openid(1_000)).await),
+        40003
+    );
+    assert_eq!(errcode(&getidlist(String::new()).await), 40003);
+}
+
+#[tokio::test]
+async fn the_blacklist_pages_1000_at_a_time_and_takes_1_to_20_openids() {
+    let app = spawn(SimConfig {
+        followers: 300_000,
+        ..SimConfig::default()
+    })
+    .await;
+    let token = app.token().await;
+    let total = |v: &Value| v["total"].as_u64().expect("a total");
+    let first = app
+        .post(
+            "/cgi-bin/tags/members/getblacklist",
+            &token,
+            json!({ "begin_openid": "" }),
+        )
+        .await;
+    let seeded = total(&first);
+    assert!((1_001..2_000).contains(&seeded), "{seeded}");
+    let pages = app
+        .pages(
+            &token,
+            "/cgi-bin/tags/members/getblacklist",
+            json!({}),
+            "begin_openid",
+        )
+        .await;
+    let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [1_000, seeded as usize - 1_000, 0]);
+    assert!(pages.iter().flatten().all(|o| app.sim.is_blacklisted(o)));
+
+    let clean: Vec<String> = (0..300)
+        .map(|i| app.sim.follower_openid(i))
+        .filter(|o| !app.sim.is_blacklisted(o))
+        .take(21)
+        .collect();
+    let twenty = &clean[..20];
+    let (foreign, tampered) = foreign_and_tampered(&app);
+    assert_eq!(
+        app.blacklisting(&token, "batchblacklist", &clean).await,
+        40032,
+        "21"
+    );
+    assert_eq!(
+        app.blacklisting(&token, "batchblacklist", &[] as &[&str])
+            .await,
+        40032
+    );
+    for (bad, code) in [(foreign, 49003), (tampered, 40003)] {
+        let mut list = twenty.to_vec();
+        list[5] = bad;
+        assert_eq!(
+            app.blacklisting(&token, "batchblacklist", &list).await,
+            code
+        );
+        assert_eq!(
+            app.blacklisting(&token, "batchunblacklist", &list).await,
+            code
+        );
+    }
+    assert!(
+        twenty.iter().all(|o| !app.sim.is_blacklisted(o)),
+        "nobody changed"
+    );
+
+    assert_eq!(app.blacklisting(&token, "batchblacklist", twenty).await, 0);
+    assert!(twenty.iter().all(|o| app.sim.is_blacklisted(o)));
+    assert_eq!(
+        app.blacklisting(&token, "batchblacklist", &twenty[..3])
+            .await,
+        0,
+        "again"
+    );
+    let after = |begin: &str| {
+        let app = &app;
+        let token = &token;
+        let body = json!({ "begin_openid": begin });
+        async move {
+            app.post("/cgi-bin/tags/members/getblacklist", token, body)
+                .await
+        }
+    };
+    assert_eq!(total(&after("").await), seeded + 20);
+    assert_eq!(
+        app.blacklisting(&token, "batchunblacklist", &clean[10..])
+            .await,
+        0
+    );
+    assert_eq!(
+        total(&after("").await),
+        seeded + 10,
+        "the 21st was not blacklisted"
+    );
+    assert!(!app.sim.is_blacklisted(&clean[15]) && app.sim.is_blacklisted(&clean[5]));
+    assert_eq!(errcode(&after("bogus").await), 40003);
+}
+
+#[tokio::test]
+async fn user_info_and_batchget_carry_each_followers_tags() {
+    let app = spawn_default().await;
+    let token = app.token().await;
+    let follower = app.sim.follower_openid(42);
+    let tag = app.sim.create_tag("信息");
+    assert_eq!(
+        app.tagging(&token, "batchtagging", &[&follower], i64::from(tag))
+            .await,
+        0
+    );
+    let expected = app.sim.tags_of(&follower).expect("a follower");
+    assert!(expected.contains(&tag));
+    let v = app
+        .get(
+            "/cgi-bin/user/info",
+            &[("access_token", &token), ("openid", &follower)],
+        )
+        .await;
+    assert_eq!(v["tagid_list"], json!(expected));
+    assert_eq!(
+        v["groupid"],
+        app.sim.group_of(&follower).expect("a follower")
+    );
+
+    let tagged = (0..1_000)
+        .map(|i| app.sim.follower_openid(i))
+        .find(|o| app.sim.tags_of(o).is_some_and(|t| t.len() >= 2))
+        .expect("a follower with two tags");
+    let list = json!({ "user_list": [{ "openid": follower }, { "openid": tagged }] });
+    let v = app.post("/cgi-bin/user/info/batchget", &token, list).await;
+    let infos = v["user_info_list"].as_array().expect("a list");
+    assert_eq!(infos[0]["tagid_list"], json!(expected));
+    assert_eq!(infos[1]["tagid_list"], json!(app.sim.tags_of(&tagged)));
+}
+
+#[tokio::test]
+async fn switched_off_apis_answer_48001_and_change_nothing() {
+    let no_tags = spawn(SimConfig {
+        tags_api: false,
+        ..SimConfig::default()
+    })
+    .await;
+    let token = no_tags.token().await;
+    let v = no_tags
+        .get("/cgi-bin/tags/get", &[("access_token", &token)])
+        .await;
+    assert_eq!(errcode(&v), 48001);
+    assert_eq!(errcode(&no_tags.create_tag(&token, "x").await), 48001);
+    assert_eq!(no_tags.sim.tag_count(), 5);
+    let openid = no_tags.sim.follower_openid(1);
+    for (path, body) in [
+        ("/cgi-bin/user/tag/get", json!({ "tagid": 2 })),
+        ("/cgi-bin/tags/getidlist", json!({ "openid": openid })),
+        ("/cgi-bin/tags/members/getblacklist", json!({})),
+        (
+            "/cgi-bin/tags/members/batchblacklist",
+            json!({ "openid_list": [openid] }),
+        ),
+    ] {
+        assert_eq!(
+            errcode(&no_tags.post(path, &token, body).await),
+            48001,
+            "{path}"
+        );
+    }
+    assert!(!no_tags.sim.is_blacklisted(&openid));
+    assert_eq!(
+        no_tags.tagging(&token, "batchtagging", &[&openid], 2).await,
+        48001
+    );
+    assert_eq!(
+        no_tags.groups(&token).await.len(),
+        7,
+        "the groups API still answers"
+    );
+    let v = no_tags.get("/cgi-bin/tags/get", &[]).await;
+    assert_eq!(errcode(&v), 41001, "the token is checked first");
+
+    let no_groups = spawn(SimConfig {
+        groups_api: false,
+        ..SimConfig::default()
+    })
+    .await;
+    let token = no_groups.token().await;
+    let v = no_groups
+        .get("/cgi-bin/groups/get", &[("access_token", &token)])
+        .await;
+    assert_eq!(errcode(&v), 48001);
+    assert_eq!(errcode(&no_groups.create(&token, "x").await), 48001);
+    assert_eq!(no_groups.sim.group_count(), 7);
+    assert_eq!(
+        no_groups.tags(&token).await.len(),
+        5,
+        "the tag API still answers"
+    );
+    let v = no_groups
+        .get(
+            "/cgi-bin/user/info",
+            &[
+                ("access_token", &token),
+                ("openid", &no_groups.sim.follower_openid(1)),
+            ],
+        )
+        .await;
+    assert_eq!(v["subscribe"], 1, "user/* always answers");
+}
+
+#[tokio::test]
+async fn tagging_shares_batchupdates_per_minute_limit() {
+    let app = spawn(SimConfig {
+        batch_per_minute: Some(2),
+        ..SimConfig::default()
+    })
+    .await;
+    let token = app.token().await;
+    let tag = i64::from(app.sim.create_tag("限"));
+    let a = vec![app.sim.follower_openid(1)];
+    let body = json!({ "openid_list": a, "to_groupid": 100 });
+    let v = app
+        .post("/cgi-bin/groups/members/batchupdate", &token, body)
+        .await;
+    assert_eq!(errcode(&v), 0);
+    assert_eq!(app.tagging(&token, "batchtagging", &a, 9_999).await, 45159);
+    assert_eq!(
+        app.tagging(&token, "batchtagging", &a, tag).await,
+        0,
+        "the refused one did not count"
+    );
+    assert_eq!(app.tagging(&token, "batchuntagging", &a, tag).await, 45011);
+    assert_eq!(app.sim.tag_members(tag as u32), 1, "nothing changed");
+    assert_eq!(app.sim.tag_log().len(), 1);
+}
+
+#[tokio::test]
+async fn tag_endpoints_taking_a_body_refuse_get_and_bad_json() {
+    let app = spawn_default().await;
+    let token = app.token().await;
+    for path in [
+        "/cgi-bin/tags/create",
+        "/cgi-bin/tags/update",
+        "/cgi-bin/tags/delete",
+        "/cgi-bin/user/tag/get",
+        "/cgi-bin/tags/members/batchtagging",
+        "/cgi-bin/tags/members/batchuntagging",
+        "/cgi-bin/tags/getidlist",
+        "/cgi-bin/tags/members/getblacklist",
+        "/cgi-bin/tags/members/batchblacklist",
+        "/cgi-bin/tags/members/batchunblacklist",
+    ] {
+        let v = app.get(path, &[("access_token", &token)]).await;
+        assert_eq!(errcode(&v), 43002, "GET {path}");
+        let v = app.post_raw(path, Some(&token), "not json".into()).await;
+        assert_eq!(errcode(&v), 47001, "POST {path}");
+    }
+    let v = app
+        .post(
+            "/cgi-bin/tags/members/batchtagging",
+            &token,
+            json!({ "openid_list": [app.sim.follower_openid(1)], "tagid": "100" }),
+        )
+        .await;
+    assert_eq!(errcode(&v), 47001, "a tag id must be a number");
 }

@@ -2,6 +2,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::Api;
 use crate::i18n::Lang;
 
 /// A group id as WeChat assigns it: 0, 1 and 2 are the system's own groups, new ones start at 100.
@@ -81,17 +82,26 @@ impl fmt::Display for GroupId {
 impl GroupIdError {
     /// The message an operator sees next to the field.
     pub fn message(&self, lang: Lang) -> String {
+        self.message_in(lang, Api::Groups)
+    }
+
+    /// The message in the words of `api` ("标签 ID…" for tags).
+    pub fn message_in(&self, lang: Lang, api: Api) -> String {
         let l = lang.code();
+        let key = |base: &str| {
+            lang.key_in(api.as_str(), base)
+                .unwrap_or_else(|| base.to_owned())
+        };
         match self {
-            Self::Empty => rust_i18n::t!("err.group_id.empty", locale = l).into_owned(),
+            Self::Empty => rust_i18n::t!(key("err.group_id.empty"), locale = l).into_owned(),
             Self::NotANumber(s) => {
-                rust_i18n::t!("err.group_id.not_a_number", locale = l, value = s).into_owned()
+                rust_i18n::t!(key("err.group_id.not_a_number"), locale = l, value = s).into_owned()
             }
             Self::Negative(s) => {
-                rust_i18n::t!("err.group_id.negative", locale = l, value = s).into_owned()
+                rust_i18n::t!(key("err.group_id.negative"), locale = l, value = s).into_owned()
             }
             Self::TooLarge(s) => {
-                rust_i18n::t!("err.group_id.too_large", locale = l, value = s).into_owned()
+                rust_i18n::t!(key("err.group_id.too_large"), locale = l, value = s).into_owned()
             }
         }
     }

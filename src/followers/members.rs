@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::{
     auth::{CanChange, CanView},
-    domain::{GroupId, OpenId},
+    domain::{Api, GroupId, OpenId},
     groups::GroupInUrl,
     jobs::create_job,
     state::{AppState, Snapshot},
@@ -32,6 +32,9 @@ pub struct MembersQuery {
     /// Why a move was not made (after the redirect).
     #[serde(default)]
     problem: Option<String>,
+    /// Tags mode: where the live page of `user/tag/get` starts.
+    #[serde(default)]
+    after: String,
 }
 
 /// The problems a move form can come back with.
@@ -63,6 +66,18 @@ pub struct MembersPage {
     pub q_error: Option<String>,
     pub page: u32,
     pub last_sync: Option<SyncRow>,
+    /// Tags mode without a search: the rows are one page of `user/tag/get`, read live; `after`
+    /// is where it started and `next` where the next one starts.
+    pub live: Option<LivePage>,
+}
+
+/// Where a page of a tag's members read from WeChat starts, and where the next one does.
+#[derive(Debug, Clone, Default)]
+pub struct LivePage {
+    pub after: Option<OpenId>,
+    pub next: Option<OpenId>,
+    /// WeChat did not answer: what it said instead.
+    pub error: Option<String>,
 }
 
 impl MembersPage {
@@ -74,9 +89,24 @@ impl MembersPage {
     }
 
     fn when(&self, us: &i64) -> String {
+        if *us == 0 {
+            // Read live and never stored by a sync: no time to show.
+            return self.chrome.t("tags.members.not_synced");
+        }
         jiff::Timestamp::from_microsecond(*us)
             .map(|t| self.chrome.time(t))
             .unwrap_or_default()
+    }
+
+    fn live_next_url(&self) -> Option<String> {
+        let next = self.live.as_ref()?.next.as_ref()?;
+        let members = self.chrome.urls.group_members(self.group.id).to_string();
+        Some(with_query(&members, &[("after", next.as_str())]))
+    }
+
+    fn live_first_url(&self) -> Option<String> {
+        self.live.as_ref()?.after.as_ref()?;
+        Some(self.chrome.urls.group_members(self.group.id).to_string())
     }
 
     fn pages(&self) -> u32 {
@@ -105,10 +135,27 @@ pub async fn page(
     };
     let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
     let store = &state.store;
-    let matching = store.group_member_count(group.id.get(), &q).await?;
-    let rows = store
-        .group_members(group.id.get(), &q, page, PER_PAGE)
-        .await?;
+    let tags = state.site.api == Api::Tags;
+    let (matching, rows, live) = if tags && q.is_empty() && q_error.is_none() {
+        let after = match query.after.trim() {
+            "" => None,
+            a => Some(OpenId::parse(a).map_err(|_| AppError::BadQuery("after".into()))?),
+        };
+        let (rows, live) = live_members(&state, &chrome, group.id, after).await?;
+        (group.count, rows, Some(live))
+    } else if tags {
+        let matching = store.tag_member_count(group.id.get(), &q).await?;
+        let rows = store
+            .tag_members(group.id.get(), &q, page, PER_PAGE)
+            .await?;
+        (matching, rows, None)
+    } else {
+        let matching = store.group_member_count(group.id.get(), &q).await?;
+        let rows = store
+            .group_members(group.id.get(), &q, page, PER_PAGE)
+            .await?;
+        (matching, rows, None)
+    };
     let status = if q_error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -136,8 +183,51 @@ pub async fn page(
         q_error,
         page,
         last_sync: store.sync_last_done().await?,
+        live,
     };
     Ok((status, html(&view)?).into_response())
+}
+
+/// One page of a tag's members straight from WeChat (`user/tag/get`), with the stored times.
+async fn live_members(
+    state: &AppState,
+    chrome: &Chrome,
+    tag: GroupId,
+    after: Option<OpenId>,
+) -> Result<(Vec<FollowerRow>, LivePage), AppError> {
+    let page = match state.client.tag_members(tag, after.as_ref()).await {
+        Ok(page) => page,
+        Err(e) => {
+            let error = Some(format!(
+                "{} {}",
+                e.title(chrome.lang),
+                e.explain(chrome.lang)
+            ));
+            let live = LivePage {
+                after,
+                next: None,
+                error,
+            };
+            return Ok((Vec::new(), live));
+        }
+    };
+    let ids: Vec<&str> = page.openids.iter().map(OpenId::as_str).collect();
+    let confirmed = state.store.followers_confirmed(&ids).await?;
+    let rows = page
+        .openids
+        .iter()
+        .map(|o| FollowerRow {
+            openid: o.to_string(),
+            group_id: 0,
+            confirmed_at: confirmed.get(o.as_str()).copied().unwrap_or(0),
+        })
+        .collect();
+    let live = LivePage {
+        after,
+        next: page.next,
+        error: None,
+    };
+    Ok((rows, live))
 }
 
 /// `POST /groups/{id}/members/move`: the ticked OpenIDs (or every member matching the search,

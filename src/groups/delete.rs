@@ -34,6 +34,16 @@ pub struct DeletePage {
     pub g: Group,
 }
 
+impl DeletePage {
+    /// Not one of WeChat's own, and not a tag WeChat would refuse for its size.
+    fn can_delete(&self) -> bool {
+        !self.g.id.is_system() && !(self.chrome.tags() && self.g.count > MAX_DELETABLE_TAG)
+    }
+}
+
+/// WeChat refuses to delete a tag with more followers than this (45057).
+pub const MAX_DELETABLE_TAG: u64 = 100_000;
+
 /// The group an `{id}` names, if it may be deleted: 0, 1 and 2 are WeChat's, and asking to
 /// delete one is answered with a message (htmx) or the page saying so (no JavaScript). Named
 /// after `IsAdmin`, so a role that may not delete is refused first.
@@ -44,15 +54,28 @@ impl FromRequestParts<AppState> for Deletable {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let GroupInUrl { group: g, .. } = GroupInUrl::from_request_parts(parts, state).await?;
-        if !g.id.is_system() {
+        let too_big = state.site.api == Api::Tags && g.count > MAX_DELETABLE_TAG;
+        if !g.id.is_system() && !too_big {
             return Ok(Deletable(g));
         }
         let Ok(chrome) = Chrome::from_request_parts(parts, state).await;
         let Ok(hx) = HxRequest::from_request_parts(parts, state).await;
-        let notice = Notice::error(
-            chrome.t("groups.delete.system"),
-            chrome.t("groups.delete.system_detail"),
-        );
+        let notice = if too_big {
+            // WeChat would answer 45057; saying so first spares the call and explains the way out.
+            let detail = chrome.t2(
+                "tags.delete.too_big_detail",
+                "n",
+                chrome.num(g.count),
+                "max",
+                chrome.num(MAX_DELETABLE_TAG),
+            );
+            Notice::error(chrome.t("tags.delete.too_big"), detail)
+        } else {
+            Notice::error(
+                chrome.t("groups.delete.system"),
+                chrome.t("groups.delete.system_detail"),
+            )
+        };
         let refused = Reply::new(hx)
             .status(StatusCode::UNPROCESSABLE_ENTITY)
             .notice(notice)

@@ -50,6 +50,7 @@ fn flash_notice(flash: &Flash, chrome: &Chrome, snapshot: Option<&Snapshot>) -> 
             chrome.t2("groups.renamed", "name", &g.name, "id", g.id)
         }
         Flash::Deleted(id) => chrome.t1("groups.deleted_id", "id", id),
+        Flash::Tagged(openid) => chrome.t1("tags.member.changed", "openid", openid),
         Flash::Moved { to, openid } => {
             let g = group(*to)?;
             rust_i18n::replace_patterns(

@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use crate::{
     auth::CanView,
-    domain::OpenId,
+    domain::{Api, OpenId},
     members::panel::{Found, MemberPanel},
     state::AppState,
     web::{AppError, Chrome, HxRequest, Notice, Query, Reply},
@@ -64,17 +64,29 @@ async fn lookup_with_notice(
         }
     };
     panel.openid_value = openid.to_string();
-    match state.client.get_user_group(&openid).await {
-        Ok(group_id) => {
-            panel.found = Some(Found {
+    let found = match panel.chrome.api {
+        Api::Groups => state.client.get_user_group(&openid).await.map(|group_id| {
+            let group_name = panel
+                .snapshot
+                .as_ref()
+                .and_then(|s| s.find(group_id))
+                .map(|g| g.name.clone());
+            Found {
                 openid: openid.to_string(),
                 group_id,
-                group_name: panel
-                    .snapshot
-                    .as_ref()
-                    .and_then(|s| s.find(group_id))
-                    .map(|g| g.name.clone()),
-            });
+                group_name,
+                tags: Vec::new(),
+            }
+        }),
+        Api::Tags => state
+            .client
+            .tags_of(&openid)
+            .await
+            .map(|tags| Found::with_tags(openid.as_str(), &tags, panel.snapshot.as_deref())),
+    };
+    match found {
+        Ok(found) => {
+            panel.found = Some(found);
             (panel, None)
         }
         Err(error) => {

@@ -1,8 +1,10 @@
-//! One follower at a time: find their group by OpenID, move them to another.
+//! One follower at a time: find their group (or their tags) by OpenID, move them to another
+//! group (or add, remove and replace tags).
 
 pub mod lookup;
 pub mod moving;
 mod panel;
+pub mod tagging;
 
 pub use lookup::lookup_into;
-pub use panel::{Found, MemberPanel};
+pub use panel::{Carried, Found, MemberPanel};

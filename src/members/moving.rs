@@ -112,6 +112,7 @@ fn found(state: &AppState, openid: &OpenId, group: GroupId) -> Found {
         openid: openid.to_string(),
         group_id: group,
         group_name: name_of(state, group),
+        tags: Vec::new(),
     }
 }
 

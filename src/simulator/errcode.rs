@@ -47,10 +47,27 @@ pub(crate) enum Errcode {
     GroupNameTooLong,
     /// 45018: the account already has 500 groups.
     TooManyGroups,
+    /// 45056: the account already has 100 tags (标签数过多).
+    TooManyTags,
+    /// 45057: a tag with more than 100,000 followers cannot be deleted (标签粉丝过多不能删除).
+    TagHasTooManyFollowers,
+    /// 45058: tags 0, 1 and 2 are the system's own (不能修改0/1/2系统标签).
+    SystemTag,
+    /// 45059: a follower would carry more than 20 tags (用户标签数超限).
+    FollowerHasTooManyTags,
+    /// 45157: an empty tag name, or one another tag already has (标签名非法或重名).
+    InvalidTagName,
+    /// 45158: a tag name longer than 30 bytes in UTF-8 (标签名超过30字节).
+    TagNameTooLong,
+    /// 45159: a tag id that does not exist (非法的标签).
+    InvalidTagId,
     /// 47001: the body is not JSON or lacks a field.
     DataFormat,
-    /// 48001: an API this account may not call (here: a path the simulator does not know).
+    /// 48001: an API this account may not call (a path the simulator does not know, or an API
+    /// switched off in [`super::SimConfig`]).
     ApiUnauthorized,
+    /// 49003: an OpenID of another AppID (openid不属于此AppID).
+    OpenidOfAnotherAppid,
 }
 
 impl Errcode {
@@ -75,12 +92,23 @@ impl Errcode {
             Self::SystemGroup => 45016,
             Self::GroupNameTooLong => 45017,
             Self::TooManyGroups => 45018,
+            Self::TooManyTags => 45056,
+            Self::TagHasTooManyFollowers => 45057,
+            Self::SystemTag => 45058,
+            Self::FollowerHasTooManyTags => 45059,
+            Self::InvalidTagName => 45157,
+            Self::TagNameTooLong => 45158,
+            Self::InvalidTagId => 45159,
             Self::DataFormat => 47001,
             Self::ApiUnauthorized => 48001,
+            Self::OpenidOfAnotherAppid => 49003,
         }
     }
 
     /// WeChat's English errmsg (the wording WeChat's servers and the SDKs' tables use).
+    ///
+    /// For the tag codes (45056–45059, 45157–45159, 49003) WeChat publishes only the Chinese
+    /// meaning; their English here is a plausible rendering in WeChat's style, not a quote.
     pub(crate) fn message(self) -> &'static str {
         match self {
             Self::SystemError => "system error",
@@ -102,8 +130,16 @@ impl Errcode {
             Self::SystemGroup => "system group can not be changed",
             Self::GroupNameTooLong => "group name too long",
             Self::TooManyGroups => "too many group now, no need to add new",
+            Self::TooManyTags => "too many tags",
+            Self::TagHasTooManyFollowers => "can not delete the tag that has too many fans",
+            Self::SystemTag => "can not modify sys tag",
+            Self::FollowerHasTooManyTags => "user has too many tags",
+            Self::InvalidTagName => "invalid tag name",
+            Self::TagNameTooLong => "tag name too long",
+            Self::InvalidTagId => "invalid tag id",
             Self::DataFormat => "data format error",
             Self::ApiUnauthorized => "api unauthorized",
+            Self::OpenidOfAnotherAppid => "openid not belong to this appid",
         }
     }
 

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -43,7 +44,8 @@ impl fmt::Debug for Simulator {
 
 impl Simulator {
     /// Seeds the account: groups 0/1/2, a few demo groups (ids 100–103) and `followers` followers
-    /// spread over them, deterministically.
+    /// spread over them; tag 2 (星标组) and demo tags 100–103 with overlapping members, and a few
+    /// blacklisted followers; all deterministically.
     pub fn new(config: SimConfig) -> Self {
         let state = SimState::seeded(&config);
         Self {
@@ -135,6 +137,75 @@ impl Simulator {
         self.state().account.group_count()
     }
 
+    /// The tags a follower carries, ascending, or `None` if the OpenID is not a follower. For test
+    /// assertions: not counted as a call.
+    pub fn tags_of(&self, openid: &str) -> Option<Vec<u32>> {
+        let index = self.follower_index(openid)?;
+        Some(self.state().tags.tags_of(index))
+    }
+
+    /// How many tags exist, tag 2 included.
+    pub fn tag_count(&self) -> usize {
+        self.state().tags.count()
+    }
+
+    /// How many followers carry `tag` (0 when there is no such tag).
+    pub fn tag_members(&self, tag: u32) -> u64 {
+        self.state().tags.members_len(tag).unwrap_or(0)
+    }
+
+    /// Whether a follower is on the tag API's blacklist (`false` for a non-follower).
+    pub fn is_blacklisted(&self, openid: &str) -> bool {
+        self.follower_index(openid)
+            .is_some_and(|index| self.state().tags.is_blacklisted(index))
+    }
+
+    /// Every `tags/members/batchtagging` and `batchuntagging` the simulator carried out (refused
+    /// ones are not listed), in order: `"batchtagging"` or `"batchuntagging"`, the OpenIDs and the
+    /// tag. Like [`Self::batch_log`].
+    pub fn tag_log(&self) -> Vec<(&'static str, Vec<String>, u32)> {
+        self.state()
+            .tag_log()
+            .iter()
+            .map(|(call, indexes, tag)| {
+                let openids = indexes
+                    .iter()
+                    .map(|&i| self.inner.setup.codec.encode(i))
+                    .collect();
+                (*call, openids, *tag)
+            })
+            .collect()
+    }
+
+    /// Creates a tag as `tags/create` would, without a call, and answers its id.
+    ///
+    /// # Panics
+    /// If WeChat's rules refuse the name or the account has 100 tags: a test set up wrong.
+    pub fn create_tag(&self, name: &str) -> u32 {
+        self.state()
+            .tags
+            .create(name)
+            .unwrap_or_else(|e| panic!("create_tag({name:?}): {}", e.code()))
+    }
+
+    /// Gives `tag` to the followers with these indexes in one cheap step (a tag with 100,001
+    /// followers without 100,001 calls). Not a call, not logged, not paced.
+    ///
+    /// # Panics
+    /// If the range goes beyond the followers, the tag is 0, 1 or unknown, or 20 other tags have
+    /// members within the range (the 20-tag rule, kept coarsely): a test set up wrong.
+    pub fn tag_range(&self, tag: u32, indexes: Range<u32>) {
+        let mut state = self.state();
+        assert!(
+            indexes.end <= state.account.followers(),
+            "tag_range: {indexes:?} goes beyond the {} followers",
+            state.account.followers()
+        );
+        if let Err(e) = state.tags.tag_range(tag, indexes.clone()) {
+            panic!("tag_range({tag}, {indexes:?}): {}", e.code());
+        }
+    }
+
     /// Every token handed out so far answers 42001 (expired) from now on.
     pub fn expire_tokens(&self) {
         self.state().tokens.expire_all();
@@ -154,6 +225,12 @@ impl Simulator {
         lock(&self.inner.state)
     }
 
+    /// The index of a current follower's OpenID.
+    fn follower_index(&self, openid: &str) -> Option<u32> {
+        let index = self.inner.setup.codec.decode(openid)?;
+        (index < self.state().account.followers()).then_some(index)
+    }
+
     /// Counts one request to `path`; `known` says it is an endpoint the simulator has.
     pub(super) fn count(&self, path: &str, known: bool) {
         self.inner.total_calls.fetch_add(1, Ordering::Relaxed);
@@ -170,7 +247,9 @@ impl Simulator {
         lock(&self.inner.faults).take(path)
     }
 
-    /// The WeChat rules every endpoint shares (method, access_token), then the endpoint's own.
+    /// The WeChat rules every endpoint shares (method, access_token, whether the account may use
+    /// the API), then the endpoint's own. The API switch comes after the token, as WeChat can only
+    /// know which account calls from its token.
     pub(super) fn answer(
         &self,
         endpoint: Endpoint,
@@ -188,6 +267,9 @@ impl Simulator {
                 .filter(|t| !t.is_empty())
                 .ok_or(Errcode::AccessTokenMissing)?;
             state.tokens.check(token, now)?;
+        }
+        if !endpoint.allowed(&self.inner.setup.config) {
+            return Err(Errcode::ApiUnauthorized);
         }
         endpoints::run(endpoint, &self.inner.setup, &mut state, call, now)
     }

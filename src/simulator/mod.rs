@@ -1,8 +1,18 @@
 //! A faithful stand-in for WeChat's API: the demo's account and the tests' double.
 //!
 //! Same paths, same JSON, same rules and error codes as `api.weixin.qq.com` for the calls wxgroups
-//! makes (see `shared/WECHAT_API.md`): access_tokens (classic and stable), the groups API and the
-//! user list. Errors are HTTP 200 with `{"errcode":N,"errmsg":"..."}`, as WeChat sends them.
+//! makes (see `shared/WECHAT_API.md`):
+//! - access_tokens: `token` (classic) and `stable_token`;
+//! - the groups API: `groups/create`, `get`, `getid`, `update`, `delete`, `members/update`,
+//!   `members/batchupdate`;
+//! - the tag API: `tags/create`, `get`, `update`, `delete`, `getidlist`, `user/tag/get`,
+//!   `tags/members/batchtagging`, `batchuntagging`, and the blacklist: `tags/members/getblacklist`,
+//!   `batchblacklist`, `batchunblacklist`;
+//! - the users: `user/get`, `user/info`, `user/info/batchget` (with `groupid` and `tagid_list`).
+//!
+//! Errors are HTTP 200 with `{"errcode":N,"errmsg":"..."}`, as WeChat sends them. The groups and
+//! the tag API can each be switched off ([`SimConfig::groups_api`], [`SimConfig::tags_api`]): their
+//! endpoints then answer 48001, as for an account WeChat does not let use them.
 //!
 //! Every request enters through one function (`entry`, in `http.rs`) that counts it, applies any
 //! injected [`Fault`] (latency, forced errcodes, 5xx, garbage bodies, dropped connections, hangs),
@@ -19,8 +29,9 @@
 //! - `faults.rs`: [`Fault`], the faults in force and [`parse_fault_spec`].
 //! - `endpoints.rs`: one function per WeChat endpoint.
 //! - `state.rs`: [`SimConfig`], and the state behind the one lock.
-//! - `account.rs`, `tokens.rs`, `openid.rs`, `errcode.rs`: groups and followers, access_tokens,
-//!   OpenIDs, WeChat's error codes.
+//! - `account.rs`, `tags.rs`, `tokens.rs`, `openid.rs`, `errcode.rs`: groups and followers,
+//!   tags and the blacklist (one bitmap each, nothing per follower), access_tokens, OpenIDs,
+//!   WeChat's error codes.
 
 mod account;
 mod endpoints;
@@ -30,6 +41,7 @@ mod handle;
 mod http;
 mod openid;
 mod state;
+mod tags;
 mod tokens;
 
 pub use faults::{Fault, parse_fault_spec};

@@ -3,11 +3,18 @@
 //! A million followers must not cost a million `String`s, so the simulator never stores an OpenID:
 //! it computes one from the index and decodes it back. The result looks like a real OpenID
 //! ("o" + 27 characters of `[A-Za-z0-9_-]`, 28 in all) and carries a check derived from the AppID,
-//! so a typo, a tampered character or another account's OpenID decodes to "unknown" (40003).
+//! so a typo, a tampered character or another account's OpenID is not one of ours.
+//!
+//! The tag API answers 49003 ("openid does not belong to this AppID") for another account's OpenID
+//! and 40003 for garbage, so the two must be told apart without knowing the other AppID. Real
+//! WeChat knows every account; the simulator instead seals every OpenID it makes, for whichever
+//! AppID, with a checksum that does not depend on the AppID: a string whose seal holds but whose
+//! AppID check fails was made by the simulator for another account ([`Decoded::OtherAccount`]);
+//! anything else that fails is [`Decoded::Malformed`], a typo or tampering included.
 //!
 //! Layout of the 20 encoded bytes: `mix(index)` (8 bytes, a bijection keyed by the AppID, so
-//! consecutive followers do not get consecutive-looking ids) followed by 12 check bytes hashed from
-//! the AppID and the index.
+//! consecutive followers do not get consecutive-looking ids), 8 check bytes hashed from the AppID
+//! and the index, then the 4-byte seal hashed from the 16 bytes before it.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -15,11 +22,25 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 /// Length of every simulated OpenID, like real ones.
 pub(crate) const OPENID_LEN: usize = 28;
 const RAW_LEN: usize = 20;
-const CHECK_LEN: usize = RAW_LEN - 8;
+/// Where the AppID check ends and the seal begins.
+const SEALED_LEN: usize = 16;
+/// Keys the seal; the same for every AppID, which is the point of it.
+const SEAL_KEY: u64 = 0x5ea1_5ea1_0000_0001;
 
 // Odd multipliers (from splitmix64 / murmur3's finaliser): odd means invertible modulo 2^64.
 const M1: u64 = 0xbf58_476d_1ce4_e5b9;
 const M2: u64 = 0x94d0_49bb_1331_11eb;
+
+/// What a string given as an OpenID turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decoded {
+    /// This account's OpenID of the follower with this index (who may or may not follow).
+    Ours(u32),
+    /// A well-formed OpenID the simulator made for another AppID.
+    OtherAccount,
+    /// Not an OpenID at all, or one with a character changed.
+    Malformed,
+}
 
 /// Encodes and decodes the OpenIDs of one account.
 #[derive(Debug, Clone)]
@@ -39,7 +60,9 @@ impl OpenIdCodec {
     pub(crate) fn encode(&self, index: u32) -> String {
         let mut raw = [0u8; RAW_LEN];
         raw[..8].copy_from_slice(&mix(u64::from(index) ^ self.key).to_be_bytes());
-        raw[8..].copy_from_slice(&self.check(index));
+        raw[8..SEALED_LEN].copy_from_slice(&self.check(index));
+        let seal = seal(&raw[..SEALED_LEN]);
+        raw[SEALED_LEN..].copy_from_slice(&seal);
         let mut out = String::with_capacity(OPENID_LEN);
         out.push('o');
         URL_SAFE_NO_PAD.encode_string(raw, &mut out);
@@ -50,32 +73,59 @@ impl OpenIdCodec {
     ///
     /// Never panics, whatever the input: this runs on what clients send.
     pub(crate) fn decode(&self, openid: &str) -> Option<u32> {
-        let body = openid.strip_prefix('o')?;
-        if openid.len() != OPENID_LEN {
-            return None;
+        match self.classify(openid) {
+            Decoded::Ours(index) => Some(index),
+            Decoded::OtherAccount | Decoded::Malformed => None,
         }
-        // A little room to spare: the engine decides by itself how much 27 characters decode to.
-        let mut raw = [0u8; RAW_LEN + 4];
-        // The base64 engine refuses non-zero trailing bits, so each index has exactly one
-        // spelling: changing the last character's low bits is a different (invalid) OpenID.
-        let n = URL_SAFE_NO_PAD.decode_slice(body, &mut raw).ok()?;
-        if n != RAW_LEN {
-            return None;
+    }
+
+    /// What `openid` is: ours (and whose), another account's, or garbage.
+    ///
+    /// Never panics, whatever the input: this runs on what clients send.
+    pub(crate) fn classify(&self, openid: &str) -> Decoded {
+        let Some(raw) = raw_bytes(openid) else {
+            return Decoded::Malformed;
+        };
+        if raw[SEALED_LEN..] != seal(&raw[..SEALED_LEN]) {
+            return Decoded::Malformed;
         }
         let mut head = [0u8; 8];
         head.copy_from_slice(&raw[..8]);
-        let index = u32::try_from(unmix(u64::from_be_bytes(head)) ^ self.key).ok()?;
-        (raw[8..RAW_LEN] == self.check(index)).then_some(index)
+        match u32::try_from(unmix(u64::from_be_bytes(head)) ^ self.key) {
+            Ok(index) if raw[8..SEALED_LEN] == self.check(index) => Decoded::Ours(index),
+            _ => Decoded::OtherAccount,
+        }
     }
 
-    fn check(&self, index: u32) -> [u8; CHECK_LEN] {
-        let a = splitmix(self.key ^ u64::from(index).wrapping_mul(M2));
-        let b = splitmix(a ^ self.key.rotate_left(17));
-        let mut out = [0u8; CHECK_LEN];
-        out[..8].copy_from_slice(&a.to_be_bytes());
-        out[8..].copy_from_slice(&b.to_be_bytes()[..4]);
-        out
+    fn check(&self, index: u32) -> [u8; 8] {
+        splitmix(self.key ^ u64::from(index).wrapping_mul(M2)).to_be_bytes()
     }
+}
+
+/// The 20 bytes behind an OpenID's 27 characters after the "o", if it has that shape.
+fn raw_bytes(openid: &str) -> Option<[u8; RAW_LEN]> {
+    let body = openid.strip_prefix('o')?;
+    if openid.len() != OPENID_LEN {
+        return None;
+    }
+    // A little room to spare: the engine decides by itself how much 27 characters decode to.
+    let mut raw = [0u8; RAW_LEN + 4];
+    // The base64 engine refuses non-zero trailing bits, so each index has exactly one
+    // spelling: changing the last character's low bits is a different (invalid) OpenID.
+    let n = URL_SAFE_NO_PAD.decode_slice(body, &mut raw).ok()?;
+    if n != RAW_LEN {
+        return None;
+    }
+    let mut out = [0u8; RAW_LEN];
+    out.copy_from_slice(&raw[..RAW_LEN]);
+    Some(out)
+}
+
+/// The AppID-independent checksum that ends every simulated OpenID.
+fn seal(sealed: &[u8]) -> [u8; RAW_LEN - SEALED_LEN] {
+    let mut out = [0u8; RAW_LEN - SEALED_LEN];
+    out.copy_from_slice(&splitmix(hash_bytes(sealed) ^ SEAL_KEY).to_be_bytes()[..4]);
+    out
 }
 
 /// A bijection on `u64`: multiply by odd constants and xor-shift, each step invertible.
@@ -206,7 +256,7 @@ mod tests {
                 }
                 chars[pos] = replacement;
                 let tampered: String = chars.into_iter().collect();
-                assert_eq!(c.decode(&tampered), None, "{tampered}");
+                assert_eq!(c.classify(&tampered), Decoded::Malformed, "{tampered}");
             }
         }
     }
@@ -215,9 +265,18 @@ mod tests {
     fn another_accounts_openids_are_unknown() {
         let ours = codec();
         let theirs = OpenIdCodec::new("wx1234567890abcdef");
-        for i in 0..1_000 {
+        for i in (0..1_000).chain([u32::MAX]) {
             assert_eq!(ours.decode(&theirs.encode(i)), None);
+            assert_eq!(ours.classify(&theirs.encode(i)), Decoded::OtherAccount);
             assert_ne!(ours.encode(i), theirs.encode(i));
+        }
+    }
+
+    #[test]
+    fn our_own_openids_classify_as_ours_whether_or_not_the_index_follows() {
+        let c = codec();
+        for i in [0, 7, 1_000_000, u32::MAX] {
+            assert_eq!(c.classify(&c.encode(i)), Decoded::Ours(i));
         }
     }
 
@@ -235,7 +294,7 @@ mod tests {
             long.as_str(),
             "o+/+/+/+/+/+/+/+/+/+/+/+/+/+",
         ] {
-            assert_eq!(c.decode(s), None, "{s}");
+            assert_eq!(c.classify(s), Decoded::Malformed, "{s}");
         }
     }
 }

@@ -73,6 +73,8 @@ pub struct GroupCache {
     max_age: Duration,
     /// Whose list this is: `groups/get` or `tags/get`.
     api: Api,
+    /// The last fetch was answered 48001: this account may not use `api` at all.
+    unavailable: std::sync::atomic::AtomicBool,
 }
 
 impl GroupCache {
@@ -82,7 +84,14 @@ impl GroupCache {
             refreshing: tokio::sync::Mutex::new(()),
             max_age,
             api,
+            unavailable: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Whether WeChat said (48001, at the last fetch) that this account may not use the API the
+    /// list comes from: every page says so, and suggests the other one.
+    pub fn api_unavailable(&self) -> bool {
+        self.unavailable.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The cached list without any upstream call, fresh or not.
@@ -131,7 +140,11 @@ impl GroupCache {
     }
 
     async fn fetch_locked(&self, client: &WeChatClient) -> View {
-        match client.get_list(self.api).await {
+        let answer = client.get_list(self.api).await;
+        let unauthorized = matches!(&answer, Err(e) if e.code() == Some(48001));
+        self.unavailable
+            .store(unauthorized, std::sync::atomic::Ordering::Relaxed);
+        match answer {
             Ok(mut groups) => {
                 groups.sort_by_key(|g| g.id);
                 let mut current = self.current.write().expect("group cache lock");
@@ -201,6 +214,20 @@ impl GroupCache {
             }
             if let Some(g) = groups.iter_mut().find(|g| g.id == to) {
                 g.count += n;
+            }
+        });
+    }
+
+    /// `n` followers were given tag `id` (`added`) or had it taken away: a tag's count
+    /// changes on its own, since a follower carries several tags.
+    pub fn tag_count_changed(&self, id: GroupId, n: u64, added: bool) {
+        self.patch(|groups| {
+            if let Some(g) = groups.iter_mut().find(|g| g.id == id) {
+                g.count = if added {
+                    g.count + n
+                } else {
+                    g.count.saturating_sub(n)
+                };
             }
         });
     }

@@ -60,8 +60,30 @@ impl Store {
             q.push(") ORDER BY openid, tag_id");
             let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&self.pool).await?;
             for (o, t) in rows {
-                out.entry(o).or_default().push(u32::try_from(t).unwrap_or(0));
+                out.entry(o)
+                    .or_default()
+                    .push(u32::try_from(t).unwrap_or(0));
             }
+        }
+        Ok(out)
+    }
+
+    /// When WeChat last confirmed each of `openids` the store knows (µs), for a list read live.
+    pub async fn followers_confirmed(
+        &self,
+        openids: &[&str],
+    ) -> Result<HashMap<String, i64>, StoreError> {
+        let mut out = HashMap::new();
+        for chunk in openids.chunks(ROWS) {
+            let mut q: QueryBuilder<Sqlite> =
+                QueryBuilder::new("SELECT openid, confirmed_at FROM followers WHERE openid IN (");
+            let mut sep = q.separated(", ");
+            for o in chunk {
+                sep.push_bind(*o);
+            }
+            q.push(")");
+            let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&self.pool).await?;
+            out.extend(rows);
         }
         Ok(out)
     }

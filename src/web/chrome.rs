@@ -38,6 +38,8 @@ pub struct Chrome {
     pub circuit_banner: Option<String>,
     /// Today's calls have passed 80% of a daily cap.
     pub quota_banner: Option<String>,
+    /// WeChat answered 48001 to the list: this account cannot use the API chosen.
+    pub api_banner: Option<String>,
 }
 
 impl Chrome {
@@ -179,6 +181,10 @@ impl FromRequestParts<AppState> for Chrome {
         Ok(Chrome {
             circuit_banner,
             quota_banner,
+            api_banner: state.groups.api_unavailable().then(|| {
+                let api = state.site.api;
+                lang.t_in(api.as_str(), "banner.api_unavailable")
+            }),
             actor: parts.extensions.get::<Actor>().cloned(),
             csrf,
             lang,

@@ -21,6 +21,8 @@ pub enum Flash {
         to: GroupId,
         openid: OpenId,
     },
+    /// The tags API: a follower's tags changed (the page looks them up again).
+    Tagged(OpenId),
 }
 
 impl Flash {
@@ -31,13 +33,14 @@ impl Flash {
             Flash::Renamed(_) => "renamed",
             Flash::Deleted(_) => "deleted",
             Flash::Moved { .. } => "moved",
+            Flash::Tagged(_) => "tagged",
         }
     }
 
     /// The group the notice is about, and the row to draw attention to.
     pub fn group(&self) -> Option<GroupId> {
         match self {
-            Flash::Refreshed => None,
+            Flash::Refreshed | Flash::Tagged(_) => None,
             Flash::Created(id) | Flash::Renamed(id) | Flash::Deleted(id) => Some(*id),
             Flash::Moved { to, .. } => Some(*to),
         }
@@ -50,7 +53,7 @@ impl Flash {
         if let Some(id) = self.group() {
             query.append_pair("id", &id.to_string());
         }
-        if let Flash::Moved { openid, .. } = self {
+        if let Flash::Moved { openid, .. } | Flash::Tagged(openid) = self {
             query.append_pair("openid", openid.as_str());
         }
         let mut url = format!("{}?{}", urls.groups(), query.finish());
@@ -85,6 +88,7 @@ impl Flash {
                 to: id()?,
                 openid: OpenId::parse(get("openid")?).ok()?,
             },
+            "tagged" => Flash::Tagged(OpenId::parse(get("openid")?).ok()?),
             _ => return None,
         })
     }
@@ -104,7 +108,11 @@ mod tests {
             Flash::Created(id),
             Flash::Renamed(id),
             Flash::Deleted(id),
-            Flash::Moved { to: id, openid },
+            Flash::Moved {
+                to: id,
+                openid: openid.clone(),
+            },
+            Flash::Tagged(openid),
         ] {
             let url = flash.groups_url(&urls, "q=VIP&sort=count");
             let query = url.split_once('?').unwrap().1.split('#').next().unwrap();

@@ -21,6 +21,10 @@ pub const GROUP_MEMBERS_MOVE: IdPath = IdPath::new("/groups/{id}/members/move");
 
 pub const MEMBER_LOOKUP: &str = "/members/lookup";
 pub const MEMBER_MOVE: &str = "/members/move";
+pub const MEMBER_TAGS: &str = "/members/tags";
+pub const BLACKLIST: &str = "/blacklist";
+pub const BLACKLIST_ADD: &str = "/blacklist/add";
+pub const BLACKLIST_REMOVE: &str = "/blacklist/remove";
 
 pub const JOBS: &str = "/jobs";
 pub const JOBS_PREVIEW: &str = "/jobs/preview";

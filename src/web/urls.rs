@@ -173,6 +173,18 @@ impl Urls {
     pub fn member_move(&self) -> String {
         self.at(paths::MEMBER_MOVE)
     }
+    pub fn member_tags(&self) -> String {
+        self.at(paths::MEMBER_TAGS)
+    }
+    pub fn blacklist(&self) -> String {
+        self.at(paths::BLACKLIST)
+    }
+    pub fn blacklist_add(&self) -> String {
+        self.at(paths::BLACKLIST_ADD)
+    }
+    pub fn blacklist_remove(&self) -> String {
+        self.at(paths::BLACKLIST_REMOVE)
+    }
     pub fn lang(&self) -> String {
         self.at(paths::LANG)
     }

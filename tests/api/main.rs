@@ -18,3 +18,4 @@ mod nginx;
 mod observability;
 mod rename;
 mod site;
+mod tags;
