@@ -154,6 +154,7 @@ fn job_routes() -> Router<AppState> {
     Router::new()
         .route(paths::JOBS, get(list::index))
         .route(paths::JOBS_COPY, post(copy::preview))
+        .route(paths::JOBS_UNTAG_ALL, post(jobs::listing::untag_all))
         .route(
             paths::JOBS_PREVIEW,
             post(list::preview).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),

@@ -8,15 +8,51 @@
 //! read whole before anything is untagged: untagging while paging would change the pages being
 //! read. A restart reads on from the checkpoint, so no page is stored twice.
 
+use axum::{
+    extract::State,
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+
 use crate::{
-    auth::Who,
-    domain::{GroupId, OpenId},
+    auth::{CanChange, Who},
+    domain::{Api, GroupId, OpenId},
     jobs::{page::listed_name, queue::queue_draft, worker::Stop},
     state::AppState,
     store::{JobAction, JobPlan, JobRow, JobState, StoreError},
-    web::AppError,
+    web::{AppError, Chrome, Form, HxRequest, htmx::HxRedirect},
     wechat::WeChatError,
 };
+
+/// The untag-everyone form: the tag's id.
+#[derive(Debug, Deserialize)]
+pub struct UntagAllForm {
+    #[serde(default)]
+    pub tag: String,
+}
+
+/// `POST /jobs/untag-all` (`tag=ID`, tags mode): queues [`create_untag_all_job`] and goes to the
+/// job's page (303; for htmx, `HX-Redirect`), where its progress shows. A form on any page can
+/// post here, e.g. the delete page of a tag WeChat will not delete (45057).
+pub async fn untag_all(
+    State(state): State<AppState>,
+    CanChange(who): CanChange,
+    chrome: Chrome,
+    HxRequest(hx): HxRequest,
+    Form(form): Form<UntagAllForm>,
+) -> Result<Response, AppError> {
+    if state.site.api != Api::Tags {
+        return Err(AppError::NotFound);
+    }
+    let tag = GroupId::parse(&form.tag).map_err(|_| AppError::NotFound)?;
+    let id = create_untag_all_job(&state, &who, tag).await?;
+    let to = chrome.urls.job(id);
+    Ok(if hx {
+        (HxRedirect(to), "").into_response()
+    } else {
+        axum::response::Redirect::to(&to).into_response()
+    })
+}
 
 /// Queues a job that takes `tag` off every follower carrying it (read from WeChat when the job
 /// starts), audited as `batch_untag`. Answers the job's id, for a link to its page

@@ -20,7 +20,7 @@
 pub mod copy;
 mod copying;
 pub mod list;
-mod listing;
+pub mod listing;
 pub mod order;
 mod outcome;
 pub mod page;

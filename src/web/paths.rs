@@ -30,6 +30,8 @@ pub const JOBS: &str = "/jobs";
 pub const JOBS_PREVIEW: &str = "/jobs/preview";
 /// Tags mode: the preview of copying groups into tags.
 pub const JOBS_COPY: &str = "/jobs/copy-groups";
+/// Tags mode: a job taking a tag off everyone who carries it (`tag=ID`).
+pub const JOBS_UNTAG_ALL: &str = "/jobs/untag-all";
 pub const JOB: IdPath = IdPath::new("/jobs/{id}");
 pub const JOB_PROGRESS: IdPath = IdPath::new("/jobs/{id}/progress");
 pub const JOB_CONFIRM: IdPath = IdPath::new("/jobs/{id}/confirm");

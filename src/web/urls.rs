@@ -142,6 +142,9 @@ impl Urls {
     pub fn jobs_copy(&self) -> String {
         self.at(paths::JOBS_COPY)
     }
+    pub fn jobs_untag_all(&self) -> String {
+        self.at(paths::JOBS_UNTAG_ALL)
+    }
     pub fn job(&self, id: impl Display) -> String {
         self.with_id(paths::JOB, id).to_string()
     }

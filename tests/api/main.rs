@@ -18,4 +18,5 @@ mod nginx;
 mod observability;
 mod rename;
 mod site;
+mod tag_jobs;
 mod tags;
