@@ -61,7 +61,10 @@ impl CopyPreview {
 
     /// Creates plus a call per 50 members of each group.
     fn calls(&self) -> u64 {
-        let chunks: u64 = self.copied().map(|g| g.members.div_ceil(CHUNK as u64)).sum();
+        let chunks: u64 = self
+            .copied()
+            .map(|g| g.members.div_ceil(CHUNK as u64))
+            .sum();
         self.tags().1 as u64 + chunks
     }
 

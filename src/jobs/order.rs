@@ -64,12 +64,16 @@ impl TagOrder {
         };
         let (uses_from, uses_to) = action.map_or((false, false), uses);
         let from = if uses_from {
-            tag_field(chrome, from, "jobs.tags.err.from_needed", tags).map_err(|e| errors.from = Some(e)).ok()
+            tag_field(chrome, from, "jobs.tags.err.from_needed", tags)
+                .map_err(|e| errors.from = Some(e))
+                .ok()
         } else {
             None
         };
         let to = if uses_to {
-            tag_field(chrome, to, "jobs.tags.err.to_needed", tags).map_err(|e| errors.to = Some(e)).ok()
+            tag_field(chrome, to, "jobs.tags.err.to_needed", tags)
+                .map_err(|e| errors.to = Some(e))
+                .ok()
         } else {
             None
         };

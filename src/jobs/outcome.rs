@@ -12,10 +12,15 @@ use crate::{
     store::{ItemOutcome, ItemRow, JobAction, JobRow},
 };
 
-/// What a retag's follower carries when their second step did not happen.
-pub const BETWEEN_NOTE: &str = "tag A removed, tag B not given: carries neither";
-/// … and when their first step did not happen either.
-pub const UNCHANGED_NOTE: &str = "tag A not removed, tag B not given";
+/// What a retag's follower carries when WeChat refused (or the job stopped before) their
+/// second step.
+const BETWEEN_NOTE: &str = "tag A removed, tag B not given: carries neither";
+/// … when their second step got no proper answer (it may have happened).
+const BETWEEN_UNKNOWN_NOTE: &str = "tag A removed; whether tag B was given is not known";
+/// … when WeChat refused (or the job stopped before) their first step.
+const UNCHANGED_NOTE: &str = "tag A not removed, tag B not given";
+/// … when their first step got no proper answer.
+const UNCHANGED_UNKNOWN_NOTE: &str = "whether tag A was removed is not known; tag B not given";
 
 /// The CSV (with a BOM, so Excel reads it as UTF-8). `tags` is a copy's tag by chunk.
 pub fn tags_csv(
@@ -32,7 +37,9 @@ pub fn tags_csv(
         let (from, to) = tags_of(job);
         for item in items {
             let to = match job.action {
-                JobAction::CopyGroups => tags.get(&item.seq).map(u32::to_string).unwrap_or_default(),
+                JobAction::CopyGroups => {
+                    tags.get(&item.seq).map(u32::to_string).unwrap_or_default()
+                }
                 _ => to.clone(),
             };
             let record = [
@@ -79,16 +86,70 @@ fn outcome_word(action: JobAction, outcome: Option<ItemOutcome>) -> &'static str
     }
 }
 
-/// For a retag that did not end with B: which of the two steps happened.
+/// For a retag that did not end with B: which of the two steps happened. A call is all or
+/// nothing, so an errcode (WeChat answered) means it did not happen; a failure without one (no
+/// proper answer, after every retry) leaves it unknown.
 fn note(action: JobAction, item: &ItemRow) -> &'static str {
+    let answered = item.errcode.is_some() || item.outcome == Some(ItemOutcome::Cancelled);
     match (action, item.outcome) {
         (JobAction::Retag, Some(o)) if o != ItemOutcome::Moved => {
-            if item.step == Some(1) {
-                BETWEEN_NOTE
-            } else {
-                UNCHANGED_NOTE
+            match (item.step == Some(1), answered) {
+                (true, true) => BETWEEN_NOTE,
+                (true, false) => BETWEEN_UNKNOWN_NOTE,
+                (false, true) => UNCHANGED_NOTE,
+                (false, false) => UNCHANGED_UNKNOWN_NOTE,
             }
         }
         _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(outcome: ItemOutcome, errcode: Option<i64>, step: i64) -> ItemRow {
+        ItemRow {
+            pos: 0,
+            seq: 0,
+            openid: "oABCDEFGHIJKLMNOPQRSTUVWXYZ0".into(),
+            outcome: Some(outcome),
+            errcode,
+            step: Some(step),
+        }
+    }
+
+    #[test]
+    fn a_retag_note_says_which_step_happened_and_when_that_is_not_known() {
+        let retag = JobAction::Retag;
+        assert_eq!(note(retag, &item(ItemOutcome::Moved, None, 1)), "");
+        assert_eq!(
+            note(retag, &item(ItemOutcome::Invalid, Some(45059), 1)),
+            BETWEEN_NOTE
+        );
+        assert_eq!(
+            note(retag, &item(ItemOutcome::Failed, Some(45159), 1)),
+            BETWEEN_NOTE
+        );
+        assert_eq!(
+            note(retag, &item(ItemOutcome::Failed, None, 1)),
+            BETWEEN_UNKNOWN_NOTE
+        );
+        assert_eq!(
+            note(retag, &item(ItemOutcome::Invalid, Some(40003), 0)),
+            UNCHANGED_NOTE
+        );
+        assert_eq!(
+            note(retag, &item(ItemOutcome::Failed, None, 0)),
+            UNCHANGED_UNKNOWN_NOTE
+        );
+        assert_eq!(
+            note(retag, &item(ItemOutcome::Cancelled, None, 0)),
+            UNCHANGED_NOTE
+        );
+        assert_eq!(
+            note(JobAction::Tag, &item(ItemOutcome::Failed, None, 0)),
+            ""
+        );
     }
 }

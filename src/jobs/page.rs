@@ -236,7 +236,12 @@ mod tests {
     fn a_link_to_the_jobs_page_preselects_an_action_and_its_tags() {
         let urls = Urls::new("/wx");
         assert_eq!(
-            jobs_link(&urls, JobAction::Untag, Some(GroupId::from_upstream(101)), None),
+            jobs_link(
+                &urls,
+                JobAction::Untag,
+                Some(GroupId::from_upstream(101)),
+                None
+            ),
             "/wx/jobs?action=untag&from_tag=101"
         );
         assert_eq!(

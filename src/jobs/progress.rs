@@ -112,13 +112,23 @@ impl JobProgress {
     fn tag_label(&self, g: &CopyGroup) -> String {
         match (g.tag_id, &g.error) {
             (Some(id), _) if g.created => {
-                self.chrome.t1("jobs.copy.created", "tag", format!("{} ({id})", g.name))
+                self.chrome
+                    .t1("jobs.copy.created", "tag", format!("{} ({id})", g.name))
             }
             (Some(id), _) => format!("{} ({id})", g.name),
             (None, Some(_)) => {
                 let why = g.errcode.and_then(|c| explain_code(c, self.chrome.lang));
-                let code = g.errcode.map(|c| format!("errcode {c}")).unwrap_or_default();
-                self.chrome.t2("jobs.copy.tag_failed", "code", code, "why", why.unwrap_or_default())
+                let code = g
+                    .errcode
+                    .map(|c| format!("errcode {c}"))
+                    .unwrap_or_default();
+                self.chrome.t2(
+                    "jobs.copy.tag_failed",
+                    "code",
+                    code,
+                    "why",
+                    why.unwrap_or_default(),
+                )
             }
             (None, None) => self.chrome.t1("jobs.copy.new_tag", "name", &g.name),
         }
@@ -164,13 +174,15 @@ impl JobProgress {
 /// tags API's jobs in their own words with their tags.
 fn what(chrome: &Chrome, list: Option<&Snapshot>, job: &JobRow) -> String {
     let to = job_group_label(list, job);
-    let n = chrome.num(u64::try_from(job.total).unwrap_or(0)).to_string();
+    let n = chrome
+        .num(u64::try_from(job.total).unwrap_or(0))
+        .to_string();
     if job.action == JobAction::Move {
         return chrome.t2("jobs.moving_to", "n", n, "group", to);
     }
-    let from = job.from_tag.map(|id| {
-        listed(list, id, job.from_name.as_deref())
-    });
+    let from = job
+        .from_tag
+        .map(|id| listed(list, id, job.from_name.as_deref()));
     let key = match job.action {
         JobAction::Untag if job.listing || job.origin.ends_with(":all") => {
             "jobs.tags.what.untag_all".to_owned()

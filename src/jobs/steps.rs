@@ -43,7 +43,11 @@ impl Call {
     }
 
     /// Sends the call for 1 to 50 (20 for the blacklist) OpenIDs.
-    pub(super) async fn send(self, client: &WeChatClient, ids: &[OpenId]) -> Result<(), WeChatError> {
+    pub(super) async fn send(
+        self,
+        client: &WeChatClient,
+        ids: &[OpenId],
+    ) -> Result<(), WeChatError> {
         match self {
             Call::Move(to) => client.move_users(ids, to).await,
             Call::Tag(tag) => client.tag_users(Tagging::Tag, ids, tag).await,

@@ -15,7 +15,9 @@ use crate::{
 pub fn audit_after(job: &JobRow, list: Option<&Snapshot>, groups: usize) -> String {
     let name = |id: u32, stored: Option<&str>| -> String {
         let named = listed_name(list, id).or(stored);
-        named.map(|n| format!("{id} ({n})")).unwrap_or_else(|| id.to_string())
+        named
+            .map(|n| format!("{id} ({n})"))
+            .unwrap_or_else(|| id.to_string())
     };
     let to = name(job.to_group, job.to_group_name.as_deref());
     let n = job.total;

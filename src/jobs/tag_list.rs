@@ -156,7 +156,11 @@ pub(super) async fn preview(
     form.from_value = input.from_tag.trim().to_owned();
     form.to_value = input.to_tag.trim().to_owned();
     form.text_value = input.text_value();
-    let fields = (input.action.as_str(), input.from_tag.as_str(), input.to_tag.as_str());
+    let fields = (
+        input.action.as_str(),
+        input.from_tag.as_str(),
+        input.to_tag.as_str(),
+    );
     let order = TagOrder::parse(&chrome, fields, snapshot.as_deref());
     let (order, parsed) = match (order, input.parsed(&chrome)) {
         (Ok(order), Ok(parsed)) => (order, parsed),

@@ -188,7 +188,13 @@ impl Calls {
 async fn run_job(state: &AppState, runner: &Runner, job: JobRow) -> Result<(), StoreError> {
     let id = job.id;
     if job.state == JobState::Queued {
-        tracing::info!(job = id, total = job.total, action = job.action.as_str(), to = job.to_group, "batch job: started");
+        tracing::info!(
+            job = id,
+            total = job.total,
+            action = job.action.as_str(),
+            to = job.to_group,
+            "batch job: started"
+        );
     } else {
         tracing::info!(job = id, "batch job: resuming after a restart");
     }
@@ -300,7 +306,12 @@ impl Run<'_> {
     ) -> Result<HashMap<i64, Vec<(i64, OpenId)>>, StoreError> {
         let (first, last) = (window[0].seq, window[window.len() - 1].seq);
         let mut open: HashMap<i64, Vec<(i64, OpenId)>> = HashMap::new();
-        for item in self.state.store.job_open_items(self.job.id, first, last).await? {
+        for item in self
+            .state
+            .store
+            .job_open_items(self.job.id, first, last)
+            .await?
+        {
             // Every stored OpenID passed `OpenId::parse` at preview; one that no longer does
             // (a hand-edited database) is left without an outcome and ends as failed.
             if let Ok(openid) = OpenId::parse(&item.openid) {
@@ -322,7 +333,9 @@ impl Run<'_> {
         let calls = Call::plan(self.job, copy_tag);
         if calls.is_empty() {
             // A copied group whose tag could not be had: its members are reported with why.
-            let code = chunk.group_id.and_then(|g| self.copy.failed.get(&g).copied().flatten());
+            let code = chunk
+                .group_id
+                .and_then(|g| self.copy.failed.get(&g).copied().flatten());
             let sent = self.settled_unsent(chunk, items, code);
             record(self.state, unrecorded.replace(sent)).await?;
             return Ok(None);
@@ -332,7 +345,9 @@ impl Run<'_> {
         for step in chunk.step.min(last)..=last {
             let call = calls[usize::from(step)];
             let next = (step < last).then_some(step + 1);
-            let to_send = self.prepare(chunk.seq, step, was_sending, &items, call).await?;
+            let to_send = self
+                .prepare(chunk.seq, step, was_sending, &items, call)
+                .await?;
             was_sending = false;
             let (recorded, sending) = tokio::join!(
                 record(self.state, unrecorded.take()),
@@ -352,7 +367,12 @@ impl Run<'_> {
     }
 
     /// A chunk nothing can be sent for, settled with every OpenID failed with `code`.
-    fn settled_unsent(&self, chunk: ChunkRow, items: Vec<(i64, OpenId)>, code: Option<i64>) -> Sent {
+    fn settled_unsent(
+        &self,
+        chunk: ChunkRow,
+        items: Vec<(i64, OpenId)>,
+        code: Option<i64>,
+    ) -> Sent {
         Sent {
             job: self.job.id,
             seq: chunk.seq,
@@ -384,11 +404,22 @@ impl Run<'_> {
             if call.can_recheck() {
                 let there = recheck(self.state, &to_send, call).await;
                 if let Some(there) = &there {
-                    tracing::info!(job = id, chunk = seq, step, already = there.len(), of = to_send.len(), "batch job: re-checked a chunk interrupted mid-call");
+                    tracing::info!(
+                        job = id,
+                        chunk = seq,
+                        step,
+                        already = there.len(),
+                        of = to_send.len(),
+                        "batch job: re-checked a chunk interrupted mid-call"
+                    );
                     to_send.retain(|(_, o)| !there.contains(o.as_str()));
                 }
             } else {
-                tracing::info!(job = id, chunk = seq, "batch job: a blacklist chunk was interrupted mid-call; sending it again (harmless twice)");
+                tracing::info!(
+                    job = id,
+                    chunk = seq,
+                    "batch job: a blacklist chunk was interrupted mid-call; sending it again (harmless twice)"
+                );
             }
         }
         if !to_send.is_empty() {
@@ -502,11 +533,9 @@ async fn record(state: &AppState, sent: Option<Sent>) -> Result<(), StoreError> 
     // again when the job ends to catch the rest.
     if let Effect::Moved(to) = sent.effect {
         for (from, n) in from {
-            state.groups.moved(
-                GroupId::from_upstream(from),
-                GroupId::from_upstream(to),
-                n,
-            );
+            state
+                .groups
+                .moved(GroupId::from_upstream(from), GroupId::from_upstream(to), n);
         }
     }
     Ok(())
@@ -543,7 +572,10 @@ async fn narrow(
             Err(e) if e.code().is_some_and(|c| call.stops(c)) => return Ok((out, Some(e))),
             Err(e) => {
                 let code = e.code();
-                out.extend(part.into_iter().map(|(p, o)| (p, o, StepResult::Failed(code))));
+                out.extend(
+                    part.into_iter()
+                        .map(|(p, o)| (p, o, StepResult::Failed(code))),
+                );
             }
         }
     }
@@ -588,7 +620,9 @@ async fn send_paced(
             }
             Err(e) if e.code() == Some(45159) && !tag_checked && tag_listed(state, call).await => {
                 tag_checked = true;
-                tracing::info!("batch job: WeChat said 45159 (no such tag) but lists the tag; trying once more");
+                tracing::info!(
+                    "batch job: WeChat said 45159 (no such tag) but lists the tag; trying once more"
+                );
             }
             other => return Ok(other),
         }

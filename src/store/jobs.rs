@@ -191,14 +191,6 @@ impl JobAction {
             JobAction::CopyGroups => "copy_groups",
         }
     }
-
-    /// What the job names: a group, a tag, two tags, nothing (the blacklist), or many tags.
-    pub fn names_target(self) -> bool {
-        matches!(
-            self,
-            JobAction::Move | JobAction::Tag | JobAction::Untag | JobAction::Retag
-        )
-    }
 }
 
 /// What a new job does, beyond who asked and its target ([`NewJob`]).
@@ -458,13 +450,13 @@ impl Store {
             .enumerate()
             .map(|(k, o)| (total + k as i64, (total + k as i64) / size, o.as_str()))
             .collect();
-        let mut seqs: Vec<(i64, Option<u32>)> = items.iter().map(|(_, s, _)| (*s, None)).collect();
+        let mut seqs: Vec<i64> = items.iter().map(|(_, seq, _)| *seq).collect();
         seqs.dedup();
         // The first chunk may have been begun by the page before.
         for part in seqs.chunks(INSERT_ROWS) {
             let mut q: QueryBuilder<Sqlite> =
                 QueryBuilder::new("INSERT OR IGNORE INTO job_chunks (job_id, seq, state) ");
-            q.push_values(part, |mut b, (seq, _)| {
+            q.push_values(part, |mut b, seq| {
                 b.push_bind(id).push_bind(*seq).push_bind("pending");
             });
             q.build().execute(&mut *tx).await?;
