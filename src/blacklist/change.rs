@@ -143,7 +143,9 @@ async fn send(
     if !reply.is_htmx() {
         return reply.or_redirect(url);
     }
-    let page = page.load(&state.client, None).await;
+    // Done: the add field is empty again, ready for the next.
+    let mut page = page.load(&state.client, None).await;
+    page.openid_value.clear();
     reply.swap(&page)?.or_redirect(url)
 }
 

@@ -37,7 +37,8 @@ pub struct DeletePage {
 impl DeletePage {
     /// Not one of WeChat's own, and not a tag WeChat would refuse for its size.
     fn can_delete(&self) -> bool {
-        !self.g.id.is_system() && !(self.chrome.tags() && self.g.count > MAX_DELETABLE_TAG)
+        let too_big = self.chrome.tags() && self.g.count > MAX_DELETABLE_TAG;
+        !self.g.id.is_system() && !too_big
     }
 }
 

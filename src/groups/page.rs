@@ -19,7 +19,7 @@ use crate::{
     members::lookup_into,
     state::{AppState, Snapshot},
     web::{
-        AppError, Chrome, Flash, Notice, Query, Reply, html,
+        AppError, Chrome, Flash, Notice, Query, Reply, TagChange, html,
         htmx::{HxRequest, HxTarget},
         upstream_status,
     },
@@ -50,7 +50,22 @@ fn flash_notice(flash: &Flash, chrome: &Chrome, snapshot: Option<&Snapshot>) -> 
             chrome.t2("groups.renamed", "name", &g.name, "id", g.id)
         }
         Flash::Deleted(id) => chrome.t1("groups.deleted_id", "id", id),
-        Flash::Tagged(openid) => chrome.t1("tags.member.changed", "openid", openid),
+        Flash::Tagged { openid, change } => {
+            let label = |id: GroupId| match group(id) {
+                Some(g) => format!("{} ({id})", g.name),
+                None => id.to_string(),
+            };
+            let (key, a, b) = match *change {
+                TagChange::Added(t) => ("tags.member.added", label(t), String::new()),
+                TagChange::Removed(t) => ("tags.member.removed", label(t), String::new()),
+                TagChange::Replaced { from, to } => ("tags.member.moved", label(from), label(to)),
+            };
+            rust_i18n::replace_patterns(
+                &chrome.t(key),
+                &["openid", "a", "b"],
+                &[openid.to_string(), a, b],
+            )
+        }
         Flash::Moved { to, openid } => {
             let g = group(*to)?;
             rust_i18n::replace_patterns(

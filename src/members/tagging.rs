@@ -18,7 +18,10 @@ use crate::{
     groups::{CarriedView, GroupsPage, GroupsTable, ListView},
     members::panel::{Found, MemberPanel},
     state::AppState,
-    web::{AppError, Chrome, Flash, Form, HxRequest, Notice, NoticeKind, Reply, upstream_status},
+    web::{
+        AppError, Chrome, Flash, Form, HxRequest, Notice, NoticeKind, Reply, TagChange,
+        upstream_status,
+    },
     wechat::{Tagging, WeChatError},
 };
 
@@ -194,7 +197,12 @@ async fn send(
     let table = GroupsTable::new(chrome, state.groups.peek())
         .with_view(answer.list.clone())
         .out_of_band();
-    let url = Flash::Tagged(openid).groups_url(&chrome.urls, &answer.list.query());
+    let change = match wanted {
+        Wanted::Add(t) => TagChange::Added(t),
+        Wanted::Remove(t) => TagChange::Removed(t),
+        Wanted::Move { from, to } => TagChange::Replaced { from, to },
+    };
+    let url = Flash::Tagged { openid, change }.groups_url(&chrome.urls, &answer.list.query());
     answer
         .reply
         .notice(Notice::success(text))

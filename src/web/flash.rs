@@ -22,7 +22,35 @@ pub enum Flash {
         openid: OpenId,
     },
     /// The tags API: a follower's tags changed (the page looks them up again).
-    Tagged(OpenId),
+    Tagged {
+        openid: OpenId,
+        change: TagChange,
+    },
+}
+
+/// What happened to a follower's tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagChange {
+    Added(GroupId),
+    Removed(GroupId),
+    Replaced { from: GroupId, to: GroupId },
+}
+
+impl TagChange {
+    fn how(self) -> &'static str {
+        match self {
+            TagChange::Added(_) => "added",
+            TagChange::Removed(_) => "removed",
+            TagChange::Replaced { .. } => "replaced",
+        }
+    }
+
+    /// The tag that now matters: the one added, removed, or replaced by.
+    fn tag(self) -> GroupId {
+        match self {
+            TagChange::Added(t) | TagChange::Removed(t) | TagChange::Replaced { to: t, .. } => t,
+        }
+    }
 }
 
 impl Flash {
@@ -33,14 +61,14 @@ impl Flash {
             Flash::Renamed(_) => "renamed",
             Flash::Deleted(_) => "deleted",
             Flash::Moved { .. } => "moved",
-            Flash::Tagged(_) => "tagged",
+            Flash::Tagged { .. } => "tagged",
         }
     }
 
     /// The group the notice is about, and the row to draw attention to.
     pub fn group(&self) -> Option<GroupId> {
         match self {
-            Flash::Refreshed | Flash::Tagged(_) => None,
+            Flash::Refreshed | Flash::Tagged { .. } => None,
             Flash::Created(id) | Flash::Renamed(id) | Flash::Deleted(id) => Some(*id),
             Flash::Moved { to, .. } => Some(*to),
         }
@@ -53,8 +81,15 @@ impl Flash {
         if let Some(id) = self.group() {
             query.append_pair("id", &id.to_string());
         }
-        if let Flash::Moved { openid, .. } | Flash::Tagged(openid) = self {
+        if let Flash::Moved { openid, .. } | Flash::Tagged { openid, .. } = self {
             query.append_pair("openid", openid.as_str());
+        }
+        if let Flash::Tagged { change, .. } = self {
+            query.append_pair("how", change.how());
+            query.append_pair("tag", &change.tag().to_string());
+            if let TagChange::Replaced { from, .. } = change {
+                query.append_pair("from", &from.to_string());
+            }
         }
         let mut url = format!("{}?{}", urls.groups(), query.finish());
         if !view.is_empty() {
@@ -88,7 +123,22 @@ impl Flash {
                 to: id()?,
                 openid: OpenId::parse(get("openid")?).ok()?,
             },
-            "tagged" => Flash::Tagged(OpenId::parse(get("openid")?).ok()?),
+            "tagged" => {
+                let tag = GroupId::parse(get("tag")?).ok()?;
+                let change = match get("how")? {
+                    "added" => TagChange::Added(tag),
+                    "removed" => TagChange::Removed(tag),
+                    "replaced" => TagChange::Replaced {
+                        from: GroupId::parse(get("from")?).ok()?,
+                        to: tag,
+                    },
+                    _ => return None,
+                };
+                Flash::Tagged {
+                    openid: OpenId::parse(get("openid")?).ok()?,
+                    change,
+                }
+            }
             _ => return None,
         })
     }
@@ -112,7 +162,18 @@ mod tests {
                 to: id,
                 openid: openid.clone(),
             },
-            Flash::Tagged(openid),
+            Flash::Tagged {
+                openid: openid.clone(),
+                change: TagChange::Added(id),
+            },
+            Flash::Tagged {
+                openid: openid.clone(),
+                change: TagChange::Replaced { from: id, to: id },
+            },
+            Flash::Tagged {
+                openid,
+                change: TagChange::Removed(id),
+            },
         ] {
             let url = flash.groups_url(&urls, "q=VIP&sort=count");
             let query = url.split_once('?').unwrap().1.split('#').next().unwrap();

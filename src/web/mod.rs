@@ -26,7 +26,7 @@ pub use chrome::{Chrome, Grouped};
 pub use csrf::new_csrf_token;
 pub use error::AppError;
 pub use error_page::render as render_errors;
-pub use flash::Flash;
+pub use flash::{Flash, TagChange};
 pub use form::{BODY_LIMIT, Form, Query, UPLOAD_LIMIT, strict_utf8};
 pub use htmx::HxRequest;
 pub use notice::{Notice, NoticeKind, Notices, upstream_status};

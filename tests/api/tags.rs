@@ -131,9 +131,7 @@ async fn a_tag_is_renamed_in_place_but_tag_2_is_not_and_plain_forms_work_too() {
     let page = app.get("/groups").await;
     assert_eq!(tag_id(&page, "重要客户"), id);
     // Tag 2 is WeChat's: no rename form, and a post is refused here.
-    let refused = app
-        .post(&format!("/groups/2/rename"), &[("name", "x")])
-        .await;
+    let refused = app.post("/groups/2/rename", &[("name", "x")]).await;
     assert_eq!(refused.status, 422, "{}", refused.body);
     assert_eq!(app.calls("tags/update"), 1);
 }

@@ -28,6 +28,13 @@ impl TestApp {
         Self::start(Settings::for_tests()).await
     }
 
+    /// The demo account managed through WeChat's tags (`WXGROUPS_API=tags`).
+    pub async fn tags_demo() -> TestApp {
+        let mut settings = Settings::for_tests();
+        settings.api = wxgroups::domain::Api::Tags;
+        Self::start(settings).await
+    }
+
     /// A real-account configuration pointed at a port nobody listens on, so every WeChat call
     /// fails the way it does when the server's network is down.
     pub async fn wechat_unreachable() -> TestApp {

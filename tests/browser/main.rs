@@ -13,6 +13,7 @@ mod browser;
 mod comforts;
 mod driver;
 mod flows;
+mod tags;
 mod tour;
 mod ui;
 
@@ -33,6 +34,16 @@ macro_rules! flows_in {
             flows_in!(@comfort $lang, $js, demo, moving_into_the_blacklist_asks_first);
             flows_in!(@comfort $lang, $js, configured, signing_in_and_out_guards_the_dashboard);
             flows_in!(@comfort $lang, $js, configured_viewer, a_viewer_sees_the_groups_but_no_way_to_change_them);
+            flows_in!(@tags $lang, $js, tags_demo, the_tag_list_speaks_of_tags_and_counts_bytes);
+            flows_in!(@tags $lang, $js, tags_demo, a_followers_tags_are_added_and_removed_in_the_panel);
+            flows_in!(@tags $lang, $js, tags_demo, blacklisting_asks_first_and_removing_works);
+        }
+    };
+    (@tags $lang:expr, $js:expr, $app:ident, $flow:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $flow() {
+            let name = concat!(module_path!(), "::", stringify!($flow)).replace("::", "-");
+            run(&name, TestApp::$app().await, $js, $lang, crate::tags::$flow).await;
         }
     };
     (@comfort $lang:expr, $js:expr, $app:ident, $flow:ident) => {

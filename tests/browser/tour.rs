@@ -63,6 +63,74 @@ async fn bulk_pages_and_status_pass_axe_and_are_photographed_in_english() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tags_screens_pass_axe_and_are_photographed_in_chinese() {
+    run(
+        "browser-tour-tags-zh",
+        TestApp::tags_demo().await,
+        Js::On,
+        Lang::Zh,
+        tags_tour,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tags_screens_pass_axe_and_are_photographed_in_english() {
+    run(
+        "browser-tour-tags-en",
+        TestApp::tags_demo().await,
+        Js::On,
+        Lang::En,
+        tags_tour,
+    )
+    .await;
+}
+
+/// The tags mode's screens: the tag list, a follower's tags, a tag's members read live, the
+/// blacklist and its confirmation, the refusal to delete a tag above 100,000 followers.
+async fn tags_tour(ui: Ui) {
+    ui.open_groups().await;
+    check_both_schemes(&ui, "tags").await;
+    photograph(&ui, "tags", None).await;
+
+    // A follower with a few tags, so that the chips show.
+    let tagged = (0..300)
+        .map(|i| ui.sim().follower_openid(i))
+        .find(|o| ui.sim().tags_of(o).is_some_and(|t| t.len() >= 2))
+        .expect("the seed gives some followers several tags");
+    ui.fill("#lookup-openid", &tagged).await;
+    ui.click("form.lookup button[type=submit]").await;
+    ui.wait_for(".found .tag-chip").await;
+    check_both_schemes(&ui, "a follower's tags").await;
+    photograph(&ui, "tag-lookup", Some("#member-panel")).await;
+
+    ui.visit("/groups/102/members").await;
+    ui.wait_for("#members-live").await;
+    check_both_schemes(&ui, "a tag's members").await;
+    photograph(&ui, "tag-members", None).await;
+
+    ui.visit("/blacklist").await;
+    ui.wait_for("#blacklist").await;
+    check_both_schemes(&ui, "blacklist").await;
+    photograph(&ui, "blacklist", None).await;
+    let openid = (0..300)
+        .map(|i| ui.sim().follower_openid(i))
+        .find(|o| !ui.sim().is_blacklisted(o))
+        .expect("most demo followers are not blacklisted");
+    ui.fill("#blacklist-openid", &openid).await;
+    ui.click("#blacklist form.lookup button[type=submit]").await;
+    ui.wait_for("#blacklist-confirm").await;
+    check_both_schemes(&ui, "blacklist confirmation").await;
+    photograph(&ui, "blacklist-confirm", Some("#blacklist")).await;
+
+    ui.visit("/status").await;
+    assert!(
+        ui.text("#status-which-api").await.contains("tags"),
+        "the status page says which API"
+    );
+}
+
 /// The bulk pages as an operator meets them: sync the followers, open a group's members, move a
 /// pasted list (preview, then the live progress to the end), the delete question, the status page.
 async fn bulk_tour(ui: Ui) {

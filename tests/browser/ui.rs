@@ -200,6 +200,15 @@ impl Ui {
         field.send_keys(value).await.expect("type into the field");
     }
 
+    /// Picks the option with `value` in a `<select>`.
+    pub async fn select(&self, css: &str, value: &str) {
+        self.find(css)
+            .await
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("cannot choose {value} in {css}: {e}"));
+    }
+
     pub async fn click(&self, css: &str) {
         self.find(css)
             .await
