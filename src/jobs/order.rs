@@ -41,6 +41,17 @@ impl TagOrder {
         self.to.or(self.from).map_or(0, GroupId::get)
     }
 
+    /// An order a list job can carry out: an action offered for lists, with the tags it uses,
+    /// and two different ones for a move. [`Self::parse`] answers only such orders; this is for
+    /// an order built otherwise.
+    pub fn is_sound(&self) -> bool {
+        let (uses_from, uses_to) = uses(self.action);
+        JobAction::FOR_LISTS.contains(&self.action)
+            && self.from.is_some() == uses_from
+            && self.to.is_some() == uses_to
+            && !(uses_from && uses_to && self.from == self.to)
+    }
+
     /// The job row's `from_tag`: a retag's tag A.
     pub fn retag_from(&self) -> Option<GroupId> {
         self.from.filter(|_| self.action == JobAction::Retag)
@@ -130,4 +141,34 @@ fn id_message(chrome: &Chrome, e: &GroupIdError) -> String {
 /// "VIP (101)", or "(101)" when the list does not name it.
 fn label(tags: Option<&Snapshot>, id: GroupId) -> String {
     crate::jobs::page::group_label(tags, id.get())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(action: JobAction, from: Option<u32>, to: Option<u32>) -> TagOrder {
+        TagOrder {
+            action,
+            from: from.map(GroupId::from_upstream),
+            to: to.map(GroupId::from_upstream),
+        }
+    }
+
+    #[test]
+    fn a_sound_order_names_exactly_the_tags_its_action_uses_and_a_move_two_different_ones() {
+        assert!(order(JobAction::Tag, None, Some(101)).is_sound());
+        assert!(order(JobAction::Untag, Some(101), None).is_sound());
+        assert!(order(JobAction::Retag, Some(100), Some(101)).is_sound());
+        assert!(order(JobAction::Blacklist, None, None).is_sound());
+        assert!(!order(JobAction::Retag, Some(101), Some(101)).is_sound());
+        assert!(!order(JobAction::Retag, Some(101), None).is_sound());
+        assert!(!order(JobAction::Tag, None, None).is_sound());
+        assert!(!order(JobAction::Move, None, Some(101)).is_sound());
+        assert!(!order(JobAction::CopyGroups, None, None).is_sound());
+        // The job row names B, or A for an untag, or nothing.
+        assert_eq!(order(JobAction::Untag, Some(101), None).target(), 101);
+        assert_eq!(order(JobAction::Retag, Some(100), Some(101)).target(), 101);
+        assert_eq!(order(JobAction::Blacklist, None, None).target(), 0);
+    }
 }

@@ -41,8 +41,9 @@ pub async fn create_job(
 /// Queues a tags-mode job doing `order` to `openids` (parsed, without duplicates) and writes
 /// its audit row (`batch_tag`, `batch_untag`, `batch_retag`, `batch_blacklist`,
 /// `batch_unblacklist`). `order` should come from [`TagOrder::parse`], which checks its tags
-/// against the tag list; `origin` says where the list came from ("tag:ID" for a tag's members).
-/// Answers the job's id (its page: `state.urls.job(id)`).
+/// against the tag list (an order that is not [`TagOrder::is_sound`], such as a move from a tag
+/// to itself, is a 400 and nothing is stored); `origin` says where the list came from ("tag:ID"
+/// for a tag's members). Answers the job's id (its page: `state.urls.job(id)`).
 pub async fn create_tag_job(
     state: &AppState,
     who: &Who,
@@ -50,6 +51,9 @@ pub async fn create_tag_job(
     openids: &[OpenId],
     origin: &str,
 ) -> Result<i64, AppError> {
+    if !order.is_sound() {
+        return Err(AppError::BadForm(format!("not a list job: {order:?}")));
+    }
     let list: Vec<String> = openids.iter().map(|o| o.to_string()).collect();
     let id = draft_tag_job(state, who, order, &list, origin).await?;
     queue_draft(state, who, id).await?;

@@ -460,6 +460,44 @@ async fn a_tag_deleted_while_a_job_tags_into_it_stops_the_job_with_the_rest_repo
     assert_eq!(page.text(".job-state"), "已停止（失败）");
 }
 
+#[tokio::test]
+async fn cancelling_a_retag_stops_between_chunks_never_between_the_two_steps_of_one() {
+    let app = tags_app(5_000).await;
+    for endpoint in ["tags/members/batchuntagging", "tags/members/batchtagging"] {
+        app.sim.inject(
+            endpoint,
+            Fault {
+                latency_ms: 30,
+                ..Fault::default()
+            },
+        );
+    }
+    app.get("/jobs").await;
+    let list: Vec<String> = (0..2_000).map(|i| app.sim.follower_openid(i)).collect();
+    let id = queue(&app, &list, ("retag", "100", "101")).await;
+    let started = Instant::now();
+    while app.store.job(id).await.unwrap().unwrap().moved == 0 {
+        assert!(started.elapsed() < Duration::from_secs(10));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let cancel = app.post_hx(&format!("/jobs/{id}/cancel"), &[]).await;
+    assert_eq!(cancel.status, 200, "{}", cancel.body);
+    let job = wait_for_job(&app.store, id, Duration::from_secs(10)).await;
+    assert_eq!(job.state, JobState::Cancelled);
+    assert!(job.moved > 0 && job.cancelled > 0, "{job:?}");
+    assert_eq!(job.moved + job.cancelled, 2_000);
+    // Every chunk begun was finished: as many untagged as tagged, none left with neither.
+    let seen = carried_out(&app);
+    let count = |kind: &str| seen.keys().filter(|(k, _)| *k == kind).count() as i64;
+    assert_eq!(count("batchuntagging"), job.moved);
+    assert_eq!(count("batchtagging"), job.moved);
+    assert_eq!(app.store.job_between_count(id).await.unwrap(), 0);
+    for o in &list[..job.moved as usize] {
+        let tags = app.sim.tags_of(o).unwrap();
+        assert!(tags.contains(&B) && !tags.contains(&A), "{o}: {tags:?}");
+    }
+}
+
 /// Polls until the follower sync has ended.
 async fn wait_for_sync(app: &TestApp) {
     let started = Instant::now();
@@ -669,7 +707,7 @@ async fn bad_choices_are_refused_locally_and_repeats_are_sent_once_with_or_witho
     let app = tags_app(200).await;
     let form = app.get("/jobs?action=untag&from_tag=101").await;
     assert!(
-        form.has("input[name=action][value=untag][checked]"),
+        form.has("#list-action option[value=untag][selected]"),
         "{}",
         form.body
     );
@@ -747,7 +785,7 @@ async fn bad_choices_are_refused_locally_and_repeats_are_sent_once_with_or_witho
         jobs.text(&format!("#job-{id} td:nth-child(3)")),
         "+ 内部测试 (103)"
     );
-    assert!(jobs.text("legend").contains("What to do"));
+    assert!(jobs.text("label[for=list-action]").contains("What to do"));
 }
 
 /// A fresh database file for one test (its folder is named by `tag`): the folder (to remove at
