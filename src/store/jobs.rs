@@ -655,33 +655,7 @@ impl Store {
         // IMMEDIATE: this transaction reads before it writes, and a deferred one that finds
         // another writer has committed meanwhile fails at once instead of waiting its turn.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let mut counts = [0i64; 4];
-        // One UPDATE per distinct (outcome, errcode): a chunk that all moved is one statement.
-        let mut by_kind: Vec<(OutcomeKind, Vec<i64>)> = Vec::new();
-        for (pos, outcome, errcode) in done.outcomes {
-            counts[*outcome as usize] += 1;
-            match by_kind.iter_mut().find(|(k, _)| *k == (*outcome, *errcode)) {
-                Some((_, positions)) => positions.push(*pos),
-                None => by_kind.push(((*outcome, *errcode), vec![*pos])),
-            }
-        }
-        for ((outcome, errcode), positions) in &by_kind {
-            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE job_items SET outcome = ");
-            q.push_bind(outcome.as_str())
-                .push(", errcode = ")
-                .push_bind(*errcode)
-                .push(", step = ")
-                .push_bind(i64::from(done.step))
-                .push(" WHERE job_id = ")
-                .push_bind(id)
-                .push(" AND outcome IS NULL AND pos IN (");
-            let mut sep = q.separated(", ");
-            for pos in positions {
-                sep.push_bind(*pos);
-            }
-            q.push(")");
-            q.build().execute(&mut *tx).await?;
-        }
+        let counts = write_outcomes(&mut tx, id, done.outcomes, done.step).await?;
         let (state, step) = match done.next {
             Some(next) => ("pending", next),
             None => ("done", done.step),
@@ -704,21 +678,7 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        let mut from: HashMap<u32, u64> = HashMap::new();
-        match done.effect {
-            Effect::None => {}
-            Effect::Moved(group) => {
-                let before = followers::groups_in(&mut tx, done.changed).await?;
-                followers::moved_in(&mut tx, done.changed, group).await?;
-                for g in before.values() {
-                    *from.entry(*g).or_default() += 1;
-                }
-            }
-            Effect::Tagged(tag) => follower_tags::tagged_in(&mut tx, done.changed, tag).await?,
-            Effect::Untagged(tag) => {
-                follower_tags::untagged_in(&mut tx, done.changed, tag).await?;
-            }
-        }
+        let from = apply_effect(&mut tx, done.effect, done.changed).await?;
         tx.commit().await?;
         Ok(from)
     }
@@ -813,19 +773,8 @@ impl Store {
             .await?
             .map(job_row)
             .transpose()?;
-        if let Some(job) = &job
-            && let Some(audit_id) = job.audit_id
-        {
-            let (outcome, detail) = describe(job);
-            sqlx::query(
-                "UPDATE audit_log SET outcome = ?, detail = ?, finished_at = ? WHERE id = ?",
-            )
-            .bind(outcome.as_str())
-            .bind(detail)
-            .bind(now_us())
-            .bind(audit_id)
-            .execute(&mut *tx)
-            .await?;
+        if let Some(job) = &job {
+            finish_audit(&mut tx, job, describe).await?;
         }
         tx.commit().await?;
         Ok(job)
@@ -924,6 +873,87 @@ fn item_row(r: ItemTuple) -> ItemRow {
         errcode: r.4,
         step: r.5,
     }
+}
+
+/// Writes a step's outcomes (at `step`) on `conn`; answers how many of each outcome, in the
+/// order of [`ItemOutcome`]'s variants. One UPDATE per distinct (outcome, errcode): a chunk that
+/// all went through is one statement.
+async fn write_outcomes(
+    conn: &mut SqliteConnection,
+    id: i64,
+    outcomes: &[(i64, ItemOutcome, Option<i64>)],
+    step: u8,
+) -> Result<[i64; 4], StoreError> {
+    let mut counts = [0i64; 4];
+    let mut by_kind: Vec<(OutcomeKind, Vec<i64>)> = Vec::new();
+    for (pos, outcome, errcode) in outcomes {
+        counts[*outcome as usize] += 1;
+        match by_kind.iter_mut().find(|(k, _)| *k == (*outcome, *errcode)) {
+            Some((_, positions)) => positions.push(*pos),
+            None => by_kind.push(((*outcome, *errcode), vec![*pos])),
+        }
+    }
+    for ((outcome, errcode), positions) in &by_kind {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE job_items SET outcome = ");
+        q.push_bind(outcome.as_str())
+            .push(", errcode = ")
+            .push_bind(*errcode)
+            .push(", step = ")
+            .push_bind(i64::from(step))
+            .push(" WHERE job_id = ")
+            .push_bind(id)
+            .push(" AND outcome IS NULL AND pos IN (");
+        let mut sep = q.separated(", ");
+        for pos in positions {
+            sep.push_bind(*pos);
+        }
+        q.push(")");
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(counts)
+}
+
+/// Records what a step changed for `changed` in the stored followers, on `conn`. Answers, for
+/// a move, how many of them came from each group (those the store knew).
+async fn apply_effect(
+    conn: &mut SqliteConnection,
+    effect: Effect,
+    changed: &[&str],
+) -> Result<HashMap<u32, u64>, StoreError> {
+    let mut from: HashMap<u32, u64> = HashMap::new();
+    match effect {
+        Effect::None => {}
+        Effect::Moved(group) => {
+            let before = followers::groups_in(conn, changed).await?;
+            followers::moved_in(conn, changed, group).await?;
+            for g in before.values() {
+                *from.entry(*g).or_default() += 1;
+            }
+        }
+        Effect::Tagged(tag) => follower_tags::tagged_in(conn, changed, tag).await?,
+        Effect::Untagged(tag) => follower_tags::untagged_in(conn, changed, tag).await?,
+    }
+    Ok(from)
+}
+
+/// Closes a finished job's audit row with what `describe` says of it, on `conn`.
+async fn finish_audit(
+    conn: &mut SqliteConnection,
+    job: &JobRow,
+    describe: Describe<'_>,
+) -> Result<(), StoreError> {
+    let Some(audit_id) = job.audit_id else {
+        return Ok(());
+    };
+    let (outcome, detail) = describe(job);
+    sqlx::query("UPDATE audit_log SET outcome = ?, detail = ?, finished_at = ? WHERE id = ?")
+        .bind(outcome.as_str())
+        .bind(detail)
+        .bind(now_us())
+        .bind(audit_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// The job's row (a draft), answering its id.

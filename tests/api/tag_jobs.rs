@@ -1095,3 +1095,84 @@ async fn a_retag_killed_twice_mid_way_ends_with_every_openid_on_b_and_no_step_ca
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untag_everyone_stopped_while_reading_its_list_reads_on_from_its_checkpoint() {
+    let sim = Simulator::new(SimConfig {
+        followers: 30_000,
+        ..sim_config()
+    });
+    let sim_url = spawn_local(&sim).await.unwrap();
+    let big = sim.create_tag("读到一半");
+    sim.tag_range(big, 0..25_000);
+    let (dir, db_url) = database("tag-listing");
+    let store = Store::connect(&db_url).await.unwrap();
+    let job = NewJob {
+        operator: "admin".into(),
+        source: "builtin".into(),
+        ip: None,
+        to_group: big,
+        origin: format!("tag:{big}:all"),
+    };
+    let plan = JobPlan {
+        listing: true,
+        ..JobPlan::new(JobAction::Untag, Some("读到一半"))
+    };
+    let id = store.job_create(&job, &plan, &[]).await.unwrap();
+    let audit = store.audit_begin(&AuditEntry::default()).await.unwrap();
+    store.job_confirm(id, audit).await.unwrap();
+    store.job_start(id).await.unwrap();
+    // The stopped process had stored the first page of 10,000.
+    let first: Vec<String> = (0..10_000).map(|i| sim.follower_openid(i)).collect();
+    store
+        .job_list_page(id, &first, Some(&first[9_999]))
+        .await
+        .unwrap();
+
+    let mut settings = crate::helpers::settings_for(sim_url.clone());
+    settings.api = Api::Tags;
+    settings.jobs = fast_jobs();
+    settings.database_url = db_url.clone();
+    let (_, app_store, _) = crate::helpers::start(settings).await;
+    let job = wait_for_job(&app_store, id, Duration::from_secs(60)).await;
+    assert_eq!(
+        (job.state, job.total, job.moved),
+        (JobState::Done, 25_000, 25_000)
+    );
+    // Two more pages and the empty one; none read twice, nobody untagged twice.
+    assert_eq!(sim.calls("/cgi-bin/user/tag/get"), 3);
+    assert_eq!(sim.calls("/cgi-bin/tags/members/batchuntagging"), 500);
+    assert_eq!(sim.tag_members(big), 0);
+    let untagged: usize = sim.tag_log().iter().map(|(_, ids, _)| ids.len()).sum();
+    assert_eq!(untagged, 25_000);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_copy_uses_a_tag_of_the_groups_name_made_after_its_preview_instead_of_creating_one() {
+    let app = tags_app(1_000).await;
+    app.get("/jobs").await;
+    app.post_hx("/followers/sync", &[]).await;
+    wait_for_sync(&app).await;
+    let preview = app.post_hx("/jobs/copy-groups", &[]).await;
+    assert!(
+        preview
+            .text("#copy-group-100")
+            .contains("新建标签“华东媒体”")
+    );
+    let id = draft_id(&preview);
+    // Made meanwhile (elsewhere, or by a run that a crash cut off before it kept the id).
+    let made = app.sim.create_tag("华东媒体");
+    app.sim.reset_calls();
+    app.post_hx(&format!("/jobs/{id}/confirm"), &[]).await;
+    let job = wait_for_job(&app.store, id, Duration::from_secs(30)).await;
+    assert_eq!(job.state, JobState::Done, "{job:?}");
+    // Two tags to make: 华东媒体 is found now, 内部测试 was listed at the preview.
+    assert_eq!(app.calls("tags/create"), 2);
+    let copies = app.store.job_copy_groups(id).await.unwrap();
+    let east = copies.iter().find(|g| g.group_id == 100).unwrap();
+    assert_eq!((east.tag_id, east.created), (Some(made), false));
+    for o in app.store.group_member_openids(100, "").await.unwrap() {
+        assert!(app.sim.tags_of(&o).unwrap().contains(&made), "{o}");
+    }
+}
