@@ -13,6 +13,7 @@ mod browser;
 mod comforts;
 mod driver;
 mod flows;
+mod tag_jobs;
 mod tags;
 mod tour;
 mod ui;
