@@ -8,6 +8,13 @@ use crate::{
     wechat::{FollowerInfo, Tagging, WeChatClient, WeChatError},
 };
 
+// A chunk is what one call takes: the store chunks lists by WeChat's own limits.
+const _: () = assert!(
+    crate::store::CHUNK == crate::wechat::MAX_TAG_BATCH
+        && crate::store::CHUNK == crate::wechat::MAX_BATCH
+        && crate::store::BLACKLIST_CHUNK == crate::wechat::MAX_BLACKLIST_BATCH
+);
+
 /// One step's call, with its target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Call {
