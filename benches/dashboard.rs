@@ -148,6 +148,10 @@ fn main() {
         );
     }
 
+    if runs(1) {
+        tags_page(&server, &client, &tmp, &mut report, scale);
+    }
+
     // ---- 2. Upstream calls. --------------------------------------------------------------------
     if runs(2) {
         eprintln!("2. upstream calls");
@@ -430,6 +434,63 @@ fn start_sim_with(rt: &Runtime, followers: u32) -> Sim {
         .block_on(spawn_local(&sim))
         .expect("the simulator listens");
     Sim { sim, url }
+}
+
+/// Item 1 in tags mode: the tags page with WeChat's cap of 100 tags, against its own ceiling.
+fn tags_page(
+    server: &Runtime,
+    client: &Runtime,
+    tmp: &Path,
+    report: &mut Report,
+    scale: impl Fn(usize) -> usize,
+) {
+    let sim = start_sim(server);
+    let mut n = 0;
+    while sim.sim.tag_count() < 100 {
+        sim.sim.create_tag(&format!("bench-t{n:03}"));
+        n += 1;
+    }
+    let mut tags = settings(&sim.url, &tmp.join("tags.db"), 300);
+    tags.api = wxgroups::domain::Api::Tags;
+    let app = start_app(server, tags);
+    let admin = client.block_on(sign_in(&app, true));
+    let (status, body) = client.block_on(async {
+        let mut c = connect(app).await;
+        get(&mut c, &admin.request("/groups")).await
+    });
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.windows(b"100 / 100".len()).any(|w| w == b"100 / 100"),
+        "the page shows all 100 tags"
+    );
+    report.note(format!("tags page: 100 tags, {} bytes of HTML", body.len()));
+    let ceiling = start_ceiling(server, body.clone());
+    eprintln!("1. tags page vs the bare ceiling at 1, 16, 64 clients");
+    for (conns, total) in [(1, scale(2_000)), (16, scale(10_000)), (64, scale(10_000))] {
+        let bare = Spec::plain(ceiling, "/groups");
+        client.block_on(load(ceiling, &bare, conns, total / 10));
+        let top = client.block_on(load(ceiling, &bare, conns, total));
+        let spec = admin.request("/groups");
+        client.block_on(load(app, &spec, conns, total / 10));
+        let run = client.block_on(load(app, &spec, conns, total));
+        assert_eq!(run.bad, 0, "every page view answers 200");
+        let ratio = run.rate() / top.rate();
+        report.row(
+            "1",
+            format!("tags page (100 tags), {conns} client(s)"),
+            format!("{} · {ratio:.2} × its ceiling", run.summary()),
+            "≥ 0.5 × ceiling".into(),
+            Verdict::of(ratio >= 0.5),
+        );
+    }
+    let calls = sim.sim.calls("/cgi-bin/tags/get");
+    report.row(
+        "1",
+        "tags page views: tags/get calls".into(),
+        calls.to_string(),
+        "1".into(),
+        Verdict::of(calls == 1),
+    );
 }
 
 /// Fills the account up to WeChat's cap of 500 groups, through the simulator's own API.

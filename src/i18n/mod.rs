@@ -81,10 +81,29 @@ impl Lang {
     }
 
     /// `variant:key` when the catalogue has it, for callers that pass arguments themselves.
+    ///
+    /// Every page asks this for each of its texts, so the common answer ("no such entry") costs
+    /// one set lookup and no allocation: the overridden keys are read once from `tags.yml`.
     pub fn key_in(self, variant: &str, key: &str) -> Option<String> {
-        let k = format!("{variant}:{key}");
-        crate::_rust_i18n_try_translate(self.code(), &k).map(|_| k)
+        (variant == "tags" && tag_overrides().contains(key)).then(|| format!("tags:{key}"))
     }
+}
+
+/// The keys `tags.yml` gives words of their own to (its entries `"tags:KEY":`).
+///
+/// rust-i18n compiles the catalogue in but cannot list its keys, so this reads the same file's
+/// entry lines: each starts at the beginning of a line with `"tags:` (the file's own format,
+/// checked by the test below against the catalogue).
+fn tag_overrides() -> &'static std::collections::HashSet<&'static str> {
+    static KEYS: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        include_str!("tags.yml")
+            .lines()
+            .filter_map(|l| l.strip_prefix("\"tags:")?.split_once("\":"))
+            .map(|(key, _)| key)
+            .collect()
+    })
 }
 
 impl fmt::Display for Lang {
@@ -107,6 +126,31 @@ fn all_keys() -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_tags_override_read_from_the_file_is_in_the_catalogue_and_has_a_base_entry() {
+        let keys = tag_overrides();
+        assert!(keys.len() > 30, "{} overrides", keys.len());
+        for key in keys {
+            for lang in [Lang::Zh, Lang::En] {
+                let over = format!("tags:{key}");
+                assert!(
+                    crate::_rust_i18n_try_translate(lang.code(), &over).is_some(),
+                    "{over} in {lang}"
+                );
+                assert!(
+                    crate::_rust_i18n_try_translate(lang.code(), key).is_some(),
+                    "{key} overrides nothing in {lang}"
+                );
+            }
+        }
+        assert_eq!(Lang::En.t_in("tags", "groups.title"), "User tags");
+        assert_eq!(
+            Lang::En.t_in("tags", "groups.refresh"),
+            Lang::En.t("groups.refresh")
+        );
+        assert_eq!(Lang::Zh.key_in("groups", "groups.title"), None);
+    }
 
     #[test]
     fn accept_language_prefers_the_highest_q() {

@@ -101,7 +101,10 @@ impl Chrome {
 
     /// A catalogue entry in the page's language, in the words of the API in use.
     pub fn t(&self, key: &str) -> String {
-        self.lang.t_in(self.api.as_str(), key)
+        match self.api {
+            Api::Groups => self.lang.t(key),
+            Api::Tags => self.lang.t_in("tags", key),
+        }
     }
 
     pub fn tags(&self) -> bool {
