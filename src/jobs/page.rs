@@ -88,6 +88,16 @@ impl RecentJobs {
         job_target(&self.chrome, self.names.as_deref(), job)
     }
 
+    /// The column naming what each job does: its target group, or in tags mode its action.
+    fn target_header(&self) -> String {
+        in_mode(&self.chrome, "jobs.col.target", "jobs.tags.col.target")
+    }
+
+    /// The column counting the OpenIDs done: moved, or in tags mode done whatever the action.
+    fn done_header(&self) -> String {
+        in_mode(&self.chrome, "jobs.col.moved", "jobs.tags.col.done")
+    }
+
     fn state_name(&self, job: &JobRow) -> String {
         self.chrome.t(&format!("jobs.state.{}", job.state.as_str()))
     }
@@ -97,6 +107,16 @@ impl RecentJobs {
             .map(|t| self.chrome.time(t))
             .unwrap_or_default()
     }
+}
+
+/// The words of `groups` in groups mode, of `tags` in tags mode, where the jobs pages say
+/// different things (the catalogue's "tags:KEY" overrides belong to tags.yml).
+pub fn in_mode(chrome: &Chrome, groups: &str, tags: &str) -> String {
+    chrome.t(if chrome.api == Api::Tags {
+        tags
+    } else {
+        groups
+    })
 }
 
 /// "VIP客户 (101)" as the group list names group `id`, or "(101)" while it is not loaded.
@@ -157,6 +177,10 @@ impl JobsPage {
             panel,
             chrome,
         })
+    }
+
+    fn list_title(&self) -> String {
+        in_mode(&self.chrome, "jobs.list.title", "jobs.tags.list_title")
     }
 
     /// The tags mode offers copying groups into tags (a card of its own).

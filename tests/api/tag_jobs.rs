@@ -786,6 +786,9 @@ async fn bad_choices_are_refused_locally_and_repeats_are_sent_once_with_or_witho
         "+ 内部测试 (103)"
     );
     assert!(jobs.text("label[for=list-action]").contains("What to do"));
+    assert_eq!(jobs.text("#batch-title"), "Work on a list of followers");
+    assert_eq!(jobs.text("#jobs-recent th:nth-child(3)"), "What");
+    assert_eq!(jobs.text("#jobs-recent th:nth-child(5)"), "Done");
 }
 
 /// A fresh database file for one test (its folder is named by `tag`): the folder (to remove at
