@@ -190,7 +190,7 @@ async fn tagging_and_a_followers_tags() {
     assert_eq!(
         code(
             s.client
-                .tag_users(Tagging::Tag, &[unknown.clone()], t)
+                .tag_users(Tagging::Tag, std::slice::from_ref(&unknown), t)
                 .await
         ),
         40003
@@ -200,7 +200,7 @@ async fn tagging_and_a_followers_tags() {
     assert_eq!(
         code(
             s.client
-                .tag_users(Tagging::Tag, &[foreign.clone()], t)
+                .tag_users(Tagging::Tag, std::slice::from_ref(&foreign), t)
                 .await
         ),
         49003
@@ -227,7 +227,7 @@ async fn a_follower_with_20_tags_gets_45059() {
     while s.client.tags_of(&one).await.unwrap().len() < 20 {
         let t = s.create(&format!("满{}", s.sim.tag_count())).await;
         s.client
-            .tag_users(Tagging::Tag, &[one.clone()], t)
+            .tag_users(Tagging::Tag, std::slice::from_ref(&one), t)
             .await
             .unwrap();
     }
