@@ -12,7 +12,9 @@ use crate::{
     auth::CanView,
     blacklist::TagsMode,
     domain::OpenId,
+    jobs::jobs_link,
     state::AppState,
+    store::JobAction,
     web::{AppError, Chrome, Notice, NoticeKind, Notices, Query, html, urls::with_query},
     wechat::{FollowerPage, WeChatClient, WeChatError},
 };
@@ -89,6 +91,16 @@ impl BlacklistPage {
         }
         self.after = after;
         self
+    }
+
+    /// The jobs page with "blacklist a list" chosen, and with "take a list off" chosen.
+    fn list_job_url(&self, on: bool) -> String {
+        let action = if on {
+            JobAction::Blacklist
+        } else {
+            JobAction::Unblacklist
+        };
+        jobs_link(&self.chrome.urls, action, None, None)
     }
 
     fn next_url(&self) -> Option<String> {

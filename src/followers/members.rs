@@ -14,7 +14,7 @@ use crate::{
     auth::{CanChange, CanView},
     domain::{Api, GroupId, OpenId},
     groups::GroupInUrl,
-    jobs::create_job,
+    jobs::{TagOrder, create_job, create_tag_job},
     state::{AppState, Snapshot},
     store::{FollowerRow, SyncRow},
     web::{AppError, Chrome, Form, Notice, Notices, Query, html, urls::with_query},
@@ -240,13 +240,14 @@ pub async fn move_selected(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let mut ticked = Vec::new();
-    let (mut all, mut q, mut to) = (false, String::new(), String::new());
+    let (mut all, mut q, mut to, mut action) = (false, String::new(), String::new(), String::new());
     for (k, v) in fields {
         match k.as_str() {
             "openid" => ticked.push(v),
             "all" => all = v == "1",
             "q" => q = v,
             "to_groupid" => to = v,
+            "action" => action = v,
             _ => {}
         }
     }
@@ -256,16 +257,39 @@ pub async fn move_selected(
         let to = with_query(&members, &[("q", &q), ("problem", key)]);
         Ok(Redirect::to(&to).into_response())
     };
-    let to = match GroupId::parse(&to) {
-        Ok(to) if to != group.id && snapshot.as_deref().is_some_and(|s| s.find(to).is_some()) => to,
+    let tags = state.site.api == Api::Tags;
+    // Tags: give the ticked tag B, take this tag away, or replace this tag with B.
+    let order = if tags {
+        let from = group.id.to_string();
+        let parsed = TagOrder::parse(&chrome, (&action, &from, &to), snapshot.as_deref());
+        match parsed {
+            Ok(order) => Some(order),
+            Err(_) => return back("members.list.choose_target"),
+        }
+    } else {
+        None
+    };
+    let target = match GroupId::parse(&to) {
+        Ok(to) if to != group.id && snapshot.as_deref().is_some_and(|s| s.find(to).is_some()) => {
+            Some(to)
+        }
+        _ if order.is_some() => None,
         _ => return back("members.list.choose_target"),
     };
     let openids: Vec<OpenId> = if all {
         let prefix = clean_prefix(&q).unwrap_or_default();
-        state
-            .store
-            .group_member_openids(group.id.get(), &prefix)
-            .await?
+        let stored = if tags {
+            state
+                .store
+                .tag_member_openids(group.id.get(), &prefix)
+                .await?
+        } else {
+            state
+                .store
+                .group_member_openids(group.id.get(), &prefix)
+                .await?
+        };
+        stored
             .iter()
             .filter_map(|o| OpenId::parse(o).ok())
             .collect()
@@ -280,6 +304,16 @@ pub async fn move_selected(
     if openids.is_empty() {
         return back("members.list.none_ticked");
     }
-    let job = create_job(&state, &who, to, &openids, &format!("group:{}", group.id)).await?;
+    let job = match (order, target) {
+        (Some(order), _) => {
+            let origin = format!("tag:{}", group.id);
+            create_tag_job(&state, &who, order, &openids, &origin).await?
+        }
+        (None, Some(to)) => {
+            let origin = format!("group:{}", group.id);
+            create_job(&state, &who, to, &openids, &origin).await?
+        }
+        (None, None) => return back("members.list.choose_target"),
+    };
     Ok(Redirect::to(&chrome.urls.job(job)).into_response())
 }

@@ -37,9 +37,23 @@ pub struct DeletePage {
 impl DeletePage {
     /// Not one of WeChat's own, and not a tag WeChat would refuse for its size.
     fn can_delete(&self) -> bool {
-        let too_big = self.chrome.tags() && self.g.count > MAX_DELETABLE_TAG;
-        !self.g.id.is_system() && !too_big
+        !self.g.id.is_system() && !too_big(&self.chrome, &self.g)
     }
+
+    fn too_big(&self) -> bool {
+        too_big(&self.chrome, &self.g)
+    }
+}
+
+impl DeleteConfirm {
+    fn too_big(&self) -> bool {
+        too_big(&self.chrome, &self.g)
+    }
+}
+
+/// A tag WeChat will not delete for its size (45057): its followers must lose it first.
+fn too_big(chrome: &Chrome, g: &Group) -> bool {
+    chrome.tags() && g.count > MAX_DELETABLE_TAG
 }
 
 /// WeChat refuses to delete a tag with more followers than this (45057).
@@ -77,11 +91,21 @@ impl FromRequestParts<AppState> for Deletable {
                 chrome.t("groups.delete.system_detail"),
             )
         };
-        let refused = Reply::new(hx)
+        let reply = Reply::new(hx)
             .status(StatusCode::UNPROCESSABLE_ENTITY)
-            .notice(notice)
-            .keep_target()
-            .or_page(|notices| html(&DeletePage { chrome, notices, g }));
+            .notice(notice);
+        // Too big: the row offers the way out (the untag-everyone job); a system group's row
+        // stays as it was.
+        let reply = if too_big {
+            reply.swap(&DeleteConfirm {
+                chrome: chrome.clone(),
+                g: g.clone(),
+            })
+        } else {
+            Ok(reply.keep_target())
+        };
+        let refused =
+            reply.and_then(|r| r.or_page(|notices| html(&DeletePage { chrome, notices, g })));
         Err(refused.unwrap_or_else(IntoResponse::into_response))
     }
 }

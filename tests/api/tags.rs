@@ -171,6 +171,29 @@ async fn deleting_a_tag_asks_first_and_above_100000_followers_says_why_not_befor
         );
     }
     assert_eq!(app.calls("tags/delete"), 1, "the big tag was never sent");
+    // The question offers the way out: a job that takes the tag away from everyone.
+    for page in [
+        app.get_hx(&format!("/groups/{big}/delete")).await,
+        app.get(&format!("/groups/{big}/delete")).await,
+    ] {
+        assert!(
+            page.has(&format!(
+                "form[action='/jobs/untag-all'] input[name=tag][value='{big}']"
+            )),
+            "{}",
+            page.body
+        );
+        assert!(!page.has(&format!("form[action='/groups/{big}/delete']")));
+    }
+    let queued = app
+        .post("/jobs/untag-all", &[("tag", &big.to_string())])
+        .await;
+    assert_eq!(queued.status, 303, "{}", queued.body);
+    assert!(
+        queued.location().starts_with("/jobs/"),
+        "{}",
+        queued.location()
+    );
 }
 
 #[tokio::test]
@@ -423,4 +446,58 @@ async fn an_account_without_the_tags_api_sees_48001_and_the_other_api_suggested(
     assert!(page.text("#api-banner").contains("WXGROUPS_API=groups"));
     // Every page says so.
     assert!(app.get("/status").await.has("#api-banner"));
+}
+
+#[tokio::test]
+async fn a_tags_members_are_read_live_and_the_ticked_ones_retagged_as_a_job() {
+    let app = TestApp::spawn_with(sim_config(), |mut s| {
+        s.api = Api::Tags;
+        s.jobs = crate::bulk::fast_jobs();
+        s
+    })
+    .await;
+    let page = app.get("/groups").await;
+    let vip = tag_id(&page, "VIP");
+    let other = app.sim.create_tag("换成这个");
+    app.post_hx("/groups/refresh", &[]).await;
+    let members = app.get(&format!("/groups/{vip}/members")).await;
+    assert_eq!(members.status, 200, "{}", members.body);
+    assert_eq!(app.calls("user/tag/get"), 1, "read live from WeChat");
+    let listed = members.texts("td .member-openid");
+    assert_eq!(listed.len() as u64, app.sim.tag_members(vip));
+    let ticked: Vec<String> = listed.iter().take(2).cloned().collect();
+    let mut form: Vec<(&str, &str)> = ticked.iter().map(|o| ("openid", o.as_str())).collect();
+    let to = other.to_string();
+    form.extend([("action", "retag"), ("to_groupid", to.as_str())]);
+    let posted = app
+        .post(&format!("/groups/{vip}/members/move"), &form)
+        .await;
+    assert_eq!(posted.status, 303, "{}", posted.body);
+    let id: i64 = posted
+        .location()
+        .trim_start_matches("/jobs/")
+        .parse()
+        .unwrap_or_else(|_| panic!("a job's page: {}", posted.location()));
+    let job = crate::bulk::wait_for_job(&app.store, id, std::time::Duration::from_secs(20)).await;
+    assert_eq!(job.state.as_str(), "done", "{job:?}");
+    for o in &ticked {
+        let tags = app.sim.tags_of(o).unwrap();
+        assert!(
+            tags.contains(&other) && !tags.contains(&vip),
+            "{o}: {tags:?}"
+        );
+    }
+    // A move to the same tag is refused before anything is stored.
+    let same = app
+        .post(
+            &format!("/groups/{vip}/members/move"),
+            &[
+                ("openid", ticked[0].as_str()),
+                ("action", "retag"),
+                ("to_groupid", &vip.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(same.status, 303);
+    assert!(same.location().contains("problem="), "{}", same.location());
 }
