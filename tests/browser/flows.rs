@@ -135,15 +135,28 @@ async fn refused(ui: &Ui, field: &str, submit: &str, value: &str, message: &str)
     let css = format!("#{field}");
     ui.fill(&css, value).await;
     ui.click(submit).await;
-    let invalid = format!("{css}[aria-invalid=true]");
-    ui.wait_for(&invalid).await;
-    let described = ui.attr(&css, "aria-describedby").await.unwrap_or_default();
-    let error = described
-        .split_whitespace()
-        .find(|id| id.ends_with("-error"))
-        .unwrap_or_else(|| panic!("{field} names no error message ({described:?})"));
-    ui.wait_text(&format!("#{error}.field-error"), message)
-        .await;
+    // The field may still be marked invalid by the previous refusal while this one is on its
+    // way, and swapped out between two reads: poll until the field, as it is now, names an error
+    // that says `message`.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let invalid = ui.is_present(&format!("{css}[aria-invalid=true]")).await;
+        let described = ui.attr(&css, "aria-describedby").await.unwrap_or_default();
+        let error = described
+            .split_whitespace()
+            .find(|id| id.ends_with("-error"));
+        if let (true, Some(error)) = (invalid, error) {
+            let said = ui.text(&format!("#{error}.field-error")).await;
+            if said.contains(message) {
+                break;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{field} never named an error saying {message:?} (aria-describedby {described:?})"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+    }
     ui.wait_focus(field, "the invalid field has the focus")
         .await;
 }
