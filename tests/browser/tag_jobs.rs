@@ -35,6 +35,7 @@ async fn tag_jobs(ui: Ui) {
     ui.visit("/jobs").await;
     ui.wait_for("#list-action").await;
     both_schemes(&ui, "tag jobs").await;
+    snap(&ui, "tag-jobs", None).await;
 
     let list: Vec<String> = (0..120).map(|i| ui.sim().follower_openid(i)).collect();
     ui.select("#list-action", "retag").await;
@@ -49,11 +50,13 @@ async fn tag_jobs(ui: Ui) {
     ui.wait_text(".preview-valid", "120").await;
     assert_eq!(ui.text(".preview-calls").await, "6");
     both_schemes(&ui, "tag job preview").await;
+    snap(&ui, "tag-job-preview", Some("#batch-panel")).await;
 
     ui.click("#batch-panel form[action$='/confirm'] button[type=submit]")
         .await;
     wait_until_done(&ui).await;
     both_schemes(&ui, "tag job done").await;
+    snap(&ui, "tag-job-done", Some("#batch-panel")).await;
     for o in &list {
         let tags = ui.sim().tags_of(o).unwrap();
         assert!(tags.contains(&101) && !tags.contains(&100), "{o}: {tags:?}");
@@ -63,6 +66,15 @@ async fn tag_jobs(ui: Ui) {
     ui.click("#copy-card button[type=submit]").await;
     ui.wait_for(".copy-summary").await;
     both_schemes(&ui, "copy preview").await;
+    snap(&ui, "copy-preview", Some(".copy-summary")).await;
+}
+
+/// The README's screenshots of these screens, from the runs with JavaScript (as operators see
+/// them); the run without it checks the same flow.
+async fn snap(ui: &Ui, screen: &str, show: Option<&str>) {
+    if ui.js == Js::On {
+        crate::tour::photograph(ui, screen, show).await;
+    }
 }
 
 /// The job's card says done: htmx polls it there; without JavaScript the page is reloaded, as

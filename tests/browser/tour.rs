@@ -361,7 +361,7 @@ async fn set_dark(ui: &Ui, dark: bool) {
 
 /// Saves `tests/screenshots/<screen>-<lang>-{desktop,phone}.png`. On the phone the page is one
 /// column, so `show` (if any) is scrolled into view first.
-async fn photograph(ui: &Ui, screen: &str, show: Option<&str>) {
+pub(crate) async fn photograph(ui: &Ui, screen: &str, show: Option<&str>) {
     for (size, width, height, mobile) in [("desktop", 1280, 800, false), ("phone", 375, 812, true)]
     {
         ui.cdp(
