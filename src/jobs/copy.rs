@@ -18,7 +18,7 @@ use axum::{extract::State, response::Response};
 use crate::{
     auth::CanChange,
     domain::{Api, GroupName},
-    jobs::list::in_panel,
+    jobs::panel::in_panel,
     state::{AppState, Snapshot},
     store::{CHUNK, CopyGroup},
     web::{AppError, Chrome, HxRequest, Reply},

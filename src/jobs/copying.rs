@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use crate::{
     domain::{Api, GroupId, GroupName},
-    jobs::worker::Stop,
+    jobs::steps::Stop,
     state::AppState,
     store::{JobRow, JobState, StoreError},
     wechat::{CreateOutcome, Group, WeChatError},

@@ -14,7 +14,8 @@ use crate::{
     domain::{Api, GroupId},
     jobs::{
         page::{JobsPage, group_label, listed_name},
-        parse::{self, InvalidLine, MAX_LISTED_INVALID, Parsed},
+        panel::{ListInput, in_panel},
+        parse::{InvalidLine, MAX_LISTED_INVALID},
         tag_list::{self, Choice, TagListForm},
     },
     state::{AppState, Snapshot},
@@ -91,45 +92,6 @@ pub(super) fn fresh_form(chrome: &Chrome, snapshot: Option<&Snapshot>) -> Result
     } else {
         ListForm::new(chrome, snapshot).render()?
     })
-}
-
-/// The fields of the list form, read from a multipart body.
-#[derive(Default)]
-pub(super) struct ListInput {
-    pub to_groupid: String,
-    /// Tags mode: the action and tags A (taken off) and B (given).
-    pub action: String,
-    pub from_tag: String,
-    pub to_tag: String,
-    /// The text box as sent: the list parser says which line is not UTF-8, if one is not.
-    pub text: Vec<u8>,
-    pub file: Vec<u8>,
-}
-
-impl ListInput {
-    /// The text box again, for the form shown back (unless it is too large to be worth it).
-    pub fn text_value(&self) -> String {
-        if self.text.len() <= 64 * 1024 {
-            String::from_utf8(self.text.clone()).unwrap_or_default()
-        } else {
-            String::new()
-        }
-    }
-
-    /// The list read, or why it cannot be used (in the operator's language). A file wins over
-    /// the text box when both are given.
-    pub fn parsed(&self, chrome: &Chrome) -> Result<Parsed, String> {
-        let bytes: &[u8] = if self.file.is_empty() {
-            &self.text
-        } else {
-            &self.file
-        };
-        match parse::parse(bytes, chrome.lang) {
-            Err(e) => Err(e.message(chrome.lang)),
-            Ok(p) if p.valid.is_empty() => Err(chrome.t("jobs.list.none_valid")),
-            Ok(p) => Ok(p),
-        }
-    }
 }
 
 /// A text field of the form: UTF-8 or refused with the field named.
@@ -223,20 +185,6 @@ pub async fn preview(
         column: parsed.column,
     };
     in_panel(&state, chrome, Reply::new(hx), preview.render()?).await
-}
-
-/// The panel alone (htmx) or the jobs page around it.
-pub(super) async fn in_panel(
-    state: &AppState,
-    chrome: Chrome,
-    reply: Reply,
-    panel: String,
-) -> Result<Response, AppError> {
-    if reply.is_htmx() {
-        return reply.swap_html(&panel).fragments();
-    }
-    let page = JobsPage::load(state, chrome, panel).await?;
-    reply.or_page(|notices| html(&page.with_notices(notices)))
 }
 
 /// `POST /jobs/{id}/discard`: forget a previewed list.

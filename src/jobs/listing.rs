@@ -17,7 +17,7 @@ use serde::Deserialize;
 use crate::{
     auth::{CanChange, Who},
     domain::{Api, GroupId, OpenId},
-    jobs::{page::listed_name, queue::queue_draft, worker::Stop},
+    jobs::{page::listed_name, queue::queue_draft, steps::Stop},
     state::AppState,
     store::{JobAction, JobPlan, JobRow, JobState, StoreError},
     web::{AppError, Chrome, Form, HxRequest, htmx::HxRedirect},

@@ -24,6 +24,7 @@ pub mod listing;
 pub mod order;
 mod outcome;
 pub mod page;
+mod panel;
 pub mod parse;
 pub mod progress;
 pub mod queue;

@@ -4,9 +4,12 @@
 
 use crate::{
     domain::{GroupId, OpenId},
-    store::{Effect, JobAction, JobRow},
+    store::{Effect, JobAction, JobRow, JobState},
     wechat::{FollowerInfo, Tagging, WeChatClient, WeChatError},
 };
+
+/// Why a job ended before its last chunk: how it ends, and WeChat's error if that was why.
+pub(super) type Stop = (JobState, Option<WeChatError>);
 
 // A chunk is what one call takes: the store chunks lists by WeChat's own limits.
 const _: () = assert!(

@@ -14,9 +14,9 @@ use crate::{
     auth::Who,
     domain::GroupId,
     jobs::{
-        list::{ListInput, in_panel},
         order::{OrderErrors, TagOrder},
         page::group_label,
+        panel::{ListInput, in_panel},
         parse::{InvalidLine, MAX_LISTED_INVALID},
         queue::draft_tag_job,
     },

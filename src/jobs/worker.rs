@@ -77,7 +77,11 @@ use std::{
 
 use crate::{
     domain::{Api, GroupId, OpenId},
-    jobs::{copying, listing, steps::Call, summary::audit_summary},
+    jobs::{
+        copying, listing,
+        steps::{Call, Stop},
+        summary::audit_summary,
+    },
     state::{AppState, Runner},
     store::{ChunkDone, ChunkRow, Effect, ItemOutcome, JobAction, JobRow, JobState, StoreError},
     wechat::WeChatError,
@@ -88,9 +92,6 @@ const TRANSIT_ATTEMPTS: u32 = 3;
 
 /// How long an unconfirmed preview is kept (the preview says so).
 const DRAFT_KEPT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
-
-/// Why a job ended before its last chunk: how it ends, and WeChat's error if that was why.
-pub(super) type Stop = (JobState, Option<WeChatError>);
 
 /// Writes jobs until the process ends; between jobs, forgets stale previews (at start, then
 /// at most hourly).
