@@ -1,6 +1,7 @@
 //! One follower at a time: find their group (or their tags) by OpenID, move them to another
 //! group (or add, remove and replace tags).
 
+mod answer;
 pub mod lookup;
 pub mod moving;
 mod panel;

@@ -7,8 +7,11 @@ use crate::{
     audit::{self, Change},
     auth::{CanChange, Who},
     domain::{GroupId, OpenId},
-    groups::{CarriedView, GroupsPage, GroupsTable, ListView},
-    members::panel::{Found, MemberPanel},
+    groups::{CarriedView, GroupsTable},
+    members::{
+        answer::Answer,
+        panel::{Found, MemberPanel},
+    },
     state::AppState,
     web::{AppError, Chrome, Flash, Form, HxRequest, Notice, NoticeKind, Reply, upstream_status},
 };
@@ -171,35 +174,6 @@ async fn send(
         .swap(&panel)?
         .swap(&table)?
         .or_redirect(url)
-}
-
-/// How a move that did not happen is answered: the panel (htmx) or the page around it.
-struct Answer<'a> {
-    state: &'a AppState,
-    reply: Reply,
-    list: ListView,
-}
-
-impl Answer<'_> {
-    fn panel(
-        self,
-        status: StatusCode,
-        notice: Option<Notice>,
-        panel: MemberPanel,
-    ) -> Result<Response, AppError> {
-        let chrome = panel.chrome.clone();
-        let snapshot = self.state.groups.peek();
-        self.reply
-            .status(status)
-            .notice(notice)
-            .swap(&panel)?
-            .or_page(|notices| {
-                GroupsPage::new(&chrome, snapshot)
-                    .with_view(self.list)
-                    .with_member(panel)
-                    .answer(notices)
-            })
-    }
 }
 
 fn group_label(id: GroupId, name: Option<String>) -> String {

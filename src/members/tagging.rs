@@ -15,8 +15,11 @@ use crate::{
     audit::{self, Change},
     auth::{CanChange, Who},
     domain::{GroupId, OpenId},
-    groups::{CarriedView, GroupsPage, GroupsTable, ListView},
-    members::panel::{Found, MemberPanel},
+    groups::{CarriedView, GroupsTable},
+    members::{
+        answer::Answer,
+        panel::{Found, MemberPanel},
+    },
     state::AppState,
     web::{
         AppError, Chrome, Flash, Form, HxRequest, Notice, NoticeKind, Reply, TagChange,
@@ -361,34 +364,7 @@ fn failure_notice(
     notice
 }
 
-/// How a change that did not happen is answered: the panel (htmx) or the page around it.
-struct Answer<'a> {
-    state: &'a AppState,
-    reply: Reply,
-    list: ListView,
-}
-
 impl Answer<'_> {
-    fn panel(
-        self,
-        status: StatusCode,
-        notice: Option<Notice>,
-        panel: MemberPanel,
-    ) -> Result<Response, AppError> {
-        let chrome = panel.chrome.clone();
-        let snapshot = self.state.groups.peek();
-        self.reply
-            .status(status)
-            .notice(notice)
-            .swap(&panel)?
-            .or_page(|notices| {
-                GroupsPage::new(&chrome, snapshot)
-                    .with_view(self.list)
-                    .with_member(panel)
-                    .answer(notices)
-            })
-    }
-
     /// WeChat would not say the follower's tags: an OpenID it refuses goes next to the field.
     fn refused_by_wechat(
         self,
