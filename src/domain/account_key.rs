@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize, Serializer};
 /// The short name of an Official Account in this deployment, as it appears in URLs
 /// (`/a/{key}/groups`): 1 to 32 lower-case ASCII letters, digits and '-', neither first nor last.
 ///
-/// Lower case only, so that one account has one URL (no `/a/Shop/` beside `/a/shop/`), and nothing
-/// that needs percent-encoding, so that a key is the same in a link, a log line and the config file.
+/// Lower case only, so that one account has one URL (no `/a/Shop/` beside `/a/shop/`), and
+/// nothing that needs percent-encoding, so that a key reads the same in a link, a log line and
+/// the config file.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
 #[serde(try_from = "String")]
 pub struct AccountKey(String);
@@ -23,9 +24,7 @@ pub enum AccountKeyError {
     TooLong(usize),
     #[error("has the upper-case letter {0:?}; an account key is in lower case")]
     UpperCase(char),
-    #[error(
-        "has {0:?}; an account key has only lower-case letters a-z, digits 0-9 and '-' (it goes into URLs)"
-    )]
+    #[error("has {0:?}; an account key has only lower-case letters a-z, digits 0-9 and '-'")]
     NotAllowed(char),
     #[error("starts or ends with '-'; an account key begins and ends with a letter or a digit")]
     EdgeHyphen,
