@@ -29,6 +29,7 @@ use figment::{
 use serde::{Deserialize, Serialize};
 
 use crate::{auth::Access, domain::Api, wechat::TokenMode};
+use error::Scope;
 
 /// Everything `serve` needs, validated.
 #[derive(Debug, Clone)]
@@ -153,11 +154,11 @@ impl Settings {
     fn from_figment(figment: Figment) -> Result<Self, SettingsError> {
         let raw: Raw = figment.extract().map_err(error::explain)?;
         let listen = server::listen(&raw.listen)?;
-        let (token_mode, token_url) = wechat::token(&raw.token_mode, raw.token_url)?;
-        let wechat_api = wechat::api(&raw.wechat_api)?;
-        let api = wechat::which_api(&raw.api)?;
+        let (token_mode, token_url) = wechat::token(Scope::Global, &raw.token_mode, raw.token_url)?;
+        let wechat_api = wechat::api(Scope::Global, &raw.wechat_api)?;
+        let api = wechat::which_api(Scope::Global, &raw.api)?;
         let upstream_timeout = wechat::upstream_timeout(raw.upstream_timeout_secs)?;
-        let account = wechat::account(raw.appid, raw.appsecret, raw.appsecret_file)?;
+        let account = wechat::account(Scope::Global, raw.appid, raw.appsecret, raw.appsecret_file)?;
         let base_path = server::base_path(&raw.base_path)?;
         let public_origin = server::public_origin(raw.public_url.as_deref())?;
         let allowed_hosts = server::allowed_hosts(&raw.allowed_hosts, public_origin.as_deref())?;
