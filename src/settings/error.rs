@@ -71,6 +71,10 @@ pub(super) fn explain_in(scope: Scope, err: figment::Error) -> SettingsError {
     };
     if key.is_empty() {
         SettingsError(format!("settings: {what}"))
+    } else if scope == Scope::Global && key == "accounts" {
+        SettingsError(format!(
+            "`accounts` {what}: give each account as an [[accounts]] table in the config file"
+        ))
     } else {
         SettingsError(format!("setting {} {what}", scope.name(&key)))
     }
@@ -92,7 +96,7 @@ fn without_quoted_lines(message: &str) -> String {
 }
 
 /// What a wrongly typed value was, without the value itself.
-fn kind_of(actual: &figment::error::Actual) -> &'static str {
+pub(super) fn kind_of(actual: &figment::error::Actual) -> &'static str {
     use figment::error::Actual;
     match actual {
         Actual::Str(_) | Actual::Char(_) => "text",
