@@ -57,11 +57,7 @@ pub(super) fn proxy_roles(
     default_role: &str,
     roles: &str,
 ) -> Result<(Role, HashMap<String, Role>), SettingsError> {
-    let role = |key: &str, v: &str| -> Result<Role, SettingsError> {
-        v.parse::<Role>()
-            .map_err(|e| SettingsError(format!("setting {}: {e}", named(key))))
-    };
-    let proxy_default_role = role("proxy_default_role", default_role)?;
+    let proxy_default_role = role(&named("proxy_default_role"), default_role)?;
     let mut proxy_roles = HashMap::new();
     for pair in roles.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let Some((user, r)) = pair.rsplit_once('=') else {
@@ -70,9 +66,16 @@ pub(super) fn proxy_roles(
                 named("proxy_roles")
             )));
         };
-        proxy_roles.insert(user.trim().to_lowercase(), role("proxy_roles", r)?);
+        proxy_roles.insert(user.trim().to_lowercase(), role(&named("proxy_roles"), r)?);
     }
     Ok((proxy_default_role, proxy_roles))
+}
+
+/// A role (`viewer`, `operator` or `admin`); `setting` names where it was given, for the message.
+pub(super) fn role(setting: &str, value: &str) -> Result<Role, SettingsError> {
+    value
+        .parse::<Role>()
+        .map_err(|e| SettingsError(format!("setting {setting}: {e}")))
 }
 
 /// `session_idle_mins` and `session_max_hours`: each at least 1.

@@ -6,15 +6,18 @@
 //!
 //! One file per concern, each checking its own settings: `server.rs` (listen address, log
 //! format, base path, public URL), `wechat.rs` (the account, the token source, the API URL and
-//! timeout), `access.rs` (proxies, identity header, roles, sessions, who may read the metrics),
-//! `jobs.rs` (batch pacing); `error.rs` says what is wrong.
+//! timeout), `accounts.rs` (several accounts: the config file's `[[accounts]]`), `access.rs`
+//! (proxies, identity header, roles, sessions, who may read the metrics), `jobs.rs` (batch
+//! pacing); `error.rs` says what is wrong.
 
 mod access;
+mod accounts;
 mod error;
 mod jobs;
 mod server;
 mod wechat;
 
+pub use accounts::AccountSettings;
 pub use error::SettingsError;
 pub use jobs::JobSettings;
 pub use server::LogFormat;
@@ -25,17 +28,27 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use figment::{
     Figment,
     providers::{Env, Format, Serialized, Toml},
+    value::Value,
 };
 use serde::{Deserialize, Serialize};
 
-use crate::{auth::Access, domain::Api, wechat::TokenMode};
+use crate::{
+    auth::Access,
+    domain::{AccountKey, Api},
+    wechat::TokenMode,
+};
+use error::Scope;
 
 /// Everything `serve` needs, validated.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
-    /// `None` runs the in-process simulator: the demo account.
+    /// The single account of `WXGROUPS_APPID`; `None` with no `[[accounts]]` either runs the
+    /// in-process simulator: the demo. [`Self::account_list`] gives the accounts to serve.
     pub account: Option<Account>,
+    /// The config file's `[[accounts]]`, checked, in the file's order; empty when it has none.
+    /// Never beside [`Self::account`] (the start refuses both).
+    pub accounts: Vec<AccountSettings>,
     pub wechat_api: String,
     /// `WXGROUPS_API`: manage the account through WeChat's groups (the default) or its tags.
     pub api: Api,
@@ -97,6 +110,9 @@ struct Raw {
     metrics_allow: String,
     batch_per_minute: u32,
     batch_backoff_ms: u64,
+    /// The `[[accounts]]` tables, left as values so that each is read on its own and its
+    /// errors can name the account (see `accounts.rs`).
+    accounts: Vec<Value>,
 }
 
 impl Default for Raw {
@@ -127,6 +143,7 @@ impl Default for Raw {
             metrics_allow: String::new(),
             batch_per_minute: 300,
             batch_backoff_ms: 60_000,
+            accounts: Vec::new(),
         }
     }
 }
@@ -153,11 +170,26 @@ impl Settings {
     fn from_figment(figment: Figment) -> Result<Self, SettingsError> {
         let raw: Raw = figment.extract().map_err(error::explain)?;
         let listen = server::listen(&raw.listen)?;
-        let (token_mode, token_url) = wechat::token(&raw.token_mode, raw.token_url)?;
-        let wechat_api = wechat::api(&raw.wechat_api)?;
-        let api = wechat::which_api(&raw.api)?;
+        let (token_mode, token_url) = wechat::token(Scope::Global, &raw.token_mode, raw.token_url)?;
+        let wechat_api = wechat::api(Scope::Global, &raw.wechat_api)?;
+        let api = wechat::which_api(Scope::Global, &raw.api)?;
         let upstream_timeout = wechat::upstream_timeout(raw.upstream_timeout_secs)?;
-        let account = wechat::account(raw.appid, raw.appsecret, raw.appsecret_file)?;
+        accounts::single_account_unset(
+            &raw.accounts,
+            raw.appid.as_deref().is_some_and(|a| !a.trim().is_empty()),
+            raw.appsecret.is_some(),
+            raw.appsecret_file.is_some(),
+        )?;
+        let account = wechat::account(Scope::Global, raw.appid, raw.appsecret, raw.appsecret_file)?;
+        let accounts = accounts::parse(
+            &raw.accounts,
+            &accounts::Inherited {
+                api,
+                token_mode,
+                token_url: token_url.as_deref(),
+                wechat_api: &wechat_api,
+            },
+        )?;
         let base_path = server::base_path(&raw.base_path)?;
         let public_origin = server::public_origin(raw.public_url.as_deref())?;
         let allowed_hosts = server::allowed_hosts(&raw.allowed_hosts, public_origin.as_deref())?;
@@ -172,6 +204,7 @@ impl Settings {
         Ok(Settings {
             listen,
             account,
+            accounts,
             wechat_api,
             api,
             token_mode,
@@ -206,6 +239,7 @@ impl Settings {
         Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             account: None,
+            accounts: Vec::new(),
             wechat_api: "http://127.0.0.1:9".into(),
             api: Api::Groups,
             token_mode: TokenMode::Stable,
@@ -238,6 +272,38 @@ impl Settings {
         });
         self.wechat_api = wechat_api.into();
         self
+    }
+
+    /// These settings with `accounts` as if the config file had them as `[[accounts]]`: they
+    /// are what [`Self::account_list`] gives, whatever [`Self::with_account`] set.
+    pub fn with_accounts(mut self, accounts: Vec<AccountSettings>) -> Self {
+        self.accounts = accounts;
+        self
+    }
+
+    /// The accounts to serve: the `[[accounts]]` when there are any; else the one account of
+    /// `WXGROUPS_APPID`, with the key `default`, named by its AppID, and the single-account
+    /// settings (api, token mode and URL, WeChat's URL; its `proxy_roles` are empty, the global
+    /// `WXGROUPS_PROXY_ROLES` staying in [`Self::access`]); else none: the demo, whose
+    /// simulated accounts the caller makes.
+    pub fn account_list(&self) -> Vec<AccountSettings> {
+        if !self.accounts.is_empty() {
+            return self.accounts.clone();
+        }
+        let Some(account) = &self.account else {
+            return Vec::new();
+        };
+        vec![AccountSettings {
+            key: AccountKey::default(),
+            name: account.appid.clone(),
+            appid: account.appid.clone(),
+            secret: account.secret.clone(),
+            api: self.api,
+            token_mode: self.token_mode,
+            token_url: self.token_url.clone(),
+            wechat_api: self.wechat_api.clone(),
+            proxy_roles: Vec::new(),
+        }]
     }
 }
 
