@@ -37,12 +37,33 @@ use crate::{
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Builds the whole app. Tests call this too, in-process or behind a real listener.
-pub fn router(state: AppState, sessions: Sessions) -> Router {
-    let app = public()
-        .merge(signed_in(&state))
-        .fallback(|| async { AppError::NotFound })
-        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed });
-    let app = under_base_path(app, &state.urls);
+///
+/// `root` answers the deployment-wide pages (sign-in, language, assets, probes, the account
+/// list) and runs the layers; `accounts` are the accounts' own states. With one account its
+/// pages are at the top (`/groups`), as they always were; with several, each account's are under
+/// `/a/{key}` and served with that account's state, so no handler ever sees another account's
+/// client, list, store or jobs.
+pub fn router(root: &AppState, accounts: &[AppState], sessions: Sessions) -> Router {
+    let state = root.clone();
+    let app = match accounts {
+        [one] => public().merge(signed_in(one)).with_state(one.clone()),
+        several => several.iter().fold(
+            public()
+                .merge(account_index(&state))
+                .with_state(state.clone()),
+            |app, account| {
+                let prefix = format!("{}/{}", paths::ACCOUNTS, account.site.key);
+                app.nest(&prefix, signed_in(account).with_state(account.clone()))
+            },
+        ),
+    }
+    .fallback(|| async { AppError::NotFound })
+    .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed });
+    let home = match accounts {
+        [one] => one.urls.groups(),
+        _ => state.urls.accounts(),
+    };
+    let app = under_base_path(app, &state.urls, home);
     let stack = ServiceBuilder::new()
         .layer(SetRequestIdLayer::x_request_id(telemetry::MakeId))
         .layer(PropagateRequestIdLayer::x_request_id())
@@ -77,15 +98,25 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
         .layer(middleware::from_fn(secure_cookies))
         .layer(session_layer(&state, sessions))
         .layer(middleware::from_fn_with_state(state.clone(), csrf::check))
-        .service(
-            app.layer(middleware::from_fn(telemetry::note_route))
-                .with_state(state),
-        );
+        .service(app.layer(middleware::from_fn(telemetry::note_route)));
     // The layers every request passes, as one stack around the whole router (outermost first:
     // request ids, so the trace span, every log line and the response carry one).
     // `Router::layer` would wrap every route in each layer separately, and a request then clones
     // one boxed service per layer (a tenth of a cached page view's work was those clones).
     Router::new().fallback_service(stack)
+}
+
+/// With several accounts: `/` (and `/a`) go to the operator's only account, or list those
+/// they may see; signing out works from the top too.
+fn account_index(root: &AppState) -> Router<AppState> {
+    Router::new()
+        .route(paths::HOME, get(auth::accounts::index))
+        .route(paths::ACCOUNTS, get(auth::accounts::index))
+        .route(paths::SIGNOUT, post(auth::signin::sign_out))
+        .route_layer(middleware::from_fn_with_state(
+            root.clone(),
+            auth::authenticate_anywhere,
+        ))
 }
 
 /// Pages anyone may see: signing in, switching language, the static files, the probes.
@@ -172,15 +203,15 @@ fn job_routes() -> Router<AppState> {
 }
 
 /// The app under `WXGROUPS_BASE_PATH`, when there is one.
-fn under_base_path(app: Router<AppState>, urls: &Urls) -> Router<AppState> {
-    if urls.base().is_empty() {
+fn under_base_path(app: Router, urls: &Urls, home: String) -> Router {
+    if urls.root().is_empty() {
         return app;
     }
     // The nested router's "/" answers "/wx"; "/wx/" (what a proxy's `location /wx/` sends
-    // first) needs its own route.
-    let groups = urls.groups();
+    // first) needs its own route: the groups page, or the account list with several.
+    let groups = home;
     Router::new()
-        .nest(urls.base(), app)
+        .nest(urls.root(), app)
         .route(
             &urls.home(),
             get(move || async move { Redirect::to(&groups) }),
@@ -211,7 +242,7 @@ fn origin_check(state: &AppState) -> tower_http::csrf::CsrfLayer {
 }
 
 fn session_layer(state: &AppState, sessions: Sessions) -> SessionManagerLayer<Sessions> {
-    let base = state.urls.base();
+    let base = state.urls.root();
     SessionManagerLayer::new(sessions)
         .with_name(SESSION_COOKIE)
         .with_path(if base.is_empty() { "/" } else { base }.to_owned())

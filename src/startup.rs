@@ -18,7 +18,8 @@ use crate::{
     settings::{LogFormat, Settings},
     simulator::{SimConfig, Simulator},
     state::{
-        Access, AppState, CsrfKey, GroupCache, QuotaMeter, Runner, Shared, SignInLimiter, Site,
+        Access, AccountEntry, AppState, CsrfKey, Directory, GroupCache, QuotaMeter, Runner, Shared,
+        SignInLimiter, Site,
     },
     store::Store,
     web::Urls,
@@ -80,8 +81,10 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     store: Store,
-    /// The demo's in-process simulator, when there is no real account.
+    /// The demo's in-process simulator (its first account's), when there is no real account.
     pub demo: Option<Simulator>,
+    /// Every demo account's simulator, in the directory's order.
+    pub demos: Vec<Simulator>,
 }
 
 impl Application {
@@ -91,34 +94,34 @@ impl Application {
         let store = Store::connect(&settings.database_url).await.map_err(|e| {
             anyhow::anyhow!("{e} (WXGROUPS_DATABASE_URL is {:?})", settings.database_url)
         })?;
-        let quota = QuotaMeter::load(store.clone())
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot read the quota meter: {e}"))?;
-        let (mut client_config, demo) = client_config(&settings).await?;
-        client_config.observer = Some(quota.clone());
-        let client = WeChatClient::new(client_config)
-            .map_err(|e| anyhow::anyhow!("cannot build the WeChat client: {e}"))?;
         let sessions = sessions(&store).await?;
-        let state = AppState::new(Shared {
-            client,
-            groups: Arc::new(GroupCache::new(settings.groups_max_age, settings.api)),
-            site: Arc::new(site(&settings, demo.is_some())),
-            urls: Urls::new(&settings.base_path),
-            store,
+        let accounts = accounts(&settings).await?;
+        let demo = accounts.iter().all(|a| a.demo.is_some());
+        let common = Common {
+            directory: Directory::new(accounts.iter().map(|a| a.entry.clone()).collect()),
             access: Arc::new(Access {
-                demo: demo.is_some(),
+                demo,
                 ..settings.access.clone()
             }),
             limiter: Arc::new(SignInLimiter::new(Duration::from_secs(15 * 60), 5, 30)),
-            quota,
-            jobs: Runner::new(settings.jobs),
             csrf_key: CsrfKey::random(),
-        });
-        // A job or sync a stopped process left running resumes now.
-        tokio::spawn(crate::jobs::job_loop(state.clone()));
-        tokio::spawn(crate::followers::sync_loop(state.clone()));
-        let store = state.store.clone();
-        let router = routes::router(state, session_cache::cached(sessions));
+        };
+        let mut states = Vec::new();
+        let mut demos = Vec::new();
+        for account in accounts {
+            demos.extend(account.demo.clone());
+            states.push(account_state(&settings, &store, &common, account).await?);
+        }
+        for state in &states {
+            // A job or sync a stopped process left running resumes now: one writer per account.
+            tokio::spawn(crate::jobs::job_loop(state.clone()));
+            tokio::spawn(crate::followers::sync_loop(state.clone()));
+        }
+        let root = match states.as_slice() {
+            [one] => one.clone(),
+            several => AppState::new(several[0].root(Urls::new(&settings.base_path))),
+        };
+        let router = routes::router(&root, &states, session_cache::cached(sessions));
         let listener = TcpListener::bind(settings.listen).await.map_err(|e| {
             anyhow::anyhow!(
                 "cannot listen on {} ({e}); set WXGROUPS_LISTEN to a free address:port",
@@ -129,7 +132,8 @@ impl Application {
             listener,
             router,
             store,
-            demo,
+            demo: demos.first().cloned(),
+            demos,
         })
     }
 
@@ -156,47 +160,148 @@ impl Application {
     }
 }
 
-/// The real account's client settings, or the demo's: the simulator on a loopback port of our
-/// own, so the demo goes through exactly the same client code, HTTP and JSON as a real account.
-async fn client_config(settings: &Settings) -> anyhow::Result<(ClientConfig, Option<Simulator>)> {
-    if let Some(account) = &settings.account {
-        let mut c = ClientConfig::new(
-            settings.wechat_api.clone(),
-            account.appid.clone(),
-            account.secret.clone(),
-        );
-        c.token_mode = settings.token_mode;
-        c.token_url = settings.token_url.clone();
-        c.timeout = settings.upstream_timeout;
-        return Ok((c, None));
-    }
-    let sim_config = SimConfig {
-        followers: settings.demo_followers,
-        ..SimConfig::default()
-    };
-    let (appid, secret) = (sim_config.appid.clone(), sim_config.secret.clone());
-    let sim = Simulator::new(sim_config);
-    let base = crate::simulator::spawn_local(&sim).await?;
-    let mut c = ClientConfig::new(base, appid, secrecy::SecretString::from(secret));
-    c.token_mode = settings.token_mode;
-    c.timeout = settings.upstream_timeout;
-    Ok((c, Some(sim)))
+/// What every account's state shares.
+struct Common {
+    directory: Arc<Directory>,
+    access: Arc<Access>,
+    limiter: Arc<SignInLimiter>,
+    csrf_key: CsrfKey,
 }
 
-/// Facts about this deployment that pages show.
-fn site(settings: &Settings, demo: bool) -> Site {
+/// One account to serve: what the directory says of it, and how its WeChat is reached.
+struct Account {
+    entry: AccountEntry,
+    client: ClientConfig,
+    /// The simulator of a demo account.
+    demo: Option<Simulator>,
+}
+
+/// The configured accounts, or the demo's simulated ones.
+async fn accounts(settings: &Settings) -> anyhow::Result<Vec<Account>> {
+    let configured = settings.account_list();
+    if configured.is_empty() {
+        return demo_accounts(settings).await;
+    }
+    Ok(configured
+        .into_iter()
+        .map(|a| {
+            let mut c = ClientConfig::new(a.wechat_api.clone(), a.appid.clone(), a.secret.clone());
+            c.token_mode = a.token_mode;
+            c.token_url = a.token_url.clone();
+            c.timeout = settings.upstream_timeout;
+            let entry = AccountEntry {
+                key: a.key.to_string(),
+                name: a.name.clone(),
+                appid: a.appid.clone(),
+                api: a.api,
+                proxy_roles: a.proxy_roles.iter().cloned().collect(),
+            };
+            Account {
+                entry,
+                client: c,
+                demo: None,
+            }
+        })
+        .collect())
+}
+
+/// The demo: simulators on loopback ports of our own, so the demo goes through exactly the same
+/// client code, HTTP and JSON as a real account. With two, the second speaks the other API and
+/// is smaller, so the switcher has something to show.
+async fn demo_accounts(settings: &Settings) -> anyhow::Result<Vec<Account>> {
+    let mut out = Vec::new();
+    let plan = [
+        ("demo", "演示公众号", settings.api, settings.demo_followers, 0),
+        (
+            "demo-2",
+            "演示公众号二",
+            settings.api.other(),
+            settings.demo_followers / 2,
+            1,
+        ),
+    ];
+    for (key, name, api, followers, n) in plan.into_iter().take(settings.demo_accounts.into()) {
+        let sim_config = SimConfig {
+            followers,
+            appid: format!("wxdemo000000000{n}"),
+            ..SimConfig::default()
+        };
+        let (appid, secret) = (sim_config.appid.clone(), sim_config.secret.clone());
+        let sim = Simulator::new(sim_config);
+        let base = crate::simulator::spawn_local(&sim).await?;
+        let mut c = ClientConfig::new(base, appid.clone(), secrecy::SecretString::from(secret));
+        c.token_mode = settings.token_mode;
+        c.timeout = settings.upstream_timeout;
+        let entry = AccountEntry {
+            key: key.into(),
+            name: name.into(),
+            appid,
+            api,
+            proxy_roles: Default::default(),
+        };
+        out.push(Account {
+            entry,
+            client: c,
+            demo: Some(sim),
+        });
+    }
+    Ok(out)
+}
+
+/// One account's state: its own client (token, circuit), cached list, quota meter, store
+/// handle and job runner, beside what every account shares.
+async fn account_state(
+    settings: &Settings,
+    store: &Store,
+    common: &Common,
+    account: Account,
+) -> anyhow::Result<AppState> {
+    let key = account.entry.key.clone();
+    let store = store.for_account(&key);
+    let quota = QuotaMeter::load(store.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read the quota meter of account {key}: {e}"))?;
+    let site = site(settings, &account.entry, &account.client, account.demo.is_some());
+    let mut client_config = account.client;
+    client_config.observer = Some(quota.clone());
+    let client = WeChatClient::new(client_config)
+        .map_err(|e| anyhow::anyhow!("cannot build the WeChat client of account {key}: {e}"))?;
+    let urls = if common.directory.several() {
+        Urls::for_account(&settings.base_path, &key)
+    } else {
+        Urls::new(&settings.base_path)
+    };
+    Ok(AppState::new(Shared {
+        client,
+        groups: Arc::new(GroupCache::new(settings.groups_max_age, account.entry.api)),
+        site: Arc::new(site),
+        urls,
+        store,
+        access: common.access.clone(),
+        limiter: common.limiter.clone(),
+        quota,
+        jobs: Runner::new(settings.jobs),
+        csrf_key: common.csrf_key.clone(),
+        directory: common.directory.clone(),
+    }))
+}
+
+/// Facts about this deployment and this account that pages show.
+fn site(settings: &Settings, entry: &AccountEntry, client: &ClientConfig, demo: bool) -> Site {
     Site {
+        key: entry.key.clone(),
+        name: entry.name.clone(),
         demo,
-        appid: settings.account.as_ref().map(|a| a.appid.clone()),
+        appid: (!demo).then(|| entry.appid.clone()),
         public_origin: settings.public_origin.clone(),
         metrics_allow: settings.metrics_allow.clone(),
         allowed_hosts: settings.allowed_hosts.clone(),
-        api: settings.api,
-        token_mode: settings.token_mode.to_string(),
+        api: entry.api,
+        token_mode: client.token_mode.to_string(),
         wechat_api: if demo {
             "(demo simulator)".into()
         } else {
-            settings.wechat_api.clone()
+            client.base_url.clone()
         },
     }
 }

@@ -338,6 +338,7 @@ mod tests {
             name: "vera".into(),
             role: crate::store::Role::Viewer,
             source: crate::state::Source::Builtin,
+            roles: crate::state::Roles::Everywhere(crate::store::Role::Viewer),
         };
         let q = AuditQuery {
             operator: "admin".into(),

@@ -11,25 +11,54 @@ use tower_sessions::Session;
 
 use crate::{
     auth::ClientInfo,
-    state::{Actor, AppState, Role, Source, session_keys as keys},
+    state::{Actor, AppState, Role, Roles, Source, session_keys as keys},
     web::{
         AppError,
         htmx::{HxRedirect, is_htmx},
     },
 };
 
-/// Decides who is acting, or sends the browser to the sign-in page.
+/// Decides who is acting on this state's account, or sends the browser to the sign-in page.
 pub async fn authenticate(
     State(state): State<AppState>,
     session: Session,
-    mut request: Request,
+    request: Request,
     next: Next,
 ) -> Response {
-    match identify(&state, &session, request.extensions().get::<ClientInfo>()).await {
-        Ok(Some(actor)) => {
-            request.extensions_mut().insert(actor);
-            next.run(request).await
-        }
+    let account = state.account().cloned();
+    let on_account = move |actor: Actor| match &account {
+        Some(a) => actor.on(a),
+        None => Some(actor),
+    };
+    gate(&state, &session, request, next, on_account).await
+}
+
+/// The same for the deployment-wide pages (the account list): signed in is enough.
+pub async fn authenticate_anywhere(
+    State(state): State<AppState>,
+    session: Session,
+    request: Request,
+    next: Next,
+) -> Response {
+    gate(&state, &session, request, next, Some).await
+}
+
+async fn gate(
+    state: &AppState,
+    session: &Session,
+    mut request: Request,
+    next: Next,
+    allowed: impl FnOnce(Actor) -> Option<Actor>,
+) -> Response {
+    match identify(state, session, request.extensions().get::<ClientInfo>()).await {
+        Ok(Some(actor)) => match allowed(actor) {
+            Some(actor) => {
+                request.extensions_mut().insert(actor);
+                next.run(request).await
+            }
+            // Not theirs to see: as if it did not exist, so that account keys cannot be probed.
+            None => AppError::NotFound.into_response(),
+        },
         Ok(None) => {
             // The full path (with the base path that `nest` strips from `uri()`).
             let here = request
@@ -70,6 +99,7 @@ async fn identify(
             name: name.to_owned(),
             role,
             source: Source::Proxy,
+            roles: Roles::Proxy(role),
         }));
     }
     // 2. A session from the sign-in page.
@@ -81,10 +111,16 @@ async fn identify(
         let record = state.store.operator_by_id_cached(id).await?;
         match record {
             Some(op) if !op.disabled && !too_old && signed_in_at >= op.sessions_valid_after => {
+                let roles = if op.grants.is_empty() {
+                    Roles::Everywhere(op.role)
+                } else {
+                    Roles::Granted(op.grants.clone().into())
+                };
                 return Ok(Some(Actor {
                     name: op.name,
                     role: op.role,
                     source: Source::Builtin,
+                    roles,
                 }));
             }
             _ => {
@@ -99,6 +135,7 @@ async fn identify(
             name: "demo".into(),
             role: Role::Admin,
             source: Source::Demo,
+            roles: Roles::Everywhere(Role::Admin),
         }));
     }
     Ok(None)

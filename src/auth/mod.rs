@@ -4,6 +4,7 @@
 //! extensions; handlers demand a minimum role with the [`CanView`], [`CanChange`] and
 //! [`IsAdmin`] extractors.
 
+pub mod accounts;
 mod authenticate;
 pub mod cli;
 pub mod network;
@@ -12,7 +13,7 @@ mod roles;
 pub mod session_cache;
 pub mod signin;
 
-pub use authenticate::authenticate;
+pub use authenticate::{authenticate, authenticate_anywhere};
 pub use network::ClientInfo;
 pub use roles::{CanChange, CanView, IsAdmin, MaybeActor, Who};
 

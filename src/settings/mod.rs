@@ -61,6 +61,8 @@ pub struct Settings {
     pub upstream_timeout: Duration,
     /// Followers seeded into the demo account.
     pub demo_followers: u32,
+    /// Simulated accounts in the demo: 2 (one in each API, so the switcher shows), or 1.
+    pub demo_accounts: u8,
     pub log_format: LogFormat,
     /// Where operators, sessions and the audit log live.
     pub database_url: String,
@@ -96,6 +98,7 @@ struct Raw {
     groups_max_age_secs: u64,
     upstream_timeout_secs: u64,
     demo_followers: u32,
+    demo_accounts: u8,
     log_format: LogFormat,
     database_url: String,
     base_path: String,
@@ -129,6 +132,7 @@ impl Default for Raw {
             groups_max_age_secs: 300,
             upstream_timeout_secs: 10,
             demo_followers: 1_000,
+            demo_accounts: 2,
             log_format: LogFormat::Human,
             database_url: "sqlite://wxgroups.db".into(),
             base_path: String::new(),
@@ -212,6 +216,7 @@ impl Settings {
             groups_max_age: Duration::from_secs(raw.groups_max_age_secs),
             upstream_timeout,
             demo_followers: raw.demo_followers,
+            demo_accounts: server::demo_accounts(raw.demo_accounts)?,
             log_format: raw.log_format,
             database_url: raw.database_url,
             base_path,
@@ -247,6 +252,7 @@ impl Settings {
             groups_max_age: Duration::from_secs(300),
             upstream_timeout: Duration::from_secs(5),
             demo_followers: 300,
+            demo_accounts: 1,
             log_format: LogFormat::Human,
             database_url: "sqlite::memory:".into(),
             base_path: String::new(),

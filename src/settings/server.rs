@@ -111,3 +111,15 @@ fn origin_of(url: &str) -> Option<String> {
     }
     Some(format!("{scheme}://{}", authority.to_ascii_lowercase()))
 }
+
+/// `demo_accounts`: 1 or 2 simulated accounts.
+pub(super) fn demo_accounts(n: u8) -> Result<u8, SettingsError> {
+    if (1..=2).contains(&n) {
+        Ok(n)
+    } else {
+        Err(SettingsError(format!(
+            "setting {} is {n}; the demo has 1 or 2 accounts",
+            named("demo_accounts")
+        )))
+    }
+}

@@ -1,11 +1,12 @@
 //! Who may act and how they were recognised: the sign-in and proxy settings, and the actor a
 //! request carries once `authenticate` has decided.
 
-use std::{collections::HashMap, fmt, time::Duration};
+use std::{collections::HashMap, fmt, sync::Arc, time::Duration};
 
 use axum::http::HeaderName;
 use ipnet::IpNet;
 
+use super::accounts::AccountEntry;
 pub use crate::store::Role;
 
 /// How the actor was recognised.
@@ -30,11 +31,54 @@ impl Source {
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub name: String,
+    /// The role on the account this request is about.
     pub role: Role,
     pub source: Source,
+    /// What decides the role on each account (for the switcher and for other accounts' pages).
+    pub roles: Roles,
+}
+
+/// How an operator's role on an account is found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Roles {
+    /// The same role on every account: an operator without grants, the demo's admin.
+    Everywhere(Role),
+    /// A built-in operator with grants: exactly these accounts, with these roles.
+    Granted(Arc<[(String, Role)]>),
+    /// A proxy user: an account's own `proxy_roles` entry, else this role (the global one).
+    Proxy(Role),
+}
+
+impl Roles {
+    /// The role on `account`, or `None`: the account is not theirs to see (it answers 404).
+    pub fn on(&self, name: &str, account: &AccountEntry) -> Option<Role> {
+        match self {
+            Roles::Everywhere(role) => Some(*role),
+            Roles::Granted(grants) => grants
+                .iter()
+                .find(|(key, _)| *key == account.key)
+                .map(|(_, role)| *role),
+            Roles::Proxy(global) => Some(
+                account
+                    .proxy_roles
+                    .get(&name.to_lowercase())
+                    .copied()
+                    .unwrap_or(*global),
+            ),
+        }
+    }
 }
 
 impl Actor {
+    /// The same operator acting on `account`, if they may.
+    pub fn on(&self, account: &AccountEntry) -> Option<Actor> {
+        let role = self.roles.on(&self.name, account)?;
+        Some(Actor {
+            role,
+            ..self.clone()
+        })
+    }
+
     pub fn can_change(&self) -> bool {
         self.role >= Role::Operator
     }

@@ -3,6 +3,7 @@
 //! workers' handle. Nothing here imports a feature.
 
 pub mod access;
+pub mod accounts;
 mod csrf_key;
 pub mod group_list;
 mod pacing;
@@ -12,7 +13,8 @@ pub mod sign_in_limiter;
 
 use std::sync::Arc;
 
-pub use access::{Access, Actor, Role, Source, session_keys};
+pub use access::{Access, Actor, Role, Roles, Source, session_keys};
+pub use accounts::{AccountEntry, Directory};
 pub use csrf_key::CsrfKey;
 pub use group_list::{GroupCache, RenderedRows, RowsHtml, Snapshot, View};
 pub use quota::QuotaMeter;
@@ -54,14 +56,50 @@ pub struct Shared {
     pub jobs: Arc<Runner>,
     /// Signs the CSRF nonce of browsers without a session.
     pub csrf_key: CsrfKey,
+    /// Every account of the deployment (this one is `directory.find(&site.key)`).
+    pub directory: Arc<Directory>,
 }
 
-/// Facts about this deployment that pages show.
+impl Shared {
+    /// The deployment-wide pages' state with several accounts: no account of its own (its key
+    /// is empty, so no account's role applies), URLs at the top.
+    pub fn root(&self, urls: Urls) -> Shared {
+        Shared {
+            client: self.client.clone(),
+            groups: self.groups.clone(),
+            site: Arc::new(Site {
+                key: String::new(),
+                name: String::new(),
+                appid: None,
+                ..Site::clone(&self.site)
+            }),
+            urls,
+            store: self.store.clone(),
+            access: self.access.clone(),
+            limiter: self.limiter.clone(),
+            quota: self.quota.clone(),
+            jobs: self.jobs.clone(),
+            csrf_key: self.csrf_key.clone(),
+            directory: self.directory.clone(),
+        }
+    }
+
+    /// This state's account in the directory.
+    pub fn account(&self) -> Option<&AccountEntry> {
+        self.directory.find(&self.site.key)
+    }
+}
+
+/// Facts about this deployment and this account that pages show.
 #[derive(Debug, Clone, Default)]
 pub struct Site {
+    /// The account's key (`default` for a single-account deployment) and its name.
+    pub key: String,
+    pub name: String,
     /// Running the built-in demo account (no AppID configured).
     pub demo: bool,
-    /// The real account's AppID (not a secret; shown so operators know which account this is).
+    /// The account's AppID (not a secret; shown so operators know which account this is);
+    /// `None` for a demo account.
     pub appid: Option<String>,
     /// The origin browsers use, when a proxy makes it differ from the Host we see.
     pub public_origin: Option<String>,

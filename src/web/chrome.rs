@@ -14,7 +14,7 @@ use tower_sessions::Session;
 use crate::{
     domain::Api,
     i18n::Lang,
-    state::{Actor, AppState, Source},
+    state::{AccountEntry, Actor, AppState, Source},
     web::{Urls, csrf, replay},
 };
 
@@ -27,6 +27,11 @@ pub struct Chrome {
     pub appid: Option<String>,
     /// Groups or tags: the pages' words follow it ("分组" / "标签").
     pub api: Api,
+    /// This account's name and key (one account: its key is `default`).
+    pub account_name: String,
+    pub account_key: String,
+    /// With several accounts: those the operator may see, for the switcher (empty otherwise).
+    pub switcher: Vec<AccountEntry>,
     /// The path and query of this request (with the base path), so the language switch and
     /// the sign-in page can come back here.
     pub here: String,
@@ -42,7 +47,26 @@ pub struct Chrome {
     pub api_banner: Option<String>,
 }
 
+/// The accounts `actor` may see, when there are several to switch between.
+fn switcher(state: &AppState, actor: Option<&Actor>) -> Vec<AccountEntry> {
+    let (Some(actor), true) = (actor, state.directory.several()) else {
+        return Vec::new();
+    };
+    state
+        .directory
+        .accounts
+        .iter()
+        .filter(|a| actor.on(a).is_some())
+        .cloned()
+        .collect()
+}
+
 impl Chrome {
+    /// Whether `key` is the account this page is about (for `aria-current`).
+    pub fn is_current(&self, key: &str) -> bool {
+        self.account_key == key
+    }
+
     /// The hidden fields every plain form carries: the CSRF token, and a one-time id so that
     /// posting the same form twice changes things once (see `web::replay`).
     pub fn csrf_field(&self) -> String {
@@ -195,6 +219,9 @@ impl FromRequestParts<AppState> for Chrome {
             demo: state.site.demo,
             appid: state.site.appid.clone(),
             api: state.site.api,
+            account_name: state.site.name.clone(),
+            account_key: state.site.key.clone(),
+            switcher: switcher(state, parts.extensions.get::<Actor>()),
             here: uri
                 .path_and_query()
                 .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned()),

@@ -36,7 +36,7 @@ pub async fn allowed_host(State(state): State<AppState>, request: Request, next:
 }
 
 fn is_probe(state: &AppState, path: &str) -> bool {
-    let path = path.strip_prefix(state.urls.base()).unwrap_or(path);
+    let path = path.strip_prefix(state.urls.root()).unwrap_or(path);
     [paths::HEALTHZ, paths::READYZ, paths::METRICS].contains(&path)
 }
 

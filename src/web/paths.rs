@@ -97,3 +97,4 @@ mod tests {
         assert_eq!((plain.before, plain.after), ("/groups", ""));
     }
 }
+pub const ACCOUNTS: &str = "/a";

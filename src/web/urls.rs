@@ -12,8 +12,12 @@ use crate::web::{assets, paths};
 
 #[derive(Debug, Clone, Default)]
 pub struct Urls {
-    /// "" or a prefix like "/wx" (no trailing slash).
+    /// The account's pages: the base path, and `/a/{key}` when the deployment has several
+    /// accounts (no trailing slash).
     base: Arc<str>,
+    /// "" or a prefix like "/wx": where the deployment-wide pages are (sign-in, language,
+    /// assets, the account list).
+    root: Arc<str>,
 }
 
 /// One URL with an id in it (a group's, a job's). Written straight into the page rather than
@@ -49,13 +53,44 @@ impl<I: Display> Display for IdUrl<'_, I> {
 
 impl Urls {
     pub fn new(base: &str) -> Self {
+        let base: Arc<str> = base.trim_end_matches('/').into();
         Urls {
-            base: base.trim_end_matches('/').into(),
+            root: base.clone(),
+            base,
+        }
+    }
+
+    /// The URLs of one account of several: its pages under `/a/{key}`.
+    pub fn for_account(base: &str, key: &str) -> Self {
+        let root: Arc<str> = base.trim_end_matches('/').into();
+        Urls {
+            base: format!("{root}{}/{key}", paths::ACCOUNTS).into(),
+            root,
         }
     }
 
     fn at(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// A deployment-wide page: not under an account's prefix.
+    fn global(&self, path: &str) -> String {
+        format!("{}{path}", self.root)
+    }
+
+    /// The deployment's prefix ("" or e.g. "/wx"), without an account's.
+    pub fn root(&self) -> &str {
+        &self.root
+    }
+
+    /// The page listing the accounts an operator may see.
+    pub fn accounts(&self) -> String {
+        self.global(paths::ACCOUNTS)
+    }
+
+    /// Another account's groups page (`key`'s), for the switcher.
+    pub fn account_home(&self, key: &str) -> String {
+        format!("{}{}/{key}{}", self.root, paths::ACCOUNTS, paths::GROUPS)
     }
 
     fn with_id<I: Display>(&self, path: paths::IdPath, id: I) -> IdUrl<'_, I> {
@@ -71,7 +106,7 @@ impl Urls {
         &self.base
     }
     pub fn signin(&self) -> String {
-        self.at(paths::SIGNIN)
+        self.global(paths::SIGNIN)
     }
     /// The sign-in page, coming back to `here` afterwards.
     pub fn signin_next(&self, here: &str) -> String {
@@ -189,12 +224,12 @@ impl Urls {
         self.at(paths::BLACKLIST_REMOVE)
     }
     pub fn lang(&self) -> String {
-        self.at(paths::LANG)
+        self.global(paths::LANG)
     }
     /// A content-hashed asset: the file name changes with its content, so it may be cached for a year.
     pub fn asset(&self, file: &str) -> String {
         let path = paths::ASSET;
-        format!("{}{}{file}{}", self.base, path.before, path.after)
+        format!("{}{}{file}{}", self.root, path.before, path.after)
     }
     pub fn htmx_js(&self) -> String {
         self.asset(assets::HTMX_JS)
@@ -212,7 +247,7 @@ impl Urls {
     /// Turns a `next` value from a form into a local path under our base, or the home page.
     /// Anything else (another host, `//evil`, a scheme) would make us an open redirect.
     pub fn local_or_home(&self, next: &str) -> String {
-        let ok = next.starts_with(&format!("{}/", self.base))
+        let ok = next.starts_with(&format!("{}/", self.root))
             && !next.starts_with("//")
             && !next.contains('\\')
             && !next.chars().any(char::is_control);
