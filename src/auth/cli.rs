@@ -49,13 +49,31 @@ pub async fn run(store: &Store, command: OperatorCommand) -> anyhow::Result<()> 
                     "no operators yet: add one with `wxgroups operator add NAME --role admin`"
                 );
             }
-            println!("{:<24} {:<9} {:<8} created (UTC)", "name", "role", "status");
+            println!(
+                "{:<24} {:<9} {:<8} {:<16} accounts",
+                "name", "role", "status", "created (UTC)"
+            );
             for op in ops {
                 let created = jiff::Timestamp::from_microsecond(op.created_at)
                     .map(|t| t.strftime("%Y-%m-%d %H:%M").to_string())
                     .unwrap_or_default();
                 let status = if op.disabled { "disabled" } else { "active" };
-                println!("{:<24} {:<9} {:<8} {created}", op.name, op.role, status);
+                let accounts = if op.grants.is_empty() {
+                    format!("every account as {}", op.role)
+                } else {
+                    op.grants
+                        .iter()
+                        .map(|(key, role)| format!("{key}: {role}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                println!(
+                    "{:<24} {:<9} {:<8} {created:<16} {accounts}",
+                    op.name,
+                    // as_str: Role's Display does not pad.
+                    op.role.as_str(),
+                    status
+                );
             }
         }
         OperatorCommand::Disable { name } => {
@@ -79,8 +97,96 @@ pub async fn run(store: &Store, command: OperatorCommand) -> anyhow::Result<()> 
                 .await?;
             println!("changed the password of {name}; their other sessions have ended");
         }
+        OperatorCommand::Grant {
+            name,
+            account,
+            role,
+        } => {
+            let account = valid_account_key(&account)?;
+            let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+            let Some(op) = store.operator_by_name(&name).await? else {
+                anyhow::bail!("there is no operator called {name} (see `wxgroups operator list`)");
+            };
+            let before = granted(&op.grants, account);
+            if !store.grant(&op.name, account, role).await? {
+                anyhow::bail!("there is no operator called {name} (see `wxgroups operator list`)");
+            }
+            // In the log of the account the grant is about, where its admins look.
+            let entry = AuditEntry {
+                before: before.map(|r| r.to_string()),
+                ..audit("operator_grant", &op.name, Some(role.to_string()))
+            };
+            store
+                .for_account(account)
+                .audit(&entry, Outcome::Ok, None)
+                .await?;
+            println!("{} is {role} on {account}", op.name);
+            if op.grants.is_empty() {
+                println!(
+                    "{} had no grants: from now on they have roles only on the accounts granted \
+                     to them, and their role ({}) no longer applies to any other account",
+                    op.name, op.role
+                );
+            }
+        }
+        OperatorCommand::Revoke { name, account } => {
+            let account = valid_account_key(&account)?;
+            let Some(op) = store.operator_by_name(&name).await? else {
+                anyhow::bail!("there is no operator called {name} (see `wxgroups operator list`)");
+            };
+            let before = granted(&op.grants, account);
+            if !store.revoke(&op.name, account).await? {
+                anyhow::bail!(
+                    "{} has no role granted on {account}; nothing was changed",
+                    op.name
+                );
+            }
+            let entry = AuditEntry {
+                before: before.map(|r| r.to_string()),
+                ..audit("operator_revoke", &op.name, None)
+            };
+            store
+                .for_account(account)
+                .audit(&entry, Outcome::Ok, None)
+                .await?;
+            println!("{} has no role on {account} any more", op.name);
+            if op.grants.len() == 1 {
+                println!(
+                    "{} has no grants left: their role ({}) applies to every account again \
+                     (`wxgroups operator disable {}` ends all their access)",
+                    op.name, op.role, op.name
+                );
+            }
+        }
     }
     Ok(())
+}
+
+/// The role `grants` give on `account`, if any.
+fn granted(grants: &[(String, Role)], account: &str) -> Option<Role> {
+    grants
+        .iter()
+        .find(|(key, _)| key == account)
+        .map(|(_, role)| *role)
+}
+
+/// An account key as URLs carry it: 1 to 32 lower-case letters, digits and '-', with no '-'
+/// at either end. Only the form is checked: whether the configuration has such an account is
+/// not known here.
+fn valid_account_key(key: &str) -> anyhow::Result<&str> {
+    let ok = (1..=32).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !key.starts_with('-')
+        && !key.ends_with('-');
+    if !ok {
+        anyhow::bail!(
+            "{key:?} is not an account key: a key is 1 to 32 lower-case letters, digits and '-', \
+             not starting or ending with '-' (e.g. shop), as in the configuration file"
+        );
+    }
+    Ok(key)
 }
 
 fn valid_name(name: &str) -> anyhow::Result<String> {
@@ -114,4 +220,34 @@ fn read_password(prompt: &str) -> anyhow::Result<String> {
         anyhow::bail!("{why}; nothing was changed");
     }
     Ok(pw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_account_key;
+
+    #[test]
+    fn an_account_key_is_lower_case_letters_digits_and_inner_dashes() {
+        for key in ["shop", "default", "brand-2", "a", "0", &"k".repeat(32)] {
+            assert_eq!(valid_account_key(key).unwrap(), key);
+        }
+    }
+
+    #[test]
+    fn an_account_key_with_upper_case_spaces_a_slash_or_outer_dashes_is_refused() {
+        for key in [
+            "",
+            "Shop",
+            "my shop",
+            "shop/eu",
+            "-shop",
+            "shop-",
+            "shop_eu",
+            "商城",
+            &"k".repeat(33),
+        ] {
+            let e = valid_account_key(key).unwrap_err().to_string();
+            assert!(e.contains("not an account key"), "{key:?}: {e}");
+        }
+    }
 }
