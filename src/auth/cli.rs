@@ -5,11 +5,18 @@ use std::io::{BufRead, IsTerminal};
 use crate::{
     auth::password,
     cli::OperatorCommand,
+    domain::AccountKey,
+    settings::AccountSettings,
     store::{AuditEntry, Outcome, Role, Store},
 };
 
-/// Runs one operator command against the database.
-pub async fn run(store: &Store, command: OperatorCommand) -> anyhow::Result<()> {
+/// Runs one operator command against the database. `accounts` are the configured accounts
+/// (`Settings::account_list`): a role is granted on one of them only.
+pub async fn run(
+    store: &Store,
+    accounts: &[AccountSettings],
+    command: OperatorCommand,
+) -> anyhow::Result<()> {
     let cli_user = std::env::var("USER").unwrap_or_else(|_| "cli".into());
     let audit = |action: &str, target: &str, after: Option<String>| AuditEntry {
         operator: format!("cli:{cli_user}"),
@@ -102,7 +109,9 @@ pub async fn run(store: &Store, command: OperatorCommand) -> anyhow::Result<()> 
             account,
             role,
         } => {
-            let account = valid_account_key(&account)?;
+            let key = account_key(&account)?;
+            let keys: Vec<&str> = accounts.iter().map(|a| a.key.as_str()).collect();
+            let account = configured(&keys, &key)?;
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
             let Some(op) = store.operator_by_name(&name).await? else {
                 anyhow::bail!("there is no operator called {name} (see `wxgroups operator list`)");
@@ -130,7 +139,10 @@ pub async fn run(store: &Store, command: OperatorCommand) -> anyhow::Result<()> 
             }
         }
         OperatorCommand::Revoke { name, account } => {
-            let account = valid_account_key(&account)?;
+            // Not checked against the configuration: a grant on an account removed from it
+            // can still be taken away.
+            let key = account_key(&account)?;
+            let account = key.as_str();
             let Some(op) = store.operator_by_name(&name).await? else {
                 anyhow::bail!("there is no operator called {name} (see `wxgroups operator list`)");
             };
@@ -170,23 +182,27 @@ fn granted(grants: &[(String, Role)], account: &str) -> Option<Role> {
         .map(|(_, role)| *role)
 }
 
-/// An account key as URLs carry it: 1 to 32 lower-case letters, digits and '-', with no '-'
-/// at either end. Only the form is checked: whether the configuration has such an account is
-/// not known here.
-fn valid_account_key(key: &str) -> anyhow::Result<&str> {
-    let ok = (1..=32).contains(&key.len())
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !key.starts_with('-')
-        && !key.ends_with('-');
-    if !ok {
+/// `--account KEY` as the configuration file and the URLs write it.
+fn account_key(key: &str) -> anyhow::Result<AccountKey> {
+    AccountKey::parse(key).map_err(|e| anyhow::anyhow!("the account key {key:?} {e}"))
+}
+
+/// `key` if it is one of the configured accounts' `keys`.
+fn configured<'k>(keys: &[&str], key: &'k AccountKey) -> anyhow::Result<&'k str> {
+    let key = key.as_str();
+    if keys.contains(&key) {
+        return Ok(key);
+    }
+    if keys.is_empty() {
         anyhow::bail!(
-            "{key:?} is not an account key: a key is 1 to 32 lower-case letters, digits and '-', \
-             not starting or ending with '-' (e.g. shop), as in the configuration file"
+            "no account is configured (WXGROUPS_APPID, or [[accounts]] in the --config file), \
+             so there is none to grant a role on; nothing was changed"
         );
     }
-    Ok(key)
+    anyhow::bail!(
+        "there is no account {key:?} in the configuration (the accounts are: {}); nothing was changed",
+        keys.join(", ")
+    )
 }
 
 fn valid_name(name: &str) -> anyhow::Result<String> {
@@ -224,30 +240,37 @@ fn read_password(prompt: &str) -> anyhow::Result<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::valid_account_key;
+    use super::{account_key, configured};
 
     #[test]
-    fn an_account_key_is_lower_case_letters_digits_and_inner_dashes() {
-        for key in ["shop", "default", "brand-2", "a", "0", &"k".repeat(32)] {
-            assert_eq!(valid_account_key(key).unwrap(), key);
+    fn an_account_key_that_urls_could_not_carry_is_refused_with_the_rule_it_breaks() {
+        assert_eq!(account_key("brand-2").unwrap().as_str(), "brand-2");
+        for (key, rule) in [
+            ("Shop", "lower case"),
+            ("shop/eu", "only lower-case letters"),
+            ("-shop", "starts or ends with '-'"),
+            ("", "is empty"),
+        ] {
+            let e = account_key(key).unwrap_err().to_string();
+            assert!(
+                e.contains(rule) && e.contains(&format!("{key:?}")),
+                "{key:?}: {e}"
+            );
         }
     }
 
     #[test]
-    fn an_account_key_with_upper_case_spaces_a_slash_or_outer_dashes_is_refused() {
-        for key in [
-            "",
-            "Shop",
-            "my shop",
-            "shop/eu",
-            "-shop",
-            "shop-",
-            "shop_eu",
-            "商城",
-            &"k".repeat(33),
-        ] {
-            let e = valid_account_key(key).unwrap_err().to_string();
-            assert!(e.contains("not an account key"), "{key:?}: {e}");
-        }
+    fn a_role_is_granted_on_a_configured_account_only() {
+        let shop = account_key("shop").unwrap();
+        assert_eq!(configured(&["default", "shop"], &shop).unwrap(), "shop");
+        let e = configured(&["default", "brand"], &shop)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no account \"shop\"") && e.contains("default, brand"),
+            "{e}"
+        );
+        let e = configured(&[], &shop).unwrap_err().to_string();
+        assert!(e.contains("no account is configured"), "{e}");
     }
 }

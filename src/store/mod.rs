@@ -44,7 +44,7 @@ pub use operators::{OperatorRecord, Role, now_us};
 
 /// The account key of a single-account deployment's account (its environment settings make
 /// one account), and of every row stored before there were accounts.
-pub const DEFAULT_ACCOUNT: &str = "default";
+pub const DEFAULT_ACCOUNT: &str = crate::domain::AccountKey::DEFAULT;
 
 /// The database handle, scoped to one account: cheap to clone.
 #[derive(Clone, Debug)]
