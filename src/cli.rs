@@ -47,6 +47,26 @@ pub enum OperatorCommand {
     Disable { name: String },
     /// Set a new password (prompt or stdin); the operator's other sessions end.
     Passwd { name: String },
+    /// Give an operator a role on one account (replacing the one they had there). From their
+    /// first grant on, an operator has roles on their granted accounts only; an operator without
+    /// grants has their own role on every account.
+    Grant {
+        name: String,
+        /// The account's key, as in the configuration file's [[accounts]] table (e.g. shop).
+        #[arg(long, value_name = "KEY")]
+        account: String,
+        /// viewer (read only), operator (create, rename, move) or admin (everything) on that account.
+        #[arg(long)]
+        role: String,
+    },
+    /// Take away an operator's role on one account. Without grants left, their own role applies
+    /// to every account again.
+    Revoke {
+        name: String,
+        /// The account's key.
+        #[arg(long, value_name = "KEY")]
+        account: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]

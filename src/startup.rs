@@ -51,7 +51,7 @@ pub fn main(cli: Cli) -> ExitCode {
                 let store = Store::connect(&settings.database_url).await.map_err(|e| {
                     anyhow::anyhow!("{e} (WXGROUPS_DATABASE_URL is {:?})", settings.database_url)
                 })?;
-                crate::auth::cli::run(&store, command).await
+                crate::auth::cli::run(&store, &settings.account_list(), command).await
             }
         }
     });

@@ -5,11 +5,18 @@ use std::io::{BufRead, IsTerminal};
 use crate::{
     auth::password,
     cli::OperatorCommand,
+    domain::AccountKey,
+    settings::AccountSettings,
     store::{AuditEntry, Outcome, Role, Store},
 };
 
-/// Runs one operator command against the database.
-pub async fn run(store: &Store, command: OperatorCommand) -> anyhow::Result<()> {
+/// Runs one operator command against the database. `accounts` are the configured accounts
+/// (`Settings::account_list`): a role is granted on one of them only.
+pub async fn run(
+    store: &Store,
+    accounts: &[AccountSettings],
+    command: OperatorCommand,
+) -> anyhow::Result<()> {
     let cli_user = std::env::var("USER").unwrap_or_else(|_| "cli".into());
     let audit = |action: &str, target: &str, after: Option<String>| AuditEntry {
         operator: format!("cli:{cli_user}"),
@@ -49,13 +56,31 @@ pub async fn run(store: &Store, command: OperatorCommand) -> anyhow::Result<()> 
                     "no operators yet: add one with `wxgroups operator add NAME --role admin`"
                 );
             }
-            println!("{:<24} {:<9} {:<8} created (UTC)", "name", "role", "status");
+            println!(
+                "{:<24} {:<9} {:<8} {:<16} accounts",
+                "name", "role", "status", "created (UTC)"
+            );
             for op in ops {
                 let created = jiff::Timestamp::from_microsecond(op.created_at)
                     .map(|t| t.strftime("%Y-%m-%d %H:%M").to_string())
                     .unwrap_or_default();
                 let status = if op.disabled { "disabled" } else { "active" };
-                println!("{:<24} {:<9} {:<8} {created}", op.name, op.role, status);
+                let accounts = if op.grants.is_empty() {
+                    format!("every account as {}", op.role)
+                } else {
+                    op.grants
+                        .iter()
+                        .map(|(key, role)| format!("{key}: {role}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                println!(
+                    "{:<24} {:<9} {:<8} {created:<16} {accounts}",
+                    op.name,
+                    // as_str: Role's Display does not pad.
+                    op.role.as_str(),
+                    status
+                );
             }
         }
         OperatorCommand::Disable { name } => {
@@ -79,8 +104,105 @@ pub async fn run(store: &Store, command: OperatorCommand) -> anyhow::Result<()> 
                 .await?;
             println!("changed the password of {name}; their other sessions have ended");
         }
+        OperatorCommand::Grant {
+            name,
+            account,
+            role,
+        } => {
+            let key = account_key(&account)?;
+            let keys: Vec<&str> = accounts.iter().map(|a| a.key.as_str()).collect();
+            let account = configured(&keys, &key)?;
+            let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+            let Some(op) = store.operator_by_name(&name).await? else {
+                anyhow::bail!("there is no operator called {name} (see `wxgroups operator list`)");
+            };
+            let before = granted(&op.grants, account);
+            if !store.grant(&op.name, account, role).await? {
+                anyhow::bail!("there is no operator called {name} (see `wxgroups operator list`)");
+            }
+            // In the log of the account the grant is about, where its admins look.
+            let entry = AuditEntry {
+                before: before.map(|r| r.to_string()),
+                ..audit("operator_grant", &op.name, Some(role.to_string()))
+            };
+            store
+                .for_account(account)
+                .audit(&entry, Outcome::Ok, None)
+                .await?;
+            println!("{} is {role} on {account}", op.name);
+            if op.grants.is_empty() {
+                println!(
+                    "{} had no grants: from now on they have roles only on the accounts granted \
+                     to them, and their role ({}) no longer applies to any other account",
+                    op.name, op.role
+                );
+            }
+        }
+        OperatorCommand::Revoke { name, account } => {
+            // Not checked against the configuration: a grant on an account removed from it
+            // can still be taken away.
+            let key = account_key(&account)?;
+            let account = key.as_str();
+            let Some(op) = store.operator_by_name(&name).await? else {
+                anyhow::bail!("there is no operator called {name} (see `wxgroups operator list`)");
+            };
+            let before = granted(&op.grants, account);
+            if !store.revoke(&op.name, account).await? {
+                anyhow::bail!(
+                    "{} has no role granted on {account}; nothing was changed",
+                    op.name
+                );
+            }
+            let entry = AuditEntry {
+                before: before.map(|r| r.to_string()),
+                ..audit("operator_revoke", &op.name, None)
+            };
+            store
+                .for_account(account)
+                .audit(&entry, Outcome::Ok, None)
+                .await?;
+            println!("{} has no role on {account} any more", op.name);
+            if op.grants.len() == 1 {
+                println!(
+                    "{} has no grants left: their role ({}) applies to every account again \
+                     (`wxgroups operator disable {}` ends all their access)",
+                    op.name, op.role, op.name
+                );
+            }
+        }
     }
     Ok(())
+}
+
+/// The role `grants` give on `account`, if any.
+fn granted(grants: &[(String, Role)], account: &str) -> Option<Role> {
+    grants
+        .iter()
+        .find(|(key, _)| key == account)
+        .map(|(_, role)| *role)
+}
+
+/// `--account KEY` as the configuration file and the URLs write it.
+fn account_key(key: &str) -> anyhow::Result<AccountKey> {
+    AccountKey::parse(key).map_err(|e| anyhow::anyhow!("the account key {key:?} {e}"))
+}
+
+/// `key` if it is one of the configured accounts' `keys`.
+fn configured<'k>(keys: &[&str], key: &'k AccountKey) -> anyhow::Result<&'k str> {
+    let key = key.as_str();
+    if keys.contains(&key) {
+        return Ok(key);
+    }
+    if keys.is_empty() {
+        anyhow::bail!(
+            "no account is configured (WXGROUPS_APPID, or [[accounts]] in the --config file), \
+             so there is none to grant a role on; nothing was changed"
+        );
+    }
+    anyhow::bail!(
+        "there is no account {key:?} in the configuration (the accounts are: {}); nothing was changed",
+        keys.join(", ")
+    )
 }
 
 fn valid_name(name: &str) -> anyhow::Result<String> {
@@ -114,4 +236,41 @@ fn read_password(prompt: &str) -> anyhow::Result<String> {
         anyhow::bail!("{why}; nothing was changed");
     }
     Ok(pw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{account_key, configured};
+
+    #[test]
+    fn an_account_key_that_urls_could_not_carry_is_refused_with_the_rule_it_breaks() {
+        assert_eq!(account_key("brand-2").unwrap().as_str(), "brand-2");
+        for (key, rule) in [
+            ("Shop", "lower case"),
+            ("shop/eu", "only lower-case letters"),
+            ("-shop", "starts or ends with '-'"),
+            ("", "is empty"),
+        ] {
+            let e = account_key(key).unwrap_err().to_string();
+            assert!(
+                e.contains(rule) && e.contains(&format!("{key:?}")),
+                "{key:?}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_role_is_granted_on_a_configured_account_only() {
+        let shop = account_key("shop").unwrap();
+        assert_eq!(configured(&["default", "shop"], &shop).unwrap(), "shop");
+        let e = configured(&["default", "brand"], &shop)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no account \"shop\"") && e.contains("default, brand"),
+            "{e}"
+        );
+        let e = configured(&[], &shop).unwrap_err().to_string();
+        assert!(e.contains("no account is configured"), "{e}");
+    }
 }

@@ -245,6 +245,7 @@ mod tests {
             from_tag: None,
             from_name: None,
             listing: false,
+            account: "default".into(),
         }
     }
 

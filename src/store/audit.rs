@@ -126,9 +126,10 @@ impl Store {
     /// Writes the intent of a change before WeChat is asked.
     pub async fn audit_begin(&self, entry: &AuditEntry) -> Result<i64, StoreError> {
         let r = sqlx::query(
-            "INSERT INTO audit_log (at, operator, source, ip, action, target, before, after, outcome)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+            "INSERT INTO audit_log (account, at, operator, source, ip, action, target, before, after, outcome)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
         )
+        .bind(self.account())
         .bind(now_us())
         .bind(&entry.operator)
         .bind(&entry.source)
@@ -151,20 +152,23 @@ impl Store {
         detail: Option<&str>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE audit_log SET outcome = ?, errcode = ?, detail = ?, finished_at = ? WHERE id = ?",
+            "UPDATE audit_log SET outcome = ?, errcode = ?, detail = ?, finished_at = ?
+             WHERE id = ? AND account = ?",
         )
         .bind(outcome.as_str())
         .bind(errcode)
         .bind(detail)
         .bind(now_us())
         .bind(id)
+        .bind(self.account())
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
     /// On start: rows still pending belong to a process that stopped mid-call. Their outcome
-    /// is unknown, and the log says why.
+    /// is unknown, and the log says why. Every account's rows: the process that stopped served
+    /// them all, whichever handle this is.
     pub(crate) async fn settle_interrupted(&self) -> Result<u64, StoreError> {
         let r = sqlx::query(
             "UPDATE audit_log SET outcome = 'unknown', finished_at = ?,
@@ -178,10 +182,12 @@ impl Store {
     }
 
     fn filtered<'q>(
+        &'q self,
         sql: &'q str,
         f: &'q AuditFilter,
     ) -> sqlx::query::QueryAs<'q, sqlx::Sqlite, Row, sqlx::sqlite::SqliteArguments<'q>> {
         sqlx::query_as(sql)
+            .bind(self.account())
             .bind(f.operator.as_deref())
             .bind(f.operator.as_deref())
             .bind(f.action.as_deref())
@@ -204,7 +210,8 @@ impl Store {
             per_page + 1,
             u64::from(page.saturating_sub(1)) * u64::from(per_page)
         );
-        let mut rows: Vec<AuditRow> = Self::filtered(&sql, filter)
+        let mut rows: Vec<AuditRow> = self
+            .filtered(&sql, filter)
             .fetch_all(&self.pool)
             .await?
             .into_iter()
@@ -218,7 +225,8 @@ impl Store {
     /// Every matching row, oldest first (for the CSV export).
     pub async fn audit_all(&self, filter: &AuditFilter) -> Result<Vec<AuditRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE {WHERE} ORDER BY at, id");
-        Ok(Self::filtered(&sql, filter)
+        Ok(self
+            .filtered(&sql, filter)
             .fetch_all(&self.pool)
             .await?
             .into_iter()
@@ -226,17 +234,19 @@ impl Store {
             .collect())
     }
 
-    /// The distinct operator names in the log (for the filter's choices).
+    /// The distinct operator names in the account's log (for the filter's choices).
     pub async fn audit_operators(&self) -> Result<Vec<String>, StoreError> {
-        let rows: Vec<(String,)> =
-            sqlx::query_as("SELECT DISTINCT operator FROM audit_log ORDER BY operator")
-                .fetch_all(&self.pool)
-                .await?;
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT DISTINCT operator FROM audit_log WHERE account = ? ORDER BY operator",
+        )
+        .bind(self.account())
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 }
 
 const COLUMNS: &str = "id, at, operator, source, ip, action, target, before, after, outcome, errcode, detail, finished_at";
-// Each condition is bound twice: `? IS NULL` switches it off.
-const WHERE: &str = "(? IS NULL OR operator = ?) AND (? IS NULL OR action = ?)
+// The account, then each condition bound twice: `? IS NULL` switches it off.
+const WHERE: &str = "account = ? AND (? IS NULL OR operator = ?) AND (? IS NULL OR action = ?)
     AND (? IS NULL OR at >= ?) AND (? IS NULL OR at < ?)";

@@ -22,7 +22,7 @@ impl Store {
     /// when the store knows them.
     pub async fn followers_tagged(&self, openids: &[&str], tag: u32) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        tagged_in(&mut tx, openids, tag).await?;
+        tagged_in(&mut tx, self.account(), openids, tag).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -30,18 +30,21 @@ impl Store {
     /// `openids` no longer carry `tag`.
     pub async fn followers_untagged(&self, openids: &[&str], tag: u32) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        untagged_in(&mut tx, openids, tag).await?;
+        untagged_in(&mut tx, self.account(), openids, tag).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// A deleted tag: nobody carries it any more.
     pub async fn tag_dropped(&self, tag: u32) -> Result<u64, StoreError> {
-        Ok(sqlx::query("DELETE FROM follower_tags WHERE tag_id = ?")
-            .bind(i64::from(tag))
-            .execute(&self.pool)
-            .await?
-            .rows_affected())
+        Ok(
+            sqlx::query("DELETE FROM follower_tags WHERE account = ? AND tag_id = ?")
+                .bind(self.account())
+                .bind(i64::from(tag))
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
     }
 
     /// The stored tags of each of `openids` the store knows a tag of, ascending.
@@ -52,7 +55,8 @@ impl Store {
         let mut out: HashMap<String, Vec<u32>> = HashMap::new();
         for chunk in openids.chunks(ROWS) {
             let mut q: QueryBuilder<Sqlite> =
-                QueryBuilder::new("SELECT openid, tag_id FROM follower_tags WHERE openid IN (");
+                QueryBuilder::new("SELECT openid, tag_id FROM follower_tags WHERE account = ");
+            q.push_bind(self.account()).push(" AND openid IN (");
             let mut sep = q.separated(", ");
             for o in chunk {
                 sep.push_bind(*o);
@@ -76,7 +80,8 @@ impl Store {
         let mut out = HashMap::new();
         for chunk in openids.chunks(ROWS) {
             let mut q: QueryBuilder<Sqlite> =
-                QueryBuilder::new("SELECT openid, confirmed_at FROM followers WHERE openid IN (");
+                QueryBuilder::new("SELECT openid, confirmed_at FROM followers WHERE account = ");
+            q.push_bind(self.account()).push(" AND openid IN (");
             let mut sep = q.separated(", ");
             for o in chunk {
                 sep.push_bind(*o);
@@ -91,8 +96,10 @@ impl Store {
     /// How many stored followers carry `tag` and start with `prefix` ("" for all).
     pub async fn tag_member_count(&self, tag: u32, prefix: &str) -> Result<u64, StoreError> {
         let (n,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM follower_tags WHERE tag_id = ? AND openid >= ? AND openid < ?",
+            "SELECT COUNT(*) FROM follower_tags
+             WHERE account = ? AND tag_id = ? AND openid >= ? AND openid < ?",
         )
+        .bind(self.account())
         .bind(i64::from(tag))
         .bind(prefix)
         .bind(prefix_end(prefix))
@@ -112,10 +119,11 @@ impl Store {
     ) -> Result<Vec<FollowerRow>, StoreError> {
         let rows: Vec<(String, Option<i64>, Option<i64>)> = sqlx::query_as(
             "SELECT t.openid, f.group_id, f.confirmed_at FROM follower_tags t
-             LEFT JOIN followers f ON f.openid = t.openid
-             WHERE t.tag_id = ? AND t.openid >= ? AND t.openid < ?
+             LEFT JOIN followers f ON f.account = t.account AND f.openid = t.openid
+             WHERE t.account = ? AND t.tag_id = ? AND t.openid >= ? AND t.openid < ?
              ORDER BY t.openid LIMIT ? OFFSET ?",
         )
+        .bind(self.account())
         .bind(i64::from(tag))
         .bind(prefix)
         .bind(prefix_end(prefix))
@@ -140,9 +148,11 @@ impl Store {
         prefix: &str,
     ) -> Result<Vec<String>, StoreError> {
         let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT openid FROM follower_tags WHERE tag_id = ? AND openid >= ? AND openid < ?
+            "SELECT openid FROM follower_tags
+             WHERE account = ? AND tag_id = ? AND openid >= ? AND openid < ?
              ORDER BY openid",
         )
+        .bind(self.account())
         .bind(i64::from(tag))
         .bind(prefix)
         .bind(prefix_end(prefix))
@@ -152,53 +162,63 @@ impl Store {
     }
 }
 
-/// Records `openids` as carrying `tag`, on `conn` (a job writes it with its chunk's outcomes).
+/// Records `openids` of `account` as carrying `tag`, on `conn` (a job writes it with its
+/// chunk's outcomes).
 pub(super) async fn tagged_in(
     conn: &mut SqliteConnection,
+    account: &str,
     openids: &[&str],
     tag: u32,
 ) -> Result<(), StoreError> {
     for chunk in openids.chunks(ROWS) {
         let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new("INSERT OR IGNORE INTO follower_tags (tag_id, openid) ");
+            QueryBuilder::new("INSERT OR IGNORE INTO follower_tags (account, tag_id, openid) ");
         q.push_values(chunk, |mut b, openid| {
-            b.push_bind(i64::from(tag)).push_bind(*openid);
+            b.push_bind(account)
+                .push_bind(i64::from(tag))
+                .push_bind(*openid);
         });
         q.build().execute(&mut *conn).await?;
-        confirmed(conn, chunk).await?;
+        confirmed(conn, account, chunk).await?;
     }
     Ok(())
 }
 
-/// Records `openids` as no longer carrying `tag`, on `conn`.
+/// Records `openids` of `account` as no longer carrying `tag`, on `conn`.
 pub(super) async fn untagged_in(
     conn: &mut SqliteConnection,
+    account: &str,
     openids: &[&str],
     tag: u32,
 ) -> Result<(), StoreError> {
     for chunk in openids.chunks(ROWS) {
         let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new("DELETE FROM follower_tags WHERE tag_id = ");
-        q.push_bind(i64::from(tag)).push(" AND openid IN (");
+            QueryBuilder::new("DELETE FROM follower_tags WHERE account = ");
+        q.push_bind(account)
+            .push(" AND tag_id = ")
+            .push_bind(i64::from(tag))
+            .push(" AND openid IN (");
         let mut sep = q.separated(", ");
         for o in chunk {
             sep.push_bind(*o);
         }
         q.push(")");
         q.build().execute(&mut *conn).await?;
-        confirmed(conn, chunk).await?;
+        confirmed(conn, account, chunk).await?;
     }
     Ok(())
 }
 
-/// Replaces the stored tags of each follower in `seen` (a sync page), on `conn`.
+/// Replaces the stored tags of each follower of `account` in `seen` (a sync page), on `conn`.
 pub(super) async fn replace_tags(
     conn: &mut SqliteConnection,
+    account: &str,
     seen: &[(&str, &[u32])],
 ) -> Result<(), StoreError> {
     for chunk in seen.chunks(ROWS) {
         let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new("DELETE FROM follower_tags WHERE openid IN (");
+            QueryBuilder::new("DELETE FROM follower_tags WHERE account = ");
+        q.push_bind(account).push(" AND openid IN (");
         let mut sep = q.separated(", ");
         for (o, _) in chunk {
             sep.push_bind(*o);
@@ -211,9 +231,11 @@ pub(super) async fn replace_tags(
             .collect();
         for rows in rows.chunks(ROWS) {
             let mut q: QueryBuilder<Sqlite> =
-                QueryBuilder::new("INSERT OR IGNORE INTO follower_tags (tag_id, openid) ");
+                QueryBuilder::new("INSERT OR IGNORE INTO follower_tags (account, tag_id, openid) ");
             q.push_values(rows, |mut b, (openid, tag)| {
-                b.push_bind(i64::from(*tag)).push_bind(*openid);
+                b.push_bind(account)
+                    .push_bind(i64::from(*tag))
+                    .push_bind(*openid);
             });
             q.build().execute(&mut *conn).await?;
         }
@@ -221,10 +243,17 @@ pub(super) async fn replace_tags(
     Ok(())
 }
 
-/// WeChat just confirmed these followers: their stored row's time moves on.
-async fn confirmed(conn: &mut SqliteConnection, openids: &[&str]) -> Result<(), StoreError> {
+/// WeChat just confirmed these followers of `account`: their stored row's time moves on.
+async fn confirmed(
+    conn: &mut SqliteConnection,
+    account: &str,
+    openids: &[&str],
+) -> Result<(), StoreError> {
     let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE followers SET confirmed_at = ");
-    q.push_bind(now_us()).push(" WHERE openid IN (");
+    q.push_bind(now_us())
+        .push(" WHERE account = ")
+        .push_bind(account)
+        .push(" AND openid IN (");
     let mut sep = q.separated(", ");
     for o in openids {
         sep.push_bind(*o);

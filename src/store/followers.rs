@@ -6,7 +6,7 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use crate::store::{Store, StoreError, operators::now_us};
 
-/// Rows per multi-row INSERT: 4 parameters each stays far below SQLite's variable limit.
+/// Rows per multi-row INSERT: 5 parameters each stays far below SQLite's variable limit.
 const INSERT_ROWS: usize = 500;
 
 /// One pass over the follower list.
@@ -87,21 +87,27 @@ fn prefix_end(prefix: &str) -> String {
 }
 
 impl Store {
-    /// Starts a sync, or answers the one already running (there is never more than one).
-    /// The bool says whether this call started it.
+    /// Starts a sync, or answers the one already running (there is never more than one per
+    /// account). The bool says whether this call started it.
     pub async fn sync_start(&self, operator: &str) -> Result<(SyncRow, bool), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        // IMMEDIATE: this transaction reads before it writes (see `job_chunk_done`), and two
+        // starts at once must not both read "none running".
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let running: Option<SyncTuple> = sqlx::query_as(&format!(
-            "SELECT {SYNC_COLUMNS} FROM follower_syncs WHERE state = 'running' ORDER BY id LIMIT 1"
+            "SELECT {SYNC_COLUMNS} FROM follower_syncs WHERE account = ? AND state = 'running'
+             ORDER BY id LIMIT 1"
         ))
+        .bind(self.account())
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(r) = running {
             return Ok((sync_row(r), false));
         }
         let id = sqlx::query(
-            "INSERT INTO follower_syncs (state, operator, started_at) VALUES ('running', ?, ?)",
+            "INSERT INTO follower_syncs (account, state, operator, started_at)
+             VALUES (?, 'running', ?, ?)",
         )
+        .bind(self.account())
         .bind(operator)
         .bind(now_us())
         .execute(&mut *tx)
@@ -118,9 +124,10 @@ impl Store {
     }
 
     pub async fn sync_set_audit(&self, id: i64, audit_id: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE follower_syncs SET audit_id = ? WHERE id = ?")
+        sqlx::query("UPDATE follower_syncs SET audit_id = ? WHERE id = ? AND account = ?")
             .bind(audit_id)
             .bind(id)
+            .bind(self.account())
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -129,8 +136,10 @@ impl Store {
     /// The running sync, if any (what a restart resumes).
     pub async fn sync_running(&self) -> Result<Option<SyncRow>, StoreError> {
         let r: Option<SyncTuple> = sqlx::query_as(&format!(
-            "SELECT {SYNC_COLUMNS} FROM follower_syncs WHERE state = 'running' ORDER BY id LIMIT 1"
+            "SELECT {SYNC_COLUMNS} FROM follower_syncs WHERE account = ? AND state = 'running'
+             ORDER BY id LIMIT 1"
         ))
+        .bind(self.account())
         .fetch_optional(&self.pool)
         .await?;
         Ok(r.map(sync_row))
@@ -139,8 +148,9 @@ impl Store {
     /// The newest sync, whatever its state.
     pub async fn sync_latest(&self) -> Result<Option<SyncRow>, StoreError> {
         let r: Option<SyncTuple> = sqlx::query_as(&format!(
-            "SELECT {SYNC_COLUMNS} FROM follower_syncs ORDER BY id DESC LIMIT 1"
+            "SELECT {SYNC_COLUMNS} FROM follower_syncs WHERE account = ? ORDER BY id DESC LIMIT 1"
         ))
+        .bind(self.account())
         .fetch_optional(&self.pool)
         .await?;
         Ok(r.map(sync_row))
@@ -149,15 +159,17 @@ impl Store {
     /// When the last sync that finished did so.
     pub async fn sync_last_done(&self) -> Result<Option<SyncRow>, StoreError> {
         let r: Option<SyncTuple> = sqlx::query_as(&format!(
-            "SELECT {SYNC_COLUMNS} FROM follower_syncs WHERE state = 'done' ORDER BY id DESC LIMIT 1"
+            "SELECT {SYNC_COLUMNS} FROM follower_syncs WHERE account = ? AND state = 'done'
+             ORDER BY id DESC LIMIT 1"
         ))
+        .bind(self.account())
         .fetch_optional(&self.pool)
         .await?;
         Ok(r.map(sync_row))
     }
 
     /// Stores one page and moves the checkpoint past it, in one transaction: after a crash the
-    /// sync goes on from the first page not stored.
+    /// sync goes on from the first page not stored. Another account's sync stores nothing.
     pub async fn sync_store_page(
         &self,
         sync_id: i64,
@@ -166,23 +178,44 @@ impl Store {
         total: u64,
     ) -> Result<(), StoreError> {
         let now = now_us();
-        let mut tx = self.pool.begin().await?;
+        let account = self.account();
         let following: Vec<(&str, u32)> = seen
             .iter()
             .filter_map(|f| f.group_id.map(|g| (f.openid.as_str(), g)))
             .collect();
+        let mut tx = self.pool.begin().await?;
+        // The checkpoint first: it finds only this account's sync, and a write as the first
+        // statement holds the write lock from there on (another account's writer that commits
+        // meanwhile cannot make a later write of this transaction fail).
+        let ours = sqlx::query(
+            "UPDATE follower_syncs SET next_openid = ?, pages = pages + 1, seen = seen + ?, total = ?
+             WHERE id = ? AND account = ?",
+        )
+        .bind(next_openid)
+        .bind(following.len() as i64)
+        .bind(i64::try_from(total).unwrap_or(i64::MAX))
+        .bind(sync_id)
+        .bind(account)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !ours {
+            return Ok(());
+        }
         for chunk in following.chunks(INSERT_ROWS) {
             let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO followers (openid, group_id, confirmed_at, sync_id) ",
+                "INSERT INTO followers (account, openid, group_id, confirmed_at, sync_id) ",
             );
             q.push_values(chunk, |mut b, (openid, group)| {
-                b.push_bind(*openid)
+                b.push_bind(account)
+                    .push_bind(*openid)
                     .push_bind(i64::from(*group))
                     .push_bind(now)
                     .push_bind(sync_id);
             });
             q.push(
-                " ON CONFLICT (openid) DO UPDATE SET group_id = excluded.group_id, \
+                " ON CONFLICT (account, openid) DO UPDATE SET group_id = excluded.group_id, \
                  confirmed_at = excluded.confirmed_at, sync_id = excluded.sync_id",
             );
             q.build().execute(&mut *tx).await?;
@@ -192,23 +225,14 @@ impl Store {
             .iter()
             .map(|f| (f.openid.as_str(), f.tags.as_slice()))
             .collect();
-        super::follower_tags::replace_tags(&mut tx, &tags).await?;
+        super::follower_tags::replace_tags(&mut tx, account, &tags).await?;
         for f in seen.iter().filter(|f| f.group_id.is_none()) {
-            sqlx::query("DELETE FROM followers WHERE openid = ?")
+            sqlx::query("DELETE FROM followers WHERE account = ? AND openid = ?")
+                .bind(account)
                 .bind(&f.openid)
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query(
-            "UPDATE follower_syncs SET next_openid = ?, pages = pages + 1, seen = seen + ?, total = ?
-             WHERE id = ?",
-        )
-        .bind(next_openid)
-        .bind(following.len() as i64)
-        .bind(i64::try_from(total).unwrap_or(i64::MAX))
-        .bind(sync_id)
-        .execute(&mut *tx)
-        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -216,32 +240,47 @@ impl Store {
     /// Ends a full pass: followers no page mentioned have left (or were confirmed only by an
     /// older pass) and are dropped. Answers how many.
     pub async fn sync_finish(&self, sync_id: i64) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let account = self.account();
+        // IMMEDIATE: this transaction reads before it writes (see `job_chunk_done`).
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         // A move made through wxgroups during the pass confirmed its follower after the pass
         // started: keep those too.
-        let started: (i64,) = sqlx::query_as("SELECT started_at FROM follower_syncs WHERE id = ?")
-            .bind(sync_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        let dropped = sqlx::query("DELETE FROM followers WHERE sync_id <> ? AND confirmed_at < ?")
-            .bind(sync_id)
-            .bind(started.0)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let started: Option<(i64,)> =
+            sqlx::query_as("SELECT started_at FROM follower_syncs WHERE id = ? AND account = ?")
+                .bind(sync_id)
+                .bind(account)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((started,)) = started else {
+            return Ok(0);
+        };
+        let dropped = sqlx::query(
+            "DELETE FROM followers WHERE account = ? AND sync_id <> ? AND confirmed_at < ?",
+        )
+        .bind(account)
+        .bind(sync_id)
+        .bind(started)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         if dropped > 0 {
             sqlx::query(
-                "DELETE FROM follower_tags WHERE openid NOT IN (SELECT openid FROM followers)",
+                "DELETE FROM follower_tags WHERE account = ?
+                 AND openid NOT IN (SELECT openid FROM followers WHERE account = ?)",
             )
+            .bind(account)
+            .bind(account)
             .execute(&mut *tx)
             .await?;
         }
         sqlx::query(
-            "UPDATE follower_syncs SET state = 'done', finished_at = ?, dropped = ? WHERE id = ?",
+            "UPDATE follower_syncs SET state = 'done', finished_at = ?, dropped = ?
+             WHERE id = ? AND account = ?",
         )
         .bind(now_us())
         .bind(dropped as i64)
         .bind(sync_id)
+        .bind(account)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -250,11 +289,13 @@ impl Store {
 
     pub async fn sync_fail(&self, sync_id: i64, error: &str) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE follower_syncs SET state = 'failed', finished_at = ?, error = ? WHERE id = ?",
+            "UPDATE follower_syncs SET state = 'failed', finished_at = ?, error = ?
+             WHERE id = ? AND account = ?",
         )
         .bind(now_us())
         .bind(error)
         .bind(sync_id)
+        .bind(self.account())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -263,7 +304,7 @@ impl Store {
     /// Followers WeChat just confirmed in `group` (a move made through wxgroups).
     pub async fn followers_moved(&self, openids: &[&str], group: u32) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        moved_in(&mut tx, openids, group).await?;
+        moved_in(&mut tx, self.account(), openids, group).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -271,13 +312,16 @@ impl Store {
     /// A deleted group's members went back to 未分组 (group 0).
     pub async fn followers_regrouped(&self, from: u32, to: u32) -> Result<u64, StoreError> {
         Ok(
-            sqlx::query("UPDATE followers SET group_id = ?, confirmed_at = ? WHERE group_id = ?")
-                .bind(i64::from(to))
-                .bind(now_us())
-                .bind(i64::from(from))
-                .execute(&self.pool)
-                .await?
-                .rows_affected(),
+            sqlx::query(
+                "UPDATE followers SET group_id = ?, confirmed_at = ? WHERE account = ? AND group_id = ?",
+            )
+            .bind(i64::from(to))
+            .bind(now_us())
+            .bind(self.account())
+            .bind(i64::from(from))
+            .execute(&self.pool)
+            .await?
+            .rows_affected(),
         )
     }
 
@@ -287,14 +331,16 @@ impl Store {
         openids: &[&str],
     ) -> Result<HashMap<String, u32>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        groups_in(&mut conn, openids).await
+        groups_in(&mut conn, self.account(), openids).await
     }
 
     /// How many stored followers are in `group` and start with `prefix` ("" for all).
     pub async fn group_member_count(&self, group: u32, prefix: &str) -> Result<u64, StoreError> {
         let (n,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM followers WHERE group_id = ? AND openid >= ? AND openid < ?",
+            "SELECT COUNT(*) FROM followers
+             WHERE account = ? AND group_id = ? AND openid >= ? AND openid < ?",
         )
+        .bind(self.account())
         .bind(i64::from(group))
         .bind(prefix)
         .bind(prefix_end(prefix))
@@ -313,9 +359,10 @@ impl Store {
     ) -> Result<Vec<FollowerRow>, StoreError> {
         let rows: Vec<(String, i64, i64)> = sqlx::query_as(
             "SELECT openid, group_id, confirmed_at FROM followers
-             WHERE group_id = ? AND openid >= ? AND openid < ?
+             WHERE account = ? AND group_id = ? AND openid >= ? AND openid < ?
              ORDER BY openid LIMIT ? OFFSET ?",
         )
+        .bind(self.account())
         .bind(i64::from(group))
         .bind(prefix)
         .bind(prefix_end(prefix))
@@ -340,9 +387,11 @@ impl Store {
         prefix: &str,
     ) -> Result<Vec<String>, StoreError> {
         let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT openid FROM followers WHERE group_id = ? AND openid >= ? AND openid < ?
+            "SELECT openid FROM followers
+             WHERE account = ? AND group_id = ? AND openid >= ? AND openid < ?
              ORDER BY openid",
         )
+        .bind(self.account())
         .bind(i64::from(group))
         .bind(prefix)
         .bind(prefix_end(prefix))
@@ -353,31 +402,34 @@ impl Store {
 
     /// How many followers are stored in all.
     pub async fn follower_count(&self) -> Result<u64, StoreError> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM followers")
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM followers WHERE account = ?")
+            .bind(self.account())
             .fetch_one(&self.pool)
             .await?;
         Ok(n as u64)
     }
 }
 
-/// Records `openids` as confirmed in `group`, on `conn` (a job writes this in the same
-/// transaction as its chunk's outcomes).
+/// Records `openids` of `account` as confirmed in `group`, on `conn` (a job writes this in the
+/// same transaction as its chunk's outcomes).
 pub(super) async fn moved_in(
     conn: &mut SqliteConnection,
+    account: &str,
     openids: &[&str],
     group: u32,
 ) -> Result<(), StoreError> {
     let now = now_us();
     for chunk in openids.chunks(INSERT_ROWS) {
         let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new("INSERT INTO followers (openid, group_id, confirmed_at) ");
+            QueryBuilder::new("INSERT INTO followers (account, openid, group_id, confirmed_at) ");
         q.push_values(chunk, |mut b, openid| {
-            b.push_bind(*openid)
+            b.push_bind(account)
+                .push_bind(*openid)
                 .push_bind(i64::from(group))
                 .push_bind(now);
         });
         q.push(
-            " ON CONFLICT (openid) DO UPDATE SET group_id = excluded.group_id, \
+            " ON CONFLICT (account, openid) DO UPDATE SET group_id = excluded.group_id, \
              confirmed_at = excluded.confirmed_at",
         );
         q.build().execute(&mut *conn).await?;
@@ -385,15 +437,17 @@ pub(super) async fn moved_in(
     Ok(())
 }
 
-/// The stored group of each of `openids` that the store knows, read on `conn`.
+/// The stored group of each of `openids` of `account` that the store knows, read on `conn`.
 pub(super) async fn groups_in(
     conn: &mut SqliteConnection,
+    account: &str,
     openids: &[&str],
 ) -> Result<HashMap<String, u32>, StoreError> {
     let mut out = HashMap::new();
     for chunk in openids.chunks(INSERT_ROWS) {
         let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new("SELECT openid, group_id FROM followers WHERE openid IN (");
+            QueryBuilder::new("SELECT openid, group_id FROM followers WHERE account = ");
+        q.push_bind(account).push(" AND openid IN (");
         let mut sep = q.separated(", ");
         for o in chunk {
             sep.push_bind(*o);

@@ -15,6 +15,12 @@
 //! retry in transit) by [`Store::job_call_made`] just before it. A call cut off by a crash has
 //! reached WeChat and is counted; the price is that a crash in the moment between the count and
 //! the request leaving counts one call that was never made.
+//!
+//! A job belongs to an account (`jobs.account`); its chunks, items and copied groups belong to it
+//! through their job. Every call here that takes a job id finds it only among the handle's
+//! account's jobs (the tables below `jobs` are read with `job_id = (SELECT id FROM jobs WHERE
+//! id = ? AND account = ?)`, a primary-key lookup): another account's job id is, here, a job that
+//! does not exist.
 
 use std::collections::HashMap;
 
@@ -263,6 +269,8 @@ pub struct JobRow {
     pub from_name: Option<String>,
     /// The list is still being read from WeChat (see `Store::job_list_page`).
     pub listing: bool,
+    /// The account the job writes to (the handle's, but for [`Store::jobs_orphaned`]).
+    pub account: String,
 }
 
 impl JobRow {
@@ -277,7 +285,7 @@ impl JobRow {
 const JOB_COLUMNS: &str = "id, state, operator, source, ip, to_group, origin, total, \
     moved, invalid, failed, cancelled, calls, cancel_requested, \
     created_at, queued_at, started_at, finished_at, error, audit_id, to_group_name, \
-    action, from_tag, from_name, listing";
+    action, from_tag, from_name, listing, account";
 
 fn job_row(r: sqlx::sqlite::SqliteRow) -> Result<JobRow, sqlx::Error> {
     use sqlx::Row;
@@ -310,6 +318,7 @@ fn job_row(r: sqlx::sqlite::SqliteRow) -> Result<JobRow, sqlx::Error> {
             .and_then(|t| u32::try_from(t).ok()),
         from_name: r.try_get(23)?,
         listing: r.try_get(24)?,
+        account: r.try_get(25)?,
     })
 }
 
@@ -413,7 +422,7 @@ impl Store {
         openids: &[String],
     ) -> Result<i64, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let id = insert_job(&mut tx, job, plan, openids.len()).await?;
+        let id = insert_job(&mut tx, self.account(), job, plan, openids.len()).await?;
         let size = plan.action.chunk();
         let chunks: Vec<(i64, Option<u32>)> = (0..openids.len().div_ceil(size) as i64)
             .map(|seq| (seq, None))
@@ -439,11 +448,15 @@ impl Store {
         next: Option<&str>,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let (total, action): (i64, String) =
-            sqlx::query_as("SELECT total, action FROM jobs WHERE id = ?")
+        let found: Option<(i64, String)> =
+            sqlx::query_as("SELECT total, action FROM jobs WHERE id = ? AND account = ?")
                 .bind(id)
-                .fetch_one(&mut *tx)
+                .bind(self.account())
+                .fetch_optional(&mut *tx)
                 .await?;
+        let Some((total, action)) = found else {
+            return Ok(());
+        };
         let size = JobAction::parse(&action).unwrap_or(JobAction::Move).chunk() as i64;
         let items: Vec<(i64, i64, &str)> = openids
             .iter()
@@ -475,37 +488,46 @@ impl Store {
 
     /// Where a listing job's reading goes on from (`None`: from the start).
     pub async fn job_list_next(&self, id: i64) -> Result<Option<String>, StoreError> {
-        let (next,): (Option<String>,) = sqlx::query_as("SELECT list_next FROM jobs WHERE id = ?")
-            .bind(id)
-            .fetch_one(&self.pool)
-            .await?;
+        let (next,): (Option<String>,) =
+            sqlx::query_as("SELECT list_next FROM jobs WHERE id = ? AND account = ?")
+                .bind(id)
+                .bind(self.account())
+                .fetch_one(&self.pool)
+                .await?;
         Ok(next)
     }
 
     pub async fn job(&self, id: i64) -> Result<Option<JobRow>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE id = ? AND account = ?"
+        ))
+        .bind(id)
+        .bind(self.account())
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.map(job_row).transpose()?)
     }
 
     /// The newest jobs (drafts left out).
     pub async fn jobs_recent(&self, limit: u32) -> Result<Vec<JobRow>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE state <> 'draft' ORDER BY id DESC LIMIT ?"
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE account = ? AND state <> 'draft'
+             ORDER BY id DESC LIMIT ?"
         ))
+        .bind(self.account())
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(job_row).collect::<Result<_, _>>()?)
     }
 
-    /// How many jobs will write before this one.
+    /// How many jobs will write before this one (the account's: each account has its worker).
     pub async fn jobs_ahead(&self, id: i64) -> Result<i64, StoreError> {
         let (n,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running') AND id < ?",
+            "SELECT COUNT(*) FROM jobs
+             WHERE state IN ('queued', 'running') AND account = ? AND id < ?",
         )
+        .bind(self.account())
         .bind(id)
         .fetch_one(&self.pool)
         .await?;
@@ -515,55 +537,97 @@ impl Store {
     /// Draft → queued. False if it was not a draft (confirmed twice, or discarded).
     pub async fn job_confirm(&self, id: i64, audit_id: i64) -> Result<bool, StoreError> {
         let r = sqlx::query(
-            "UPDATE jobs SET state = 'queued', queued_at = ?, audit_id = ? WHERE id = ? AND state = 'draft'",
+            "UPDATE jobs SET state = 'queued', queued_at = ?, audit_id = ?
+             WHERE id = ? AND account = ? AND state = 'draft'",
         )
         .bind(now_us())
         .bind(audit_id)
         .bind(id)
+        .bind(self.account())
         .execute(&self.pool)
         .await?;
         Ok(r.rows_affected() == 1)
     }
 
     /// Forgets the drafts created before `before` (µs since the epoch): previews nobody
-    /// confirmed, each holding its whole list. Answers how many.
+    /// confirmed, each holding its whole list. Answers how many. The account's drafts: each
+    /// account's worker purges its own.
     pub async fn job_drafts_purge(&self, before: i64) -> Result<u64, StoreError> {
         Ok(
-            sqlx::query("DELETE FROM jobs WHERE state = 'draft' AND created_at < ?")
-                .bind(before)
-                .execute(&self.pool)
-                .await?
-                .rows_affected(),
+            sqlx::query(
+                "DELETE FROM jobs WHERE state = 'draft' AND account = ? AND created_at < ?",
+            )
+            .bind(self.account())
+            .bind(before)
+            .execute(&self.pool)
+            .await?
+            .rows_affected(),
         )
     }
 
     /// Forgets a draft.
     pub async fn job_discard(&self, id: i64) -> Result<bool, StoreError> {
-        let r = sqlx::query("DELETE FROM jobs WHERE id = ? AND state = 'draft'")
+        let r = sqlx::query("DELETE FROM jobs WHERE id = ? AND account = ? AND state = 'draft'")
             .bind(id)
+            .bind(self.account())
             .execute(&self.pool)
             .await?;
         Ok(r.rows_affected() == 1)
     }
 
-    /// The job the worker should be writing: one left running by a stopped process first, then
-    /// the oldest queued.
+    /// The job the account's worker should be writing: one left running by a stopped process
+    /// first, then the oldest queued. Never another account's.
     pub async fn job_next(&self) -> Result<Option<JobRow>, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE state IN ('running', 'queued')
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE state IN ('running', 'queued') AND account = ?
              ORDER BY state = 'running' DESC, id LIMIT 1"
         ))
+        .bind(self.account())
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(job_row).transpose()?)
     }
 
+    /// The accounts that have queued or running jobs, deployment-wide (an account removed from
+    /// the configuration while it had one is among them: see [`Self::jobs_orphaned`]).
+    pub async fn job_accounts(&self) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT DISTINCT account FROM jobs WHERE state IN ('queued', 'running') ORDER BY account",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// Queued and running jobs, deployment-wide, whose account is none of `known` (the
+    /// configured accounts' keys): no worker runs them, and nothing deletes them, so that they
+    /// can be shown (each names its [`JobRow::account`]) and run again once the account is back.
+    /// Oldest first.
+    pub async fn jobs_orphaned(&self, known: &[&str]) -> Result<Vec<JobRow>, StoreError> {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE state IN ('queued', 'running')"
+        ));
+        if !known.is_empty() {
+            q.push(" AND account NOT IN (");
+            let mut sep = q.separated(", ");
+            for key in known {
+                sep.push_bind(*key);
+            }
+            q.push(")");
+        }
+        q.push(" ORDER BY id");
+        let rows = q.build().fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(job_row).collect::<Result<_, _>>()?)
+    }
+
     pub async fn job_start(&self, id: i64) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE jobs SET state = 'running', started_at = COALESCE(started_at, ?) WHERE id = ? AND state = 'queued'",
+            "UPDATE jobs SET state = 'running', started_at = COALESCE(started_at, ?)
+             WHERE id = ? AND account = ? AND state = 'queued'",
         )
         .bind(now_us())
         .bind(id)
+        .bind(self.account())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -573,9 +637,12 @@ impl Store {
     pub async fn job_unfinished_chunks(&self, id: i64) -> Result<Vec<ChunkRow>, StoreError> {
         let rows: Vec<(i64, String, i64, Option<i64>)> = sqlx::query_as(
             "SELECT seq, state, step, group_id FROM job_chunks
-             WHERE job_id = ? AND state <> 'done' ORDER BY seq",
+             WHERE job_id = (SELECT id FROM jobs WHERE id = ? AND account = ?)
+                 AND state <> 'done'
+             ORDER BY seq",
         )
         .bind(id)
+        .bind(self.account())
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
@@ -599,9 +666,12 @@ impl Store {
     ) -> Result<Vec<ItemRow>, StoreError> {
         let rows: Vec<ItemTuple> = sqlx::query_as(
             "SELECT pos, seq, openid, outcome, errcode, step FROM job_items
-             WHERE job_id = ? AND seq BETWEEN ? AND ? AND outcome IS NULL ORDER BY seq, pos",
+             WHERE job_id = (SELECT id FROM jobs WHERE id = ? AND account = ?)
+                 AND seq BETWEEN ? AND ? AND outcome IS NULL
+             ORDER BY seq, pos",
         )
         .bind(id)
+        .bind(self.account())
         .bind(from)
         .bind(to)
         .fetch_all(&self.pool)
@@ -614,6 +684,17 @@ impl Store {
     /// may well have reached WeChat) is still in the job's count.
     pub async fn job_chunk_sending(&self, id: i64, seq: i64, step: u8) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        // The job's row first: it finds only this account's job.
+        let ours = sqlx::query("UPDATE jobs SET calls = calls + 1 WHERE id = ? AND account = ?")
+            .bind(id)
+            .bind(self.account())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if !ours {
+            return Ok(());
+        }
         sqlx::query(
             "UPDATE job_chunks SET state = 'sending', step = ?, sends = sends + 1
              WHERE job_id = ? AND seq = ?",
@@ -623,10 +704,6 @@ impl Store {
         .bind(seq)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE jobs SET calls = calls + 1 WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -634,8 +711,9 @@ impl Store {
     /// Counts one more upstream call of a chunk already marked `sending` (a narrowing half, a
     /// repeat after 45011, a retry in transit), committed just before the call goes out.
     pub async fn job_call_made(&self, id: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE jobs SET calls = calls + 1 WHERE id = ?")
+        sqlx::query("UPDATE jobs SET calls = calls + 1 WHERE id = ? AND account = ?")
             .bind(id)
+            .bind(self.account())
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -655,6 +733,9 @@ impl Store {
         // IMMEDIATE: this transaction reads before it writes, and a deferred one that finds
         // another writer has committed meanwhile fails at once instead of waiting its turn.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if !job_is_ours(&mut tx, id, self.account()).await? {
+            return Ok(HashMap::new());
+        }
         let counts = write_outcomes(&mut tx, id, done.outcomes, done.step).await?;
         let (state, step) = match done.next {
             Some(next) => ("pending", next),
@@ -678,7 +759,7 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        let from = apply_effect(&mut tx, done.effect, done.changed).await?;
+        let from = apply_effect(&mut tx, self.account(), done.effect, done.changed).await?;
         tx.commit().await?;
         Ok(from)
     }
@@ -699,8 +780,9 @@ impl Store {
                 Ok(CancelResult::Cancelled)
             }
             JobState::Running if !job.cancel_requested => {
-                sqlx::query("UPDATE jobs SET cancel_requested = 1 WHERE id = ?")
+                sqlx::query("UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND account = ?")
                     .bind(id)
+                    .bind(self.account())
                     .execute(&self.pool)
                     .await?;
                 Ok(CancelResult::Requested)
@@ -711,10 +793,12 @@ impl Store {
     }
 
     pub async fn job_cancel_requested(&self, id: i64) -> Result<bool, StoreError> {
-        let (c,): (bool,) = sqlx::query_as("SELECT cancel_requested FROM jobs WHERE id = ?")
-            .bind(id)
-            .fetch_one(&self.pool)
-            .await?;
+        let (c,): (bool,) =
+            sqlx::query_as("SELECT cancel_requested FROM jobs WHERE id = ? AND account = ?")
+                .bind(id)
+                .bind(self.account())
+                .fetch_one(&self.pool)
+                .await?;
         Ok(c)
     }
 
@@ -735,7 +819,11 @@ impl Store {
         } else {
             ItemOutcome::Failed
         };
-        let mut tx = self.pool.begin().await?;
+        // IMMEDIATE: the job is looked for (read) before anything is written.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if !job_is_ours(&mut tx, id, self.account()).await? {
+            return Ok(None);
+        }
         let n = sqlx::query(
             "UPDATE job_items SET outcome = ?, errcode = ?,
                  step = (SELECT c.step FROM job_chunks c
@@ -774,7 +862,7 @@ impl Store {
             .map(job_row)
             .transpose()?;
         if let Some(job) = &job {
-            finish_audit(&mut tx, job, describe).await?;
+            finish_audit(&mut tx, self.account(), job, describe).await?;
         }
         tx.commit().await?;
         Ok(job)
@@ -784,9 +872,10 @@ impl Store {
     pub async fn job_items(&self, id: i64) -> Result<Vec<ItemRow>, StoreError> {
         let rows: Vec<ItemTuple> = sqlx::query_as(
             "SELECT pos, seq, openid, outcome, errcode, step FROM job_items
-             WHERE job_id = ? ORDER BY pos",
+             WHERE job_id = (SELECT id FROM jobs WHERE id = ? AND account = ?) ORDER BY pos",
         )
         .bind(id)
+        .bind(self.account())
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(item_row).collect())
@@ -801,9 +890,11 @@ impl Store {
     ) -> Result<Vec<ItemRow>, StoreError> {
         let rows: Vec<ItemTuple> = sqlx::query_as(
             "SELECT pos, seq, openid, outcome, errcode, step FROM job_items
-             WHERE job_id = ? AND outcome = ? ORDER BY pos LIMIT ?",
+             WHERE job_id = (SELECT id FROM jobs WHERE id = ? AND account = ?) AND outcome = ?
+             ORDER BY pos LIMIT ?",
         )
         .bind(id)
+        .bind(self.account())
         .bind(outcome.as_str())
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
@@ -816,9 +907,12 @@ impl Store {
     pub async fn job_items_between(&self, id: i64, limit: u32) -> Result<Vec<ItemRow>, StoreError> {
         let rows: Vec<ItemTuple> = sqlx::query_as(
             "SELECT pos, seq, openid, outcome, errcode, step FROM job_items
-             WHERE job_id = ? AND step = 1 AND outcome <> 'moved' ORDER BY pos LIMIT ?",
+             WHERE job_id = (SELECT id FROM jobs WHERE id = ? AND account = ?)
+                 AND step = 1 AND outcome <> 'moved'
+             ORDER BY pos LIMIT ?",
         )
         .bind(id)
+        .bind(self.account())
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
@@ -828,9 +922,12 @@ impl Store {
     /// How many OpenIDs a retag left with neither tag (see [`Self::job_items_between`]).
     pub async fn job_between_count(&self, id: i64) -> Result<i64, StoreError> {
         let (n,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM job_items WHERE job_id = ? AND step = 1 AND outcome <> 'moved'",
+            "SELECT COUNT(*) FROM job_items
+             WHERE job_id = (SELECT id FROM jobs WHERE id = ? AND account = ?)
+                 AND step = 1 AND outcome <> 'moved'",
         )
         .bind(id)
+        .bind(self.account())
         .fetch_one(&self.pool)
         .await?;
         Ok(n)
@@ -839,9 +936,12 @@ impl Store {
     /// Each chunk's group, for a copy's chunks (`(seq, group)`).
     pub async fn job_chunk_groups(&self, id: i64) -> Result<Vec<(i64, u32)>, StoreError> {
         let rows: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT seq, group_id FROM job_chunks WHERE job_id = ? AND group_id IS NOT NULL",
+            "SELECT seq, group_id FROM job_chunks
+             WHERE job_id = (SELECT id FROM jobs WHERE id = ? AND account = ?)
+                 AND group_id IS NOT NULL",
         )
         .bind(id)
+        .bind(self.account())
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
@@ -852,12 +952,14 @@ impl Store {
 
     /// How often each chunk of a job was marked `sending` (for tests and the log).
     pub async fn job_chunk_sends(&self, id: i64) -> Result<Vec<(i64, i64)>, StoreError> {
-        Ok(
-            sqlx::query_as("SELECT seq, sends FROM job_chunks WHERE job_id = ? ORDER BY seq")
-                .bind(id)
-                .fetch_all(&self.pool)
-                .await?,
+        Ok(sqlx::query_as(
+            "SELECT seq, sends FROM job_chunks
+             WHERE job_id = (SELECT id FROM jobs WHERE id = ? AND account = ?) ORDER BY seq",
         )
+        .bind(id)
+        .bind(self.account())
+        .fetch_all(&self.pool)
+        .await?)
     }
 }
 
@@ -913,10 +1015,11 @@ async fn write_outcomes(
     Ok(counts)
 }
 
-/// Records what a step changed for `changed` in the stored followers, on `conn`. Answers, for
-/// a move, how many of them came from each group (those the store knew).
+/// Records what a step changed for `changed` in `account`'s stored followers, on `conn`.
+/// Answers, for a move, how many of them came from each group (those the store knew).
 async fn apply_effect(
     conn: &mut SqliteConnection,
+    account: &str,
     effect: Effect,
     changed: &[&str],
 ) -> Result<HashMap<u32, u64>, StoreError> {
@@ -924,21 +1027,23 @@ async fn apply_effect(
     match effect {
         Effect::None => {}
         Effect::Moved(group) => {
-            let before = followers::groups_in(conn, changed).await?;
-            followers::moved_in(conn, changed, group).await?;
+            let before = followers::groups_in(conn, account, changed).await?;
+            followers::moved_in(conn, account, changed, group).await?;
             for g in before.values() {
                 *from.entry(*g).or_default() += 1;
             }
         }
-        Effect::Tagged(tag) => follower_tags::tagged_in(conn, changed, tag).await?,
-        Effect::Untagged(tag) => follower_tags::untagged_in(conn, changed, tag).await?,
+        Effect::Tagged(tag) => follower_tags::tagged_in(conn, account, changed, tag).await?,
+        Effect::Untagged(tag) => follower_tags::untagged_in(conn, account, changed, tag).await?,
     }
     Ok(from)
 }
 
-/// Closes a finished job's audit row with what `describe` says of it, on `conn`.
+/// Closes a finished job's audit row (in `account`'s log) with what `describe` says of it, on
+/// `conn`.
 async fn finish_audit(
     conn: &mut SqliteConnection,
+    account: &str,
     job: &JobRow,
     describe: Describe<'_>,
 ) -> Result<(), StoreError> {
@@ -946,28 +1051,47 @@ async fn finish_audit(
         return Ok(());
     };
     let (outcome, detail) = describe(job);
-    sqlx::query("UPDATE audit_log SET outcome = ?, detail = ?, finished_at = ? WHERE id = ?")
-        .bind(outcome.as_str())
-        .bind(detail)
-        .bind(now_us())
-        .bind(audit_id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE audit_log SET outcome = ?, detail = ?, finished_at = ? WHERE id = ? AND account = ?",
+    )
+    .bind(outcome.as_str())
+    .bind(detail)
+    .bind(now_us())
+    .bind(audit_id)
+    .bind(account)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
-/// The job's row (a draft), answering its id.
+/// Whether job `id` is one of `account`'s, read on `conn`.
+async fn job_is_ours(
+    conn: &mut SqliteConnection,
+    id: i64,
+    account: &str,
+) -> Result<bool, StoreError> {
+    let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM jobs WHERE id = ? AND account = ?")
+        .bind(id)
+        .bind(account)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(found.is_some())
+}
+
+/// The job's row (a draft of `account`), answering its id.
 async fn insert_job(
     conn: &mut SqliteConnection,
+    account: &str,
     job: &NewJob,
     plan: &JobPlan<'_>,
     total: usize,
 ) -> Result<i64, StoreError> {
     Ok(sqlx::query(
-        "INSERT INTO jobs (state, operator, source, ip, to_group, to_group_name, origin, total,
-             created_at, action, from_tag, from_name, listing)
-         VALUES ('draft', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO jobs (account, state, operator, source, ip, to_group, to_group_name, origin,
+             total, created_at, action, from_tag, from_name, listing)
+         VALUES (?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
+    .bind(account)
     .bind(&job.operator)
     .bind(&job.source)
     .bind(&job.ip)

@@ -2,6 +2,19 @@
 //!
 //! Handlers never write SQL; they call these functions. Adding PostgreSQL means a second
 //! implementation of this module's queries, not a change to any handler.
+//!
+//! ## Accounts
+//! One database serves every Official Account of the deployment. A [`Store`] is a handle scoped
+//! to one account ([`Store::account`]): everything it reads or writes of the per-account data
+//! (followers and their tags, syncs, jobs with their chunks and items, audit rows, quota counts)
+//! is that account's, and another account's row is, through it, as if it did not exist: a job id,
+//! a sync id or an OpenID of account A asked through B's handle answers nothing. So a handler
+//! that holds the right handle cannot reach another account's data, and needs no account
+//! argument. [`Store::for_account`] makes a handle for another account on the same pool.
+//!
+//! Deployment-wide: operators and their grants (one sign-in for every account), plain forms'
+//! one-time ids, the sessions table, and the few calls that say so (settling what a stopped
+//! process left at start, [`Store::job_accounts`], [`Store::jobs_orphaned`]).
 
 mod audit;
 mod follower_tags;
@@ -10,8 +23,10 @@ mod forms;
 mod jobs;
 mod operators;
 mod quota;
+#[cfg(test)]
+mod tests;
 
-use std::str::FromStr;
+use std::{str::FromStr, sync::Arc};
 
 use sqlx::{
     SqlitePool,
@@ -27,12 +42,19 @@ pub use jobs::{
 };
 pub use operators::{OperatorRecord, Role, now_us};
 
-/// The database handle: cheap to clone.
+/// The account key of a single-account deployment's account (its environment settings make
+/// one account), and of every row stored before there were accounts.
+pub const DEFAULT_ACCOUNT: &str = crate::domain::AccountKey::DEFAULT;
+
+/// The database handle, scoped to one account: cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
-    /// Operators recently read for a request (see `operator_by_id_cached`).
-    operators: std::sync::Arc<operators::OperatorCache>,
+    /// Operators recently read for a request (see `operator_by_id_cached`): shared by every
+    /// account's handle, as operators are.
+    operators: Arc<operators::OperatorCache>,
+    /// The account whose rows this handle reads and writes.
+    account: Arc<str>,
 }
 
 /// A storage failure, said plainly.
@@ -49,7 +71,9 @@ pub enum StoreError {
 }
 
 impl Store {
-    /// Opens (creating it if needed) and migrates the database at `url`.
+    /// Opens (creating it if needed) and migrates the database at `url`; answers a handle for
+    /// the account [`DEFAULT_ACCOUNT`]. What a stopped process left unfinished is settled for
+    /// every account.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         if !url.starts_with("sqlite:") {
             return Err(StoreError::BadUrl(url.to_owned()));
@@ -85,9 +109,25 @@ impl Store {
         let store = Store {
             pool,
             operators: Default::default(),
+            account: Arc::from(DEFAULT_ACCOUNT),
         };
         store.settle_interrupted().await?;
         Ok(store)
+    }
+
+    /// A handle on the same database (and the same operator cache) for the account `key`.
+    /// The key is not checked here: the accounts come from the configuration.
+    pub fn for_account(&self, key: &str) -> Store {
+        Store {
+            pool: self.pool.clone(),
+            operators: self.operators.clone(),
+            account: Arc::from(key),
+        }
+    }
+
+    /// The account this handle reads and writes.
+    pub fn account(&self) -> &str {
+        &self.account
     }
 
     /// The pool, for the session store (which keeps its own table in the same file).

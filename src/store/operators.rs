@@ -1,4 +1,9 @@
-//! Built-in operator accounts.
+//! Built-in operator accounts, and their roles per Official Account (grants).
+//!
+//! Operators are deployment-wide: one sign-in for every account. What they may do on an account
+//! is [`OperatorRecord::role_on`]: an operator with grants has exactly the granted roles on the
+//! granted accounts and none on any other; an operator without grants has their own role on every
+//! account (as before there were accounts).
 
 use std::{
     collections::HashMap,
@@ -54,17 +59,34 @@ impl FromStr for Role {
     }
 }
 
-/// One row of `operators`.
+/// One row of `operators`, with the operator's grants.
 #[derive(Clone)]
 pub struct OperatorRecord {
     pub id: i64,
     pub name: String,
+    /// The role on every account when there are no [`Self::grants`].
     pub role: Role,
     pub password_hash: String,
     pub disabled: bool,
     /// Sessions that signed in before this (µs since the epoch) are no longer valid.
     pub sessions_valid_after: i64,
     pub created_at: i64,
+    /// Roles per account (account key, role), by key. Empty: [`Self::role`] on every account.
+    pub grants: Vec<(String, Role)>,
+}
+
+impl OperatorRecord {
+    /// What the operator may do on `account`: the role granted there if they have grants (and
+    /// `None`, nothing at all, on an account not granted), else their own role.
+    pub fn role_on(&self, account: &str) -> Option<Role> {
+        if self.grants.is_empty() {
+            return Some(self.role);
+        }
+        self.grants
+            .iter()
+            .find(|(key, _)| key == account)
+            .map(|(_, role)| *role)
+    }
 }
 
 impl fmt::Debug for OperatorRecord {
@@ -75,6 +97,7 @@ impl fmt::Debug for OperatorRecord {
             .field("role", &self.role)
             .field("password_hash", &"[redacted]")
             .field("disabled", &self.disabled)
+            .field("grants", &self.grants)
             .finish()
     }
 }
@@ -92,18 +115,24 @@ fn from_row(
     OperatorRecord {
         id,
         name,
-        // The CHECK constraint keeps other values out of the table.
-        role: role.parse().unwrap_or(Role::Viewer),
+        role: role_of(&role),
         password_hash,
         disabled: disabled != 0,
         sessions_valid_after,
         created_at,
+        grants: Vec::new(),
     }
 }
 
-/// Operator records read for requests, kept for [`OperatorCache::TTL`], so that a page view does
-/// not query SQLite for its operator. This process's own changes (disable, new password) empty it
-/// at once; a change made by another process (the `operator` CLI) is seen within the TTL.
+fn role_of(role: &str) -> Role {
+    // The CHECK constraint keeps other values out of the table.
+    role.parse().unwrap_or(Role::Viewer)
+}
+
+/// Operator records (with their grants) read for requests, kept for [`OperatorCache::TTL`], so
+/// that a page view does not query SQLite for its operator or their role on the account. This
+/// process's own changes (disable, new password, grant, revoke) empty it at once; a change made
+/// by another process (the `operator` CLI) is seen within the TTL.
 #[derive(Debug, Default)]
 pub(crate) struct OperatorCache {
     inner: Mutex<CacheInner>,
@@ -162,7 +191,7 @@ impl Store {
                 .bind(name)
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(row.map(from_row))
+        self.with_grants(row).await
     }
 
     pub async fn operator_by_id(&self, id: i64) -> Result<Option<OperatorRecord>, StoreError> {
@@ -171,11 +200,22 @@ impl Store {
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(row.map(from_row))
+        self.with_grants(row).await
+    }
+
+    async fn with_grants(&self, row: Option<Row>) -> Result<Option<OperatorRecord>, StoreError> {
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let mut op = from_row(row);
+        op.grants = self.grants_of(op.id).await?;
+        Ok(Some(op))
     }
 
     /// [`Store::operator_by_id`] for authenticating a request: from a copy at most
-    /// [`OperatorCache::TTL`] old, emptied by this process's own disable and password changes.
+    /// [`OperatorCache::TTL`] old, emptied by this process's own disable, password, grant and
+    /// revoke changes. Its grants answer the operator's role on the request's account
+    /// ([`OperatorRecord::role_on`]) without another query.
     pub async fn operator_by_id_cached(
         &self,
         id: i64,
@@ -209,7 +249,76 @@ impl Store {
             sqlx::query_as(&format!("SELECT {COLUMNS} FROM operators ORDER BY name"))
                 .fetch_all(&self.pool)
                 .await?;
-        Ok(rows.into_iter().map(from_row).collect())
+        let grants: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT operator_id, account, role FROM operator_grants ORDER BY operator_id, account",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut by_operator: HashMap<i64, Vec<(String, Role)>> = HashMap::new();
+        for (id, account, role) in grants {
+            by_operator
+                .entry(id)
+                .or_default()
+                .push((account, role_of(&role)));
+        }
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let mut op = from_row(row);
+                op.grants = by_operator.remove(&op.id).unwrap_or_default();
+                op
+            })
+            .collect())
+    }
+
+    /// Gives the operator `name` `role` on `account` (replacing a role granted there before).
+    /// `false` if there is no such operator. From their first grant on, the operator has roles
+    /// on their granted accounts only.
+    pub async fn grant(&self, name: &str, account: &str, role: Role) -> Result<bool, StoreError> {
+        // The WHERE also keeps SQLite from reading ON CONFLICT as part of the SELECT.
+        let r = sqlx::query(
+            "INSERT INTO operator_grants (operator_id, account, role)
+             SELECT id, ?, ? FROM operators WHERE name = ?
+             ON CONFLICT (operator_id, account) DO UPDATE SET role = excluded.role",
+        )
+        .bind(account)
+        .bind(role.as_str())
+        .bind(name)
+        .execute(&self.pool)
+        .await?;
+        self.operators.invalidate();
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Takes away what the operator `name` was granted on `account`. `false` if there was no
+    /// such grant (or no such operator). Without grants left, the operator has their own role on
+    /// every account again.
+    pub async fn revoke(&self, name: &str, account: &str) -> Result<bool, StoreError> {
+        let r = sqlx::query(
+            "DELETE FROM operator_grants
+             WHERE account = ? AND operator_id = (SELECT id FROM operators WHERE name = ?)",
+        )
+        .bind(account)
+        .bind(name)
+        .execute(&self.pool)
+        .await?;
+        self.operators.invalidate();
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// The operator's grants (account key, role), by key, read now. A request asks the cached
+    /// record instead ([`Store::operator_by_id_cached`], [`OperatorRecord::role_on`]).
+    pub async fn grants_of(&self, operator_id: i64) -> Result<Vec<(String, Role)>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT account, role FROM operator_grants WHERE operator_id = ? ORDER BY account",
+        )
+        .bind(operator_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(account, role)| (account, role_of(&role)))
+            .collect())
     }
 
     /// Disables an operator and ends every session they have. `false` if there is no such name.

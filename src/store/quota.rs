@@ -1,4 +1,4 @@
-//! Per-day, per-endpoint upstream call counts.
+//! Per-day, per-endpoint upstream call counts, per account (each has its own quota at WeChat).
 
 use crate::store::{Store, StoreError};
 
@@ -6,9 +6,10 @@ impl Store {
     /// Adds one call to `endpoint` on `day`.
     pub async fn quota_add(&self, day: &str, endpoint: &str, calls: u64) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO quota_usage (day, endpoint, calls) VALUES (?, ?, ?)
-             ON CONFLICT (day, endpoint) DO UPDATE SET calls = calls + excluded.calls",
+            "INSERT INTO quota_usage (account, day, endpoint, calls) VALUES (?, ?, ?, ?)
+             ON CONFLICT (account, day, endpoint) DO UPDATE SET calls = calls + excluded.calls",
         )
+        .bind(self.account())
         .bind(day)
         .bind(endpoint)
         .bind(calls as i64)
@@ -20,8 +21,9 @@ impl Store {
     /// Every endpoint's count on `day`.
     pub async fn quota_day(&self, day: &str) -> Result<Vec<(String, u64)>, StoreError> {
         let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT endpoint, calls FROM quota_usage WHERE day = ? ORDER BY endpoint",
+            "SELECT endpoint, calls FROM quota_usage WHERE account = ? AND day = ? ORDER BY endpoint",
         )
+        .bind(self.account())
         .bind(day)
         .fetch_all(&self.pool)
         .await?;

@@ -76,7 +76,7 @@ impl Store {
         let total: usize = members.iter().map(Vec::len).sum();
         let mut tx = self.pool.begin().await?;
         let plan = JobPlan::new(JobAction::CopyGroups, None);
-        let id = insert_job(&mut tx, job, &plan, total).await?;
+        let id = insert_job(&mut tx, self.account(), job, &plan, total).await?;
         let (mut chunks, mut items) = (Vec::new(), Vec::new());
         let mut pos = 0i64;
         for (group, list) in groups.iter().zip(members) {
@@ -113,9 +113,12 @@ impl Store {
     pub async fn job_copy_groups(&self, id: i64) -> Result<Vec<CopyGroup>, StoreError> {
         let rows: Vec<CopyTuple> = sqlx::query_as(
             "SELECT group_id, name, members, listed_tag, tag_id, created, skipped, errcode, error
-             FROM job_copy_groups WHERE job_id = ? ORDER BY group_id",
+             FROM job_copy_groups
+             WHERE job_id = (SELECT id FROM jobs WHERE id = ? AND account = ?)
+             ORDER BY group_id",
         )
         .bind(id)
+        .bind(self.account())
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(copy_row).collect())
@@ -131,11 +134,13 @@ impl Store {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE job_copy_groups SET tag_id = ?, created = created OR ?, errcode = NULL,
-             error = NULL WHERE job_id = ? AND group_id = ?",
+             error = NULL
+             WHERE job_id = (SELECT id FROM jobs WHERE id = ? AND account = ?) AND group_id = ?",
         )
         .bind(i64::from(tag))
         .bind(created)
         .bind(id)
+        .bind(self.account())
         .bind(i64::from(group))
         .execute(&self.pool)
         .await?;
@@ -151,11 +156,13 @@ impl Store {
         error: &str,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE job_copy_groups SET errcode = ?, error = ? WHERE job_id = ? AND group_id = ?",
+            "UPDATE job_copy_groups SET errcode = ?, error = ?
+             WHERE job_id = (SELECT id FROM jobs WHERE id = ? AND account = ?) AND group_id = ?",
         )
         .bind(errcode)
         .bind(error)
         .bind(id)
+        .bind(self.account())
         .bind(i64::from(group))
         .execute(&self.pool)
         .await?;
