@@ -128,6 +128,9 @@ impl Application {
                 settings.listen
             )
         })?;
+        // The first account's handle: what a single-account deployment (and its tests) calls
+        // "the store".
+        let store = states[0].store.clone();
         Ok(Application {
             listener,
             router,
@@ -137,7 +140,7 @@ impl Application {
         })
     }
 
-    /// The database (tests add operators through it).
+    /// The database, as the first account's handle (tests add operators through it).
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -211,7 +214,13 @@ async fn accounts(settings: &Settings) -> anyhow::Result<Vec<Account>> {
 async fn demo_accounts(settings: &Settings) -> anyhow::Result<Vec<Account>> {
     let mut out = Vec::new();
     let plan = [
-        ("demo", "演示公众号", settings.api, settings.demo_followers, 0),
+        (
+            "demo",
+            "演示公众号",
+            settings.api,
+            settings.demo_followers,
+            0,
+        ),
         (
             "demo-2",
             "演示公众号二",
@@ -261,7 +270,12 @@ async fn account_state(
     let quota = QuotaMeter::load(store.clone())
         .await
         .map_err(|e| anyhow::anyhow!("cannot read the quota meter of account {key}: {e}"))?;
-    let site = site(settings, &account.entry, &account.client, account.demo.is_some());
+    let site = site(
+        settings,
+        &account.entry,
+        &account.client,
+        account.demo.is_some(),
+    );
     let mut client_config = account.client;
     client_config.observer = Some(quota.clone());
     let client = WeChatClient::new(client_config)
