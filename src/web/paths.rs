@@ -5,6 +5,8 @@
 //! `Urls` puts it in front.
 
 pub const HOME: &str = "/";
+/// With several accounts, each account's pages are under `/a/{key}`; `/a` itself lists them.
+pub const ACCOUNTS: &str = "/a";
 pub const SIGNIN: &str = "/signin";
 pub const SIGNOUT: &str = "/signout";
 pub const LANG: &str = "/lang";
@@ -97,4 +99,3 @@ mod tests {
         assert_eq!((plain.before, plain.after), ("/groups", ""));
     }
 }
-pub const ACCOUNTS: &str = "/a";
