@@ -27,6 +27,8 @@ pub struct JobsPage {
     /// The list form, or a preview in its place.
     pub panel: String,
     pub recent: RecentJobs,
+    /// Queued or running jobs of accounts no longer in the configuration: kept, not run.
+    pub orphaned: Vec<JobRow>,
 }
 
 /// The jobs page with a tags-mode action and its tags already chosen in the list form, e.g.
@@ -175,6 +177,7 @@ impl JobsPage {
             recent: RecentJobs::load(state, &chrome).await?,
             notices: Notices::default(),
             panel,
+            orphaned: orphaned(state).await?,
             chrome,
         })
     }
@@ -192,6 +195,18 @@ impl JobsPage {
         self.notices = notices;
         self
     }
+}
+
+/// Jobs left queued or running by an account removed from the configuration: shown, so that
+/// they are not lost, but never run (no worker serves their account).
+async fn orphaned(state: &AppState) -> Result<Vec<JobRow>, AppError> {
+    let known: Vec<&str> = state
+        .directory
+        .accounts
+        .iter()
+        .map(|a| a.key.as_str())
+        .collect();
+    Ok(state.store.jobs_orphaned(&known).await?)
 }
 
 /// The job an `{id}` in a URL names; 404 for one that is malformed or not there.

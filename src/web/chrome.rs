@@ -52,13 +52,15 @@ fn switcher(state: &AppState, actor: Option<&Actor>) -> Vec<AccountEntry> {
     let (Some(actor), true) = (actor, state.directory.several()) else {
         return Vec::new();
     };
-    state
+    let mine: Vec<AccountEntry> = state
         .directory
         .accounts
         .iter()
         .filter(|a| actor.on(a).is_some())
         .cloned()
-        .collect()
+        .collect();
+    // One account of their own: nothing to switch to.
+    if mine.len() > 1 { mine } else { Vec::new() }
 }
 
 impl Chrome {
