@@ -254,3 +254,80 @@ async fn nothing_of_one_account_is_reachable_under_the_other() {
         "shop's meter counts shop's calls"
     );
 }
+
+#[tokio::test]
+async fn two_accounts_jobs_run_side_by_side_and_a_removed_accounts_job_is_kept_not_run() {
+    let t = two().await;
+    t.admin.get("/a/shop/groups").await;
+    t.admin.get("/a/brand/groups").await;
+    let shop_people: Vec<String> = (0..120).map(|i| t.shop.follower_openid(i)).collect();
+    let brand_people: Vec<String> = (0..60).map(|i| t.brand.follower_openid(i)).collect();
+    let job_of = |page: &crate::helpers::Page| -> i64 {
+        page.location()
+            .rsplit('/')
+            .next()
+            .and_then(|i| i.parse().ok())
+            .unwrap_or_else(|| panic!("a job's page: {}", page.location()))
+    };
+    let mut form: Vec<(&str, &str)> = shop_people.iter().map(|o| ("openid", o.as_str())).collect();
+    form.push(("to_groupid", "101"));
+    let shop_job = job_of(&t.admin.post("/a/shop/groups/100/members/move", &form).await);
+    let mut form: Vec<(&str, &str)> = brand_people
+        .iter()
+        .map(|o| ("openid", o.as_str()))
+        .collect();
+    form.extend([("action", "tag"), ("to_groupid", "101")]);
+    let brand_job = job_of(
+        &t.admin
+            .post("/a/brand/groups/100/members/move", &form)
+            .await,
+    );
+    let limit = std::time::Duration::from_secs(30);
+    let shop_store = t.store.for_account("shop");
+    let brand_store = t.store.for_account("brand");
+    let (a, b) = tokio::join!(
+        crate::bulk::wait_for_job(&shop_store, shop_job, limit),
+        crate::bulk::wait_for_job(&brand_store, brand_job, limit),
+    );
+    assert_eq!(a.state.as_str(), "done", "{a:?}");
+    assert_eq!(b.state.as_str(), "done", "{b:?}");
+    assert!(shop_people.iter().all(|o| t.shop.group_of(o) == Some(101)));
+    assert!(
+        brand_people
+            .iter()
+            .all(|o| t.brand.tags_of(o).unwrap().contains(&101))
+    );
+    // Each job is its own account's: the same id under the other is a 404 (unless it is theirs).
+    assert_eq!(
+        t.admin
+            .get(&format!("/a/brand/jobs/{shop_job}"))
+            .await
+            .status
+            == 200,
+        shop_job == brand_job
+    );
+
+    // A job of an account since removed from the configuration: listed, never run.
+    let gone = t.store.for_account("gone");
+    let job = wxgroups::store::NewJob {
+        operator: "admin".into(),
+        source: "builtin".into(),
+        ip: None,
+        to_group: 101,
+        origin: "list".into(),
+    };
+    let id = gone
+        .job_create_draft(&job, None, &shop_people[..3])
+        .await
+        .unwrap();
+    assert!(gone.job_confirm(id, 0).await.unwrap());
+    let jobs = t.admin.get("/a/shop/jobs").await;
+    assert!(jobs.has("#orphaned-jobs"), "{}", jobs.body);
+    assert!(jobs.text("#orphaned-jobs").contains("gone"));
+    let still = gone.job(id).await.unwrap().unwrap();
+    assert_eq!(
+        still.state.as_str(),
+        "queued",
+        "not run by any account's worker"
+    );
+}
