@@ -35,6 +35,13 @@ impl TestApp {
         Self::start(settings).await
     }
 
+    /// The demo with its two accounts (one in each API), as `cargo run` starts it.
+    pub async fn two_demo_accounts() -> TestApp {
+        let mut settings = Settings::for_tests();
+        settings.demo_accounts = 2;
+        Self::start(settings).await
+    }
+
     /// A real-account configuration pointed at a port nobody listens on, so every WeChat call
     /// fails the way it does when the server's network is down.
     pub async fn wechat_unreachable() -> TestApp {

@@ -7,6 +7,7 @@
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (`.ci/run` installs them) and
 //! `npm ci --prefix static` (for axe-core).
 
+mod accounts;
 mod app;
 mod axe;
 mod browser;
@@ -38,6 +39,14 @@ macro_rules! flows_in {
             flows_in!(@tags $lang, $js, tags_demo, the_tag_list_speaks_of_tags_and_counts_bytes);
             flows_in!(@tags $lang, $js, tags_demo, a_followers_tags_are_added_and_removed_in_the_panel);
             flows_in!(@tags $lang, $js, tags_demo, blacklisting_asks_first_and_removing_works);
+            flows_in!(@accounts $lang, $js, two_demo_accounts, the_account_list_and_the_switcher_take_the_operator_between_accounts);
+        }
+    };
+    (@accounts $lang:expr, $js:expr, $app:ident, $flow:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $flow() {
+            let name = concat!(module_path!(), "::", stringify!($flow)).replace("::", "-");
+            run(&name, TestApp::$app().await, $js, $lang, crate::accounts::$flow).await;
         }
     };
     (@tags $lang:expr, $js:expr, $app:ident, $flow:ident) => {

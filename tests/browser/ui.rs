@@ -89,7 +89,7 @@ impl Ui {
         self.attr("html", "lang").await.unwrap_or_default()
     }
 
-    async fn wait_until_lang(&self, code: &str) {
+    pub async fn wait_until_lang(&self, code: &str) {
         let deadline = Instant::now() + DEADLINE;
         while self.page_lang().await != code {
             assert!(
