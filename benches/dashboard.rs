@@ -149,7 +149,8 @@ fn main() {
     }
 
     if runs(1) {
-        tags_page(&server, &client, &tmp, &mut report, scale);
+        tags_page(&server, &client, &tmp, &mut report, &scale);
+        ten_accounts(&server, &client, &tmp, &mut report, &scale);
     }
 
     // ---- 2. Upstream calls. --------------------------------------------------------------------
@@ -436,13 +437,89 @@ fn start_sim_with(rt: &Runtime, followers: u32) -> Sim {
     Sim { sim, url }
 }
 
+/// Item 1 with ten accounts configured: one account's groups page (500 groups) against the
+/// same bytes' ceiling, and switching to another fresh account costs no upstream call.
+fn ten_accounts(
+    server: &Runtime,
+    client: &Runtime,
+    tmp: &Path,
+    report: &mut Report,
+    scale: &impl Fn(usize) -> usize,
+) {
+    let sims: Vec<Sim> = (0..10).map(|_| start_sim(server)).collect();
+    client.block_on(seed_groups(&sims[0].url));
+    let accounts = sims
+        .iter()
+        .enumerate()
+        .map(|(i, sim)| {
+            wxgroups::settings::AccountSettings::for_tests(
+                &format!("acct-{i}"),
+                APPID,
+                SECRET,
+                sim.url.clone(),
+                wxgroups::domain::Api::Groups,
+            )
+        })
+        .collect();
+    let settings = settings(&sims[0].url, &tmp.join("ten.db"), 300).with_accounts(accounts);
+    let app = start_app(server, Settings { account: None, ..settings });
+    let admin = client.block_on(sign_in_at(&app, "/a/acct-0/groups"));
+    let path = "/a/acct-0/groups";
+    let (status, body) = client.block_on(async {
+        let mut c = connect(app).await;
+        get(&mut c, &admin.request(path)).await
+    });
+    assert_eq!(status, StatusCode::OK);
+    let ceiling = start_ceiling(server, body.clone());
+    eprintln!("1. ten accounts: one account's groups page vs the bare ceiling");
+    for (conns, total) in [(1, scale(2_000)), (16, scale(10_000)), (64, scale(10_000))] {
+        let bare = Spec::plain(ceiling, path);
+        client.block_on(load(ceiling, &bare, conns, total / 10));
+        let top = client.block_on(load(ceiling, &bare, conns, total));
+        let spec = admin.request(path);
+        client.block_on(load(app, &spec, conns, total / 10));
+        let run = client.block_on(load(app, &spec, conns, total));
+        assert_eq!(run.bad, 0, "every page view answers 200");
+        let ratio = run.rate() / top.rate();
+        report.row(
+            "1",
+            format!("groups page, 10 accounts configured, {conns} client(s)"),
+            format!("{} · {ratio:.2} × ceiling", run.summary()),
+            "≥ 0.5 × ceiling".into(),
+            Verdict::of(ratio >= 0.5),
+        );
+    }
+    // Every account's list once, then switching between them: no further upstream call.
+    for i in 0..10 {
+        client.block_on(async {
+            let mut c = connect(app).await;
+            get(&mut c, &admin.request(&format!("/a/acct-{i}/groups"))).await
+        });
+    }
+    let before: u64 = sims.iter().map(|s| s.sim.calls("/cgi-bin/groups/get")).sum();
+    for i in (0..10).cycle().take(100) {
+        client.block_on(async {
+            let mut c = connect(app).await;
+            get(&mut c, &admin.request(&format!("/a/acct-{i}/groups"))).await
+        });
+    }
+    let after: u64 = sims.iter().map(|s| s.sim.calls("/cgi-bin/groups/get")).sum();
+    report.row(
+        "1",
+        "100 switches between 10 fresh accounts: groups/get calls".into(),
+        (after - before).to_string(),
+        "0".into(),
+        Verdict::of(after == before),
+    );
+}
+
 /// Item 1 in tags mode: the tags page with WeChat's cap of 100 tags, against its own ceiling.
 fn tags_page(
     server: &Runtime,
     client: &Runtime,
     tmp: &Path,
     report: &mut Report,
-    scale: impl Fn(usize) -> usize,
+    scale: &impl Fn(usize) -> usize,
 ) {
     let sim = start_sim(server);
     let mut n = 0;
@@ -704,6 +781,15 @@ impl Who {
 /// Signs the admin in through the sign-in page, as a browser does; `visit` then loads the groups
 /// page once (which fills the group cache).
 async fn sign_in(addr: &SocketAddr, visit: bool) -> Who {
+    sign_in_visiting(addr, visit.then_some("/groups")).await
+}
+
+/// Signs the admin in, then (with several accounts) opens one account's page.
+async fn sign_in_at(addr: &SocketAddr, path: &str) -> Who {
+    sign_in_visiting(addr, Some(path)).await
+}
+
+async fn sign_in_visiting(addr: &SocketAddr, visit: Option<&str>) -> Who {
     use reqwest::cookie::CookieStore;
     let jar = Arc::new(reqwest::cookie::Jar::default());
     let http = reqwest::Client::builder()
@@ -735,8 +821,8 @@ async fn sign_in(addr: &SocketAddr, visit: bool) -> Who {
         .await
         .unwrap();
     assert_eq!(r.status(), 303, "the admin signs in");
-    if visit {
-        let r = http.get(format!("{base}/groups")).send().await.unwrap();
+    if let Some(path) = visit {
+        let r = http.get(format!("{base}{path}")).send().await.unwrap();
         assert_eq!(r.status(), 200);
         r.bytes().await.unwrap();
     }
