@@ -462,7 +462,13 @@ fn ten_accounts(
         })
         .collect();
     let settings = settings(&sims[0].url, &tmp.join("ten.db"), 300).with_accounts(accounts);
-    let app = start_app(server, Settings { account: None, ..settings });
+    let app = start_app(
+        server,
+        Settings {
+            account: None,
+            ..settings
+        },
+    );
     let admin = client.block_on(sign_in_at(&app, "/a/acct-0/groups"));
     let path = "/a/acct-0/groups";
     let (status, body) = client.block_on(async {
@@ -496,14 +502,20 @@ fn ten_accounts(
             get(&mut c, &admin.request(&format!("/a/acct-{i}/groups"))).await
         });
     }
-    let before: u64 = sims.iter().map(|s| s.sim.calls("/cgi-bin/groups/get")).sum();
+    let before: u64 = sims
+        .iter()
+        .map(|s| s.sim.calls("/cgi-bin/groups/get"))
+        .sum();
     for i in (0..10).cycle().take(100) {
         client.block_on(async {
             let mut c = connect(app).await;
             get(&mut c, &admin.request(&format!("/a/acct-{i}/groups"))).await
         });
     }
-    let after: u64 = sims.iter().map(|s| s.sim.calls("/cgi-bin/groups/get")).sum();
+    let after: u64 = sims
+        .iter()
+        .map(|s| s.sim.calls("/cgi-bin/groups/get"))
+        .sum();
     report.row(
         "1",
         "100 switches between 10 fresh accounts: groups/get calls".into(),

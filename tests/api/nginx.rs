@@ -376,3 +376,88 @@ async fn behind_nginx_and_oauth2_proxy_operators_arrive_signed_in_with_their_rol
         page.text(".user")
     );
 }
+
+#[tokio::test]
+async fn behind_nginx_under_wx_two_accounts_keep_both_the_prefix_and_their_key() {
+    use wxgroups::{
+        domain::Api,
+        settings::{AccountSettings, Settings},
+        simulator::{SimConfig, Simulator, spawn_local},
+    };
+    let port = free_port();
+    let sim = |appid: &str| {
+        Simulator::new(SimConfig {
+            appid: appid.into(),
+            secret: "s".into(),
+            followers: 50,
+            ..SimConfig::default()
+        })
+    };
+    let (shop, brand) = (sim("wxshop00000000001"), sim("wxbrand0000000002"));
+    let (shop_url, brand_url) = (
+        spawn_local(&shop).await.unwrap(),
+        spawn_local(&brand).await.unwrap(),
+    );
+    let mut settings = Settings::for_tests().with_accounts(vec![
+        AccountSettings::for_tests("shop", "wxshop00000000001", "s", shop_url, Api::Groups),
+        AccountSettings::for_tests("brand", "wxbrand0000000002", "s", brand_url, Api::Tags),
+    ]);
+    settings.base_path = "/wx".into();
+    settings.public_origin = Some(format!("http://127.0.0.1:{port}"));
+    settings.access.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    let (addr, _store, _admin) = crate::helpers::start(settings).await;
+    let _nginx = Nginx::start(
+        "wxgroups.conf",
+        &[
+            ("127.0.0.1:8088", format!("127.0.0.1:{port}")),
+            ("http://127.0.0.1:8080", format!("http://{addr}")),
+        ],
+        port,
+    );
+    let origin = format!("http://127.0.0.1:{port}");
+    let raw = client();
+    let r = read(raw.get(format!("{origin}/wx/")).send().await.unwrap()).await;
+    assert_eq!(r.location(), "/wx/a", "the account list");
+
+    let b = Browser::new(format!("{origin}/wx"));
+    b.get("/signin").await;
+    let r = b
+        .post(
+            "/signin",
+            &[
+                ("name", crate::helpers::ADMIN),
+                ("password", crate::helpers::PASSWORD),
+                ("next", "/wx/a/brand/groups"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.location()),
+        (303, "/wx/a/brand/groups")
+    );
+    let page = b.get("/a/brand/groups").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let html = page.html();
+    let sel = scraper::Selector::parse("[href], [src], [action], [hx-get], [hx-post]").unwrap();
+    for el in html.select(&sel) {
+        for attr in ["href", "src", "action", "hx-get", "hx-post"] {
+            if let Some(url) = el.value().attr(attr).filter(|u| !u.starts_with('#')) {
+                assert!(url.starts_with("/wx/"), "{attr}={url}");
+                let global = ["/wx/signin", "/wx/lang", "/wx/assets/", "/wx/a/shop/"]
+                    .iter()
+                    .any(|g| url.starts_with(g));
+                assert!(url.starts_with("/wx/a/brand/") || global, "{attr}={url}");
+            }
+        }
+    }
+    assert!(page.has("details.switcher a[href='/wx/a/shop/groups']"));
+    // A plain form's redirect keeps both.
+    let r = b.post("/a/shop/groups", &[("name", "经由 nginx")]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(
+        r.location().starts_with("/wx/a/shop/groups?"),
+        "{}",
+        r.location()
+    );
+    assert_eq!(shop.group_count(), 8);
+}
