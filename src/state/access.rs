@@ -129,3 +129,46 @@ pub mod session_keys {
     pub const SIGNED_IN_AT: &str = "signed_in_at_us";
     pub const CSRF: &str = "csrf";
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Api;
+
+    fn account(key: &str, proxy: &[(&str, Role)]) -> AccountEntry {
+        AccountEntry {
+            key: key.into(),
+            name: key.into(),
+            appid: format!("wx{key}"),
+            api: Api::Groups,
+            proxy_roles: proxy.iter().map(|(n, r)| ((*n).to_owned(), *r)).collect(),
+        }
+    }
+
+    #[test]
+    fn grants_limit_an_operator_to_their_accounts_and_others_keep_their_role_everywhere() {
+        let (shop, brand) = (account("shop", &[]), account("brand", &[]));
+        let granted = Roles::Granted(vec![("shop".to_owned(), Role::Operator)].into());
+        assert_eq!(granted.on("olga", &shop), Some(Role::Operator));
+        assert_eq!(granted.on("olga", &brand), None, "not hers: 404");
+        let everywhere = Roles::Everywhere(Role::Viewer);
+        assert_eq!(everywhere.on("vic", &brand), Some(Role::Viewer));
+    }
+
+    #[test]
+    fn a_proxy_user_gets_the_accounts_own_role_else_the_global_one() {
+        let shop = account("shop", &[("ops@example.com", Role::Admin)]);
+        let brand = account("brand", &[]);
+        let proxy = Roles::Proxy(Role::Viewer);
+        assert_eq!(proxy.on("Ops@Example.com", &shop), Some(Role::Admin));
+        assert_eq!(proxy.on("ops@example.com", &brand), Some(Role::Viewer));
+        let actor = Actor {
+            name: "ops@example.com".into(),
+            role: Role::Viewer,
+            source: Source::Proxy,
+            roles: proxy,
+        };
+        assert!(actor.on(&shop).is_some_and(|a| a.is_admin()));
+        assert!(actor.on(&brand).is_some_and(|a| !a.can_change()));
+    }
+}

@@ -331,3 +331,34 @@ async fn two_accounts_jobs_run_side_by_side_and_a_removed_accounts_job_is_kept_n
         "not run by any account's worker"
     );
 }
+
+#[tokio::test]
+async fn an_account_whose_wechat_fails_does_not_break_the_other() {
+    let t = two().await;
+    // Brand's WeChat refuses everything (its daily quota spent), whatever it is asked.
+    t.brand
+        .inject("*", wxgroups::simulator::Fault::errcode(45009));
+    let brand = t.admin.get("/a/brand/groups").await;
+    assert_eq!(
+        brand.status, 200,
+        "the page says what is wrong: {}",
+        brand.body
+    );
+    assert!(
+        brand.text("#messages").contains("45009"),
+        "{}",
+        brand.text("#messages")
+    );
+    // Shop's pages and writes go on as if nothing happened.
+    let shop = t.admin.get("/a/shop/groups").await;
+    assert_eq!(shop.status, 200);
+    assert!(
+        shop.text("#messages").is_empty(),
+        "{}",
+        shop.text("#messages")
+    );
+    let created = t.admin.post("/a/shop/groups", &[("name", "照常")]).await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    let shop_status = t.admin.get("/a/shop/status").await;
+    assert!(!shop_status.has("#circuit-banner"));
+}
