@@ -17,161 +17,194 @@ pub async fn run(
     accounts: &[AccountSettings],
     command: OperatorCommand,
 ) -> anyhow::Result<()> {
-    let cli_user = std::env::var("USER").unwrap_or_else(|_| "cli".into());
-    let audit = |action: &str, target: &str, after: Option<String>| AuditEntry {
-        operator: format!("cli:{cli_user}"),
-        source: "cli".into(),
-        ip: None,
-        action: action.into(),
-        target: Some(target.into()),
-        before: None,
-        after,
+    let cli = Cli {
+        store,
+        user: std::env::var("USER").unwrap_or_else(|_| "cli".into()),
     };
     match command {
-        OperatorCommand::Add { name, role } => {
-            let name = valid_name(&name)?;
-            let role: Role = role.parse().map_err(anyhow::Error::msg)?;
-            let pw = read_password(&format!("Password for {name}: "))?;
-            let hash = password::hash(&pw).map_err(anyhow::Error::msg)?;
-            match store.add_operator(&name, role, &hash).await? {
-                Some(_) => {
-                    store
-                        .audit(
-                            &audit("operator_add", &name, Some(role.to_string())),
-                            Outcome::Ok,
-                            None,
-                        )
-                        .await?;
-                    println!("added {name} as {role}");
-                }
-                None => anyhow::bail!(
-                    "an operator called {name} exists already; use `operator passwd {name}` to change the password"
-                ),
-            }
-        }
-        OperatorCommand::List => {
-            let ops = store.operators().await?;
-            if ops.is_empty() {
-                println!(
-                    "no operators yet: add one with `wxgroups operator add NAME --role admin`"
-                );
-            }
-            println!(
-                "{:<24} {:<9} {:<8} {:<16} accounts",
-                "name", "role", "status", "created (UTC)"
-            );
-            for op in ops {
-                let created = jiff::Timestamp::from_microsecond(op.created_at)
-                    .map(|t| t.strftime("%Y-%m-%d %H:%M").to_string())
-                    .unwrap_or_default();
-                let status = if op.disabled { "disabled" } else { "active" };
-                let accounts = if op.grants.is_empty() {
-                    format!("every account as {}", op.role)
-                } else {
-                    op.grants
-                        .iter()
-                        .map(|(key, role)| format!("{key}: {role}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                };
-                println!(
-                    "{:<24} {:<9} {:<8} {created:<16} {accounts}",
-                    op.name,
-                    // as_str: Role's Display does not pad.
-                    op.role.as_str(),
-                    status
-                );
-            }
-        }
-        OperatorCommand::Disable { name } => {
-            if !store.disable_operator(&name).await? {
-                anyhow::bail!("there is no operator called {name} (see `wxgroups operator list`)");
-            }
-            store
-                .audit(&audit("operator_disable", &name, None), Outcome::Ok, None)
-                .await?;
-            println!("disabled {name}; their sessions have ended");
-        }
-        OperatorCommand::Passwd { name } => {
-            if store.operator_by_name(&name).await?.is_none() {
-                anyhow::bail!("there is no operator called {name} (see `wxgroups operator list`)");
-            }
-            let pw = read_password(&format!("New password for {name}: "))?;
-            let hash = password::hash(&pw).map_err(anyhow::Error::msg)?;
-            store.set_password(&name, &hash).await?;
-            store
-                .audit(&audit("operator_passwd", &name, None), Outcome::Ok, None)
-                .await?;
-            println!("changed the password of {name}; their other sessions have ended");
-        }
+        OperatorCommand::Add { name, role } => cli.add(&name, &role).await,
+        OperatorCommand::List => cli.list().await,
+        OperatorCommand::Disable { name } => cli.disable(&name).await,
+        OperatorCommand::Passwd { name } => cli.passwd(&name).await,
         OperatorCommand::Grant {
             name,
             account,
             role,
-        } => {
-            let key = account_key(&account)?;
-            let keys: Vec<&str> = accounts.iter().map(|a| a.key.as_str()).collect();
-            let account = configured(&keys, &key)?;
-            let role: Role = role.parse().map_err(anyhow::Error::msg)?;
-            let Some(op) = store.operator_by_name(&name).await? else {
-                anyhow::bail!("there is no operator called {name} (see `wxgroups operator list`)");
-            };
-            let before = granted(&op.grants, account);
-            if !store.grant(&op.name, account, role).await? {
-                anyhow::bail!("there is no operator called {name} (see `wxgroups operator list`)");
-            }
-            // In the log of the account the grant is about, where its admins look.
-            let entry = AuditEntry {
-                before: before.map(|r| r.to_string()),
-                ..audit("operator_grant", &op.name, Some(role.to_string()))
-            };
-            store
-                .for_account(account)
-                .audit(&entry, Outcome::Ok, None)
-                .await?;
-            println!("{} is {role} on {account}", op.name);
-            if op.grants.is_empty() {
-                println!(
-                    "{} had no grants: from now on they have roles only on the accounts granted \
-                     to them, and their role ({}) no longer applies to any other account",
-                    op.name, op.role
-                );
-            }
-        }
-        OperatorCommand::Revoke { name, account } => {
-            // Not checked against the configuration: a grant on an account removed from it
-            // can still be taken away.
-            let key = account_key(&account)?;
-            let account = key.as_str();
-            let Some(op) = store.operator_by_name(&name).await? else {
-                anyhow::bail!("there is no operator called {name} (see `wxgroups operator list`)");
-            };
-            let before = granted(&op.grants, account);
-            if !store.revoke(&op.name, account).await? {
-                anyhow::bail!(
-                    "{} has no role granted on {account}; nothing was changed",
-                    op.name
-                );
-            }
-            let entry = AuditEntry {
-                before: before.map(|r| r.to_string()),
-                ..audit("operator_revoke", &op.name, None)
-            };
-            store
-                .for_account(account)
-                .audit(&entry, Outcome::Ok, None)
-                .await?;
-            println!("{} has no role on {account} any more", op.name);
-            if op.grants.len() == 1 {
-                println!(
-                    "{} has no grants left: their role ({}) applies to every account again \
-                     (`wxgroups operator disable {}` ends all their access)",
-                    op.name, op.role, op.name
-                );
-            }
+        } => cli.grant(accounts, &name, &account, &role).await,
+        OperatorCommand::Revoke { name, account } => cli.revoke(&name, &account).await,
+    }
+}
+
+/// The store, and who runs the command (their audit rows say `cli:USER`).
+struct Cli<'a> {
+    store: &'a Store,
+    user: String,
+}
+
+fn no_such(name: &str) -> anyhow::Error {
+    anyhow::anyhow!("there is no operator called {name} (see `wxgroups operator list`)")
+}
+
+impl Cli<'_> {
+    fn audit(&self, action: &str, target: &str, after: Option<String>) -> AuditEntry {
+        AuditEntry {
+            operator: format!("cli:{}", self.user),
+            source: "cli".into(),
+            ip: None,
+            action: action.into(),
+            target: Some(target.into()),
+            before: None,
+            after,
         }
     }
-    Ok(())
+
+    async fn add(&self, name: &str, role: &str) -> anyhow::Result<()> {
+        let name = valid_name(name)?;
+        let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+        let pw = read_password(&format!("Password for {name}: "))?;
+        let hash = password::hash(&pw).map_err(anyhow::Error::msg)?;
+        if self.store.add_operator(&name, role, &hash).await?.is_none() {
+            anyhow::bail!(
+                "an operator called {name} exists already; use `operator passwd {name}` to change the password"
+            );
+        }
+        let entry = self.audit("operator_add", &name, Some(role.to_string()));
+        self.store.audit(&entry, Outcome::Ok, None).await?;
+        println!("added {name} as {role}");
+        Ok(())
+    }
+
+    async fn list(&self) -> anyhow::Result<()> {
+        let ops = self.store.operators().await?;
+        if ops.is_empty() {
+            println!("no operators yet: add one with `wxgroups operator add NAME --role admin`");
+        }
+        println!(
+            "{:<24} {:<9} {:<8} {:<16} accounts",
+            "name", "role", "status", "created (UTC)"
+        );
+        for op in ops {
+            let created = jiff::Timestamp::from_microsecond(op.created_at)
+                .map(|t| t.strftime("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_default();
+            let status = if op.disabled { "disabled" } else { "active" };
+            let accounts = if op.grants.is_empty() {
+                format!("every account as {}", op.role)
+            } else {
+                op.grants
+                    .iter()
+                    .map(|(key, role)| format!("{key}: {role}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            // as_str: Role's Display does not pad.
+            let role = op.role.as_str();
+            println!(
+                "{:<24} {role:<9} {status:<8} {created:<16} {accounts}",
+                op.name
+            );
+        }
+        Ok(())
+    }
+
+    async fn disable(&self, name: &str) -> anyhow::Result<()> {
+        if !self.store.disable_operator(name).await? {
+            return Err(no_such(name));
+        }
+        let entry = self.audit("operator_disable", name, None);
+        self.store.audit(&entry, Outcome::Ok, None).await?;
+        println!("disabled {name}; their sessions have ended");
+        Ok(())
+    }
+
+    async fn passwd(&self, name: &str) -> anyhow::Result<()> {
+        if self.store.operator_by_name(name).await?.is_none() {
+            return Err(no_such(name));
+        }
+        let pw = read_password(&format!("New password for {name}: "))?;
+        let hash = password::hash(&pw).map_err(anyhow::Error::msg)?;
+        self.store.set_password(name, &hash).await?;
+        let entry = self.audit("operator_passwd", name, None);
+        self.store.audit(&entry, Outcome::Ok, None).await?;
+        println!("changed the password of {name}; their other sessions have ended");
+        Ok(())
+    }
+
+    async fn grant(
+        &self,
+        accounts: &[AccountSettings],
+        name: &str,
+        account: &str,
+        role: &str,
+    ) -> anyhow::Result<()> {
+        let key = account_key(account)?;
+        let keys: Vec<&str> = accounts.iter().map(|a| a.key.as_str()).collect();
+        let account = configured(&keys, &key)?;
+        let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+        let op = self
+            .store
+            .operator_by_name(name)
+            .await?
+            .ok_or_else(|| no_such(name))?;
+        let before = granted(&op.grants, account);
+        if !self.store.grant(&op.name, account, role).await? {
+            return Err(no_such(name));
+        }
+        // In the log of the account the grant is about, where its admins look.
+        let entry = AuditEntry {
+            before: before.map(|r| r.to_string()),
+            ..self.audit("operator_grant", &op.name, Some(role.to_string()))
+        };
+        self.store
+            .for_account(account)
+            .audit(&entry, Outcome::Ok, None)
+            .await?;
+        println!("{} is {role} on {account}", op.name);
+        if op.grants.is_empty() {
+            println!(
+                "{} had no grants: from now on they have roles only on the accounts granted \
+                 to them, and their role ({}) no longer applies to any other account",
+                op.name, op.role
+            );
+        }
+        Ok(())
+    }
+
+    async fn revoke(&self, name: &str, account: &str) -> anyhow::Result<()> {
+        // Not checked against the configuration: a grant on an account removed from it can
+        // still be taken away.
+        let key = account_key(account)?;
+        let account = key.as_str();
+        let op = self
+            .store
+            .operator_by_name(name)
+            .await?
+            .ok_or_else(|| no_such(name))?;
+        let before = granted(&op.grants, account);
+        if !self.store.revoke(&op.name, account).await? {
+            anyhow::bail!(
+                "{} has no role granted on {account}; nothing was changed",
+                op.name
+            );
+        }
+        let entry = AuditEntry {
+            before: before.map(|r| r.to_string()),
+            ..self.audit("operator_revoke", &op.name, None)
+        };
+        self.store
+            .for_account(account)
+            .audit(&entry, Outcome::Ok, None)
+            .await?;
+        println!("{} has no role on {account} any more", op.name);
+        if op.grants.len() == 1 {
+            println!(
+                "{} has no grants left: their role ({}) applies to every account again \
+                 (`wxgroups operator disable {}` ends all their access)",
+                op.name, op.role, op.name
+            );
+        }
+        Ok(())
+    }
 }
 
 /// The role `grants` give on `account`, if any.

@@ -243,7 +243,7 @@ fn one(
         None => by_position(position),
     };
     let within = |e: SettingsError| in_table(&label, e.0);
-    let raw: RawAccount = table
+    let mut raw: RawAccount = table
         .deserialize()
         .map_err(|e| within(explain_in(Scope::Account, e)))?;
     let Some(key) = key else {
@@ -255,15 +255,7 @@ fn one(
     };
     debug_assert_eq!(raw.key.as_deref(), Some(key.as_str()));
 
-    let name = match raw.name {
-        None => key.to_string(),
-        Some(name) if name.trim().is_empty() => {
-            return Err(within(SettingsError(
-                "setting `name` is empty: leave it out to show the key, or name the account".into(),
-            )));
-        }
-        Some(name) => name.trim().to_owned(),
-    };
+    let name = display_name(raw.name.take(), &key).map_err(within)?;
     let account = wechat::account(Scope::Account, raw.appid, raw.appsecret, raw.appsecret_file)
         .map_err(within)?
         .ok_or_else(|| {
@@ -299,6 +291,17 @@ fn one(
         wechat_api,
         proxy_roles,
     })
+}
+
+/// `name`: what operators see, trimmed; the key when it is left out, never blank.
+fn display_name(name: Option<String>, key: &AccountKey) -> Result<String, SettingsError> {
+    match name {
+        None => Ok(key.to_string()),
+        Some(name) if name.trim().is_empty() => Err(SettingsError(
+            "setting `name` is empty: leave it out to show the key, or name the account".into(),
+        )),
+        Some(name) => Ok(name.trim().to_owned()),
+    }
 }
 
 /// `proxy_roles = { "user" = "role", … }`: users in lower case, each once.

@@ -204,28 +204,14 @@ async fn each_account_runs_its_own_sync_and_cannot_touch_the_others() {
     assert_eq!(shop.sync_running().await.unwrap().unwrap().id, b.id);
 }
 
-#[tokio::test]
-async fn a_job_of_one_account_is_through_the_other_as_if_it_did_not_exist() {
+/// `default`'s job `a` (120 OpenIDs, queued) and `shop`'s job `b` (10, queued), and `a`'s list.
+async fn a_job_in_each_account() -> (Store, Store, i64, i64, Vec<String>) {
     let (default, shop) = two_accounts().await;
     let list = openids("oJob", 120);
     let a = default
         .job_create_draft(&new_job("alice"), Some("A"), &list)
         .await
         .unwrap();
-
-    assert!(shop.job(a).await.unwrap().is_none());
-    assert!(shop.job_items(a).await.unwrap().is_empty());
-    assert!(shop.job_unfinished_chunks(a).await.unwrap().is_empty());
-    assert!(shop.job_open_items(a, 0, 10).await.unwrap().is_empty());
-    assert!(shop.job_chunk_sends(a).await.unwrap().is_empty());
-    assert!(!shop.job_confirm(a, 1).await.unwrap());
-    assert!(!shop.job_discard(a).await.unwrap());
-    assert!(
-        shop.job_cancel_requested(a).await.is_err(),
-        "as a job that does not exist"
-    );
-    assert!(shop.job_list_next(a).await.is_err());
-    assert!(default.job(a).await.unwrap().is_some());
 
     let audit = default
         .audit_begin(&entry("alice", "batch_move"))
@@ -241,6 +227,32 @@ async fn a_job_of_one_account_is_through_the_other_as_if_it_did_not_exist() {
         .await
         .unwrap();
     assert!(shop.job_confirm(b, 0).await.unwrap());
+
+    (default, shop, a, b, list)
+}
+
+#[tokio::test]
+async fn a_job_of_one_account_is_through_the_other_as_if_it_did_not_exist() {
+    let (default, shop, a, b, _) = a_job_in_each_account().await;
+    assert!(shop.job(a).await.unwrap().is_none());
+    assert!(shop.job_items(a).await.unwrap().is_empty());
+    assert!(shop.job_unfinished_chunks(a).await.unwrap().is_empty());
+    assert!(shop.job_open_items(a, 0, 10).await.unwrap().is_empty());
+    assert!(shop.job_chunk_sends(a).await.unwrap().is_empty());
+    // A draft of default's cannot be confirmed or discarded through shop (default can).
+    let draft = default
+        .job_create_draft(&new_job("alice"), Some("A"), &openids("oDraft", 5))
+        .await
+        .unwrap();
+    assert!(!shop.job_confirm(draft, 1).await.unwrap());
+    assert!(!shop.job_discard(draft).await.unwrap());
+    assert!(default.job_discard(draft).await.unwrap());
+    assert!(
+        shop.job_cancel_requested(a).await.is_err(),
+        "as a job that does not exist"
+    );
+    assert!(shop.job_list_next(a).await.is_err());
+    assert!(default.job(a).await.unwrap().is_some());
 
     // Each account's worker picks its own job only.
     assert_eq!(default.job_next().await.unwrap().unwrap().id, a);
@@ -259,7 +271,11 @@ async fn a_job_of_one_account_is_through_the_other_as_if_it_did_not_exist() {
         .map(|j| j.id)
         .collect();
     assert_eq!(recent, [b]);
+}
 
+#[tokio::test]
+async fn writes_through_the_other_accounts_handle_change_nothing() {
+    let (default, shop, a, _, list) = a_job_in_each_account().await;
     // Writes through the wrong handle change nothing.
     shop.job_start(a).await.unwrap();
     assert_eq!(
