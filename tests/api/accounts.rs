@@ -362,3 +362,54 @@ async fn an_account_whose_wechat_fails_does_not_break_the_other() {
     let shop_status = t.admin.get("/a/shop/status").await;
     assert!(!shop_status.has("#circuit-banner"));
 }
+
+#[tokio::test]
+async fn each_role_on_each_account_gets_what_it_may_on_each_route() {
+    let t = two().await;
+    let hash = wxgroups::auth::password::hash(PASSWORD).unwrap();
+    // GETs anyone with a role may see; a change an operator may make; an admin's only.
+    let reads = [
+        "/groups",
+        "/jobs",
+        "/audit",
+        "/status",
+        "/groups/100/members",
+    ];
+    for (name, role) in [
+        ("g-viewer", Role::Viewer),
+        ("g-operator", Role::Operator),
+        ("g-admin", Role::Admin),
+    ] {
+        t.store
+            .add_operator(name, Role::Viewer, &hash)
+            .await
+            .unwrap();
+        assert!(t.store.grant(name, "shop", role).await.unwrap());
+        let b = Browser::new(t.admin.base.clone());
+        assert_eq!(b.sign_in(name, PASSWORD).await.status, 303);
+        b.get("/a/shop/groups").await;
+        for path in reads {
+            assert_eq!(
+                b.get(&format!("/a/shop{path}")).await.status,
+                200,
+                "{name} {path}"
+            );
+            assert_eq!(
+                b.get(&format!("/a/brand{path}")).await.status,
+                404,
+                "{name} brand{path}"
+            );
+        }
+        let create = b.post("/a/shop/groups", &[("name", name)]).await.status;
+        let expected = if role >= Role::Operator { 303 } else { 403 };
+        assert_eq!(create, expected, "{name} creates");
+        let delete = b.get("/a/shop/groups/101/delete").await.status;
+        let expected = if role == Role::Admin { 200 } else { 403 };
+        assert_eq!(delete, expected, "{name} asks to delete");
+        assert_eq!(
+            b.post("/a/brand/groups", &[("name", "x")]).await.status,
+            404,
+            "{name} on brand"
+        );
+    }
+}
