@@ -104,7 +104,13 @@ impl BlacklistPage {
     }
 
     fn next_url(&self) -> Option<String> {
-        let next = self.list.as_ref()?.next.as_ref()?;
+        let list = self.list.as_ref()?;
+        // WeChat names a next page even after the last one (an empty page ends the list): on the
+        // first page, `total` says whether there is more.
+        if self.after.is_none() && list.openids.len() as u64 >= list.total {
+            return None;
+        }
+        let next = list.next.as_ref()?;
         Some(with_query(
             &self.chrome.urls.blacklist(),
             &[("after", next.as_str())],

@@ -99,7 +99,12 @@ impl MembersPage {
     }
 
     fn live_next_url(&self) -> Option<String> {
-        let next = self.live.as_ref()?.next.as_ref()?;
+        let live = self.live.as_ref()?;
+        // As for the blacklist: the first page says, with the tag's count, whether there is more.
+        if live.after.is_none() && self.rows.len() as u64 >= self.group.count {
+            return None;
+        }
+        let next = live.next.as_ref()?;
         let members = self.chrome.urls.group_members(self.group.id).to_string();
         Some(with_query(&members, &[("after", next.as_str())]))
     }

@@ -383,6 +383,8 @@ async fn the_blacklist_lists_adds_after_a_confirmation_and_removes() {
     let page = app.get("/blacklist").await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert_eq!(app.calls("tags/members/getblacklist"), 1);
+    // All of it on the first page: no "next page" to an empty one.
+    assert!(!page.has("a[rel=next]"), "{}", page.text(".pager"));
     let openid = app.sim.follower_openid(11);
     if app.sim.is_blacklisted(&openid) {
         app.post("/blacklist/remove", &[("openid", &openid)]).await;
@@ -465,6 +467,10 @@ async fn a_tags_members_are_read_live_and_the_ticked_ones_retagged_as_a_job() {
     assert_eq!(app.calls("user/tag/get"), 1, "read live from WeChat");
     let listed = members.texts("td .member-openid");
     assert_eq!(listed.len() as u64, app.sim.tag_members(vip));
+    assert!(
+        !members.has("a[rel=next]"),
+        "every member is on the first page"
+    );
     let ticked: Vec<String> = listed.iter().take(2).cloned().collect();
     let mut form: Vec<(&str, &str)> = ticked.iter().map(|o| ("openid", o.as_str())).collect();
     let to = other.to_string();
