@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use crate::store::{FollowerRow, Store, StoreError, operators::now_us};
+use crate::store::{FollowerRow, Store, StoreError, and_openid_in, operators::now_us};
 
 /// OpenIDs per `IN (…)` list or multi-row INSERT.
 const ROWS: usize = 400;
@@ -56,12 +56,9 @@ impl Store {
         for chunk in openids.chunks(ROWS) {
             let mut q: QueryBuilder<Sqlite> =
                 QueryBuilder::new("SELECT openid, tag_id FROM follower_tags WHERE account = ");
-            q.push_bind(self.account()).push(" AND openid IN (");
-            let mut sep = q.separated(", ");
-            for o in chunk {
-                sep.push_bind(*o);
-            }
-            q.push(") ORDER BY openid, tag_id");
+            q.push_bind(self.account());
+            and_openid_in(&mut q, chunk.iter().copied());
+            q.push(" ORDER BY openid, tag_id");
             let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&self.pool).await?;
             for (o, t) in rows {
                 out.entry(o)
@@ -81,12 +78,8 @@ impl Store {
         for chunk in openids.chunks(ROWS) {
             let mut q: QueryBuilder<Sqlite> =
                 QueryBuilder::new("SELECT openid, confirmed_at FROM followers WHERE account = ");
-            q.push_bind(self.account()).push(" AND openid IN (");
-            let mut sep = q.separated(", ");
-            for o in chunk {
-                sep.push_bind(*o);
-            }
-            q.push(")");
+            q.push_bind(self.account());
+            and_openid_in(&mut q, chunk.iter().copied());
             let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&self.pool).await?;
             out.extend(rows);
         }
@@ -196,13 +189,8 @@ pub(super) async fn untagged_in(
             QueryBuilder::new("DELETE FROM follower_tags WHERE account = ");
         q.push_bind(account)
             .push(" AND tag_id = ")
-            .push_bind(i64::from(tag))
-            .push(" AND openid IN (");
-        let mut sep = q.separated(", ");
-        for o in chunk {
-            sep.push_bind(*o);
-        }
-        q.push(")");
+            .push_bind(i64::from(tag));
+        and_openid_in(&mut q, chunk.iter().copied());
         q.build().execute(&mut *conn).await?;
         confirmed(conn, account, chunk).await?;
     }
@@ -218,12 +206,8 @@ pub(super) async fn replace_tags(
     for chunk in seen.chunks(ROWS) {
         let mut q: QueryBuilder<Sqlite> =
             QueryBuilder::new("DELETE FROM follower_tags WHERE account = ");
-        q.push_bind(account).push(" AND openid IN (");
-        let mut sep = q.separated(", ");
-        for (o, _) in chunk {
-            sep.push_bind(*o);
-        }
-        q.push(")");
+        q.push_bind(account);
+        and_openid_in(&mut q, chunk.iter().map(|(o, _)| *o));
         q.build().execute(&mut *conn).await?;
         let rows: Vec<(&str, u32)> = chunk
             .iter()
@@ -252,13 +236,8 @@ async fn confirmed(
     let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE followers SET confirmed_at = ");
     q.push_bind(now_us())
         .push(" WHERE account = ")
-        .push_bind(account)
-        .push(" AND openid IN (");
-    let mut sep = q.separated(", ");
-    for o in openids {
-        sep.push_bind(*o);
-    }
-    q.push(")");
+        .push_bind(account);
+    and_openid_in(&mut q, openids.iter().copied());
     q.build().execute(&mut *conn).await?;
     Ok(())
 }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use crate::store::{Store, StoreError, operators::now_us};
+use crate::store::{Store, StoreError, and_openid_in, operators::now_us};
 
 /// Rows per multi-row INSERT: 5 parameters each stays far below SQLite's variable limit.
 const INSERT_ROWS: usize = 500;
@@ -447,12 +447,8 @@ pub(super) async fn groups_in(
     for chunk in openids.chunks(INSERT_ROWS) {
         let mut q: QueryBuilder<Sqlite> =
             QueryBuilder::new("SELECT openid, group_id FROM followers WHERE account = ");
-        q.push_bind(account).push(" AND openid IN (");
-        let mut sep = q.separated(", ");
-        for o in chunk {
-            sep.push_bind(*o);
-        }
-        q.push(")");
+        q.push_bind(account);
+        and_openid_in(&mut q, chunk.iter().copied());
         let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *conn).await?;
         out.extend(
             rows.into_iter()

@@ -29,7 +29,7 @@ mod tests;
 use std::{str::FromStr, sync::Arc};
 
 use sqlx::{
-    SqlitePool,
+    QueryBuilder, Sqlite, SqlitePool,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
@@ -140,4 +140,17 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+}
+
+/// Appends ` AND openid IN (…)` with `openids` bound: the one way the store lists OpenIDs.
+pub(crate) fn and_openid_in<'a>(
+    q: &mut QueryBuilder<'a, Sqlite>,
+    openids: impl IntoIterator<Item = &'a str>,
+) {
+    q.push(" AND openid IN (");
+    let mut sep = q.separated(", ");
+    for o in openids {
+        sep.push_bind(o);
+    }
+    q.push(")");
 }
