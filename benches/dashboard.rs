@@ -1206,6 +1206,7 @@ fn batch_move(server: &Runtime, client: &Runtime, tmp: &Path, report: &mut Repor
     s.jobs = wxgroups::settings::JobSettings {
         batch_per_minute: MOVE_PER_MINUTE,
         quota_backoff: Duration::from_secs(1),
+        ..Default::default()
     };
     let interval = s.jobs.interval();
     let (app, store) = start_app_with_store(server, s);

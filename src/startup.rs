@@ -9,10 +9,10 @@ use tokio::net::TcpListener;
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 use tower_sessions::ExpiredDeletion;
-use tower_sessions_sqlx_store::SqliteStore;
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 use crate::{
-    auth::session_cache,
+    auth::session_cache::{self, DbSessions},
     cli::{Cli, Command, SimArgs},
     routes,
     settings::{LogFormat, Settings},
@@ -21,7 +21,7 @@ use crate::{
         Access, AccountEntry, AppState, CsrfKey, Directory, GroupCache, QuotaMeter, Runner, Shared,
         SignInLimiter, Site,
     },
-    store::Store,
+    store::{Engine, Store},
     web::Urls,
     wechat::{ClientConfig, WeChatClient},
 };
@@ -105,6 +105,7 @@ impl Application {
             }),
             limiter: Arc::new(SignInLimiter::new(Duration::from_secs(15 * 60), 5, 30)),
             csrf_key: CsrfKey::random(),
+            instance: instance_id(),
         };
         let mut states = Vec::new();
         let mut demos = Vec::new();
@@ -169,6 +170,16 @@ struct Common {
     access: Arc<Access>,
     limiter: Arc<SignInLimiter>,
     csrf_key: CsrfKey,
+    /// This process among the deployment's instances (whose leases are whose).
+    instance: Arc<str>,
+}
+
+/// A name for this process that no other instance has: the host, the pid and a random part
+/// (a restarted process is a new instance, whatever it reuses).
+fn instance_id() -> Arc<str> {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
+    let random: u32 = rand::random();
+    Arc::from(format!("{host}-{}-{random:08x}", std::process::id()))
 }
 
 /// One account to serve: what the directory says of it, and how its WeChat is reached.
@@ -285,6 +296,7 @@ async fn account_state(
     } else {
         Urls::new(&settings.base_path)
     };
+    let runner = Runner::new(settings.jobs, &store, &common.instance);
     Ok(AppState::new(Shared {
         client,
         groups: Arc::new(GroupCache::new(settings.groups_max_age, account.entry.api)),
@@ -294,7 +306,7 @@ async fn account_state(
         access: common.access.clone(),
         limiter: common.limiter.clone(),
         quota,
-        jobs: Runner::new(settings.jobs),
+        jobs: runner,
         csrf_key: common.csrf_key.clone(),
         directory: common.directory.clone(),
     }))
@@ -321,11 +333,15 @@ fn site(settings: &Settings, entry: &AccountEntry, client: &ClientConfig, demo: 
 }
 
 /// The session table, migrated; expired sessions are deleted in the background, not only ignored.
-async fn sessions(store: &Store) -> anyhow::Result<SqliteStore> {
-    let sessions = SqliteStore::new(store.pool().clone());
-    sessions
-        .migrate()
+async fn sessions(store: &Store) -> anyhow::Result<DbSessions> {
+    let sessions = match store.engine() {
+        Engine::Sqlite(pool) => DbSessions::Sqlite(SqliteStore::new(pool.clone())),
+        Engine::Postgres(pool) => DbSessions::Postgres(PostgresStore::new(pool.clone())),
+    };
+    store
+        .exclusively("sessions-migrate", sessions.migrate())
         .await
+        .map_err(|e| anyhow::anyhow!("cannot prepare the session table: {e}"))?
         .map_err(|e| anyhow::anyhow!("cannot prepare the session table: {e}"))?;
     tokio::spawn(
         sessions

@@ -31,8 +31,8 @@ async fn a_run_that_takes_every_path_logs_no_secret() {
 
     let dir = std::env::temp_dir().join(format!("wxgroups-logscan-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let db = format!("sqlite://{}/logscan.db", dir.display());
-    let _ = std::fs::remove_file(dir.join("logscan.db"));
+    let _ = std::fs::remove_file(dir.join("wxgroups.db"));
+    let db = wxgroups::store::testing::database_url_in(&dir);
     let env = |cmd: &mut Command| {
         cmd.env("WXGROUPS_APPID", APPID)
             .env("WXGROUPS_APPSECRET", SECRET)

@@ -1,52 +1,115 @@
-//! An in-memory copy of the session table in front of SQLite, so that a page view does not
-//! read its session from the database.
+//! An in-memory copy of the session table in front of the database, so that a page view does
+//! not read its session from it.
 //!
 //! tower-sessions' [`CachingSessionStore`] puts the cache in front: loads try the cache first
-//! and fill it on a miss; create, save and delete go to SQLite *and* the cache (write-through),
-//! so sign-in (a new id), sign-out and "disabled / password changed" (both delete the session)
-//! are seen by the very next request. SQLite stays the record: a restart, or an entry evicted
-//! here, just means one more read from it.
+//! and fill it on a miss; create, save and delete go to the database *and* the cache
+//! (write-through), so sign-in (a new id), sign-out and "disabled / password changed" (both
+//! delete the session) are seen by this process's very next request. The database stays the
+//! record: a restart, or an entry evicted here, just means one more read from it.
 //!
-//! The cache is bounded ([`SessionCache::CAPACITY`] entries): the sign-in page creates a
-//! session for every anonymous visitor (for its CSRF token), and those must not grow memory
-//! without limit. An entry past its expiry is never served.
+//! Several instances on one PostgreSQL share the table, and a sign-out through one must end
+//! the session on all: so an entry is served for at most [`SessionCache::FRESH`] after it was
+//! read or written, then read again (one query per second per busy session, not per request).
 //!
-//! It assumes one wxgroups process serves a database (as the in-memory group cache and quota
-//! meter do): another process's sign-out would not reach this cache.
+//! The cache is bounded ([`SessionCache::CAPACITY`] entries) and an entry past its expiry is
+//! never served.
 
 use std::{
     collections::HashMap,
     sync::{Mutex, MutexGuard},
+    time::{Duration, Instant},
 };
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use tower_sessions::{
-    CachingSessionStore, SessionStore,
+    CachingSessionStore, ExpiredDeletion, SessionStore,
     session::{Id, Record},
     session_store,
 };
-use tower_sessions_sqlx_store::SqliteStore;
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
-/// The session store the app uses: this cache in front of the SQLite table.
-pub type Sessions = CachingSessionStore<SessionCache, SqliteStore>;
+/// The session store the app uses: this cache in front of the database's table.
+pub type Sessions = CachingSessionStore<SessionCache, DbSessions>;
 
-/// Wraps the SQLite store with a fresh cache.
-pub fn cached(store: SqliteStore) -> Sessions {
+/// Wraps the database's store with a fresh cache.
+pub fn cached(store: DbSessions) -> Sessions {
     CachingSessionStore::new(SessionCache::default(), store)
 }
 
-/// A bounded map of session records, shared by clones.
+/// tower-sessions' store for the engine the deployment uses.
+#[derive(Debug, Clone)]
+pub enum DbSessions {
+    Sqlite(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+impl DbSessions {
+    /// Creates the table if needed.
+    pub async fn migrate(&self) -> Result<(), sqlx::Error> {
+        match self {
+            DbSessions::Sqlite(s) => s.migrate().await,
+            DbSessions::Postgres(s) => s.migrate().await,
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for DbSessions {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        match self {
+            DbSessions::Sqlite(s) => s.create(record).await,
+            DbSessions::Postgres(s) => s.create(record).await,
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        match self {
+            DbSessions::Sqlite(s) => s.save(record).await,
+            DbSessions::Postgres(s) => s.save(record).await,
+        }
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        match self {
+            DbSessions::Sqlite(s) => s.load(id).await,
+            DbSessions::Postgres(s) => s.load(id).await,
+        }
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        match self {
+            DbSessions::Sqlite(s) => s.delete(id).await,
+            DbSessions::Postgres(s) => s.delete(id).await,
+        }
+    }
+}
+
+#[async_trait]
+impl ExpiredDeletion for DbSessions {
+    async fn delete_expired(&self) -> session_store::Result<()> {
+        match self {
+            DbSessions::Sqlite(s) => s.delete_expired().await,
+            DbSessions::Postgres(s) => s.delete_expired().await,
+        }
+    }
+}
+
+/// A bounded map of session records with the time each was cached, shared by clones.
 #[derive(Debug, Clone, Default)]
 pub struct SessionCache {
-    records: std::sync::Arc<Mutex<HashMap<Id, Record>>>,
+    records: std::sync::Arc<Mutex<HashMap<Id, (Instant, Record)>>>,
 }
 
 impl SessionCache {
     /// Far more than the operators of one account; each entry is a few hundred bytes.
     pub const CAPACITY: usize = 10_000;
 
-    fn records(&self) -> MutexGuard<'_, HashMap<Id, Record>> {
+    /// How long an entry is served before the database is asked again: how late another
+    /// instance's sign-out can be seen here.
+    pub const FRESH: Duration = Duration::from_secs(1);
+
+    fn records(&self) -> MutexGuard<'_, HashMap<Id, (Instant, Record)>> {
         // Nothing here can panic while holding the lock; a poisoned map is still a valid map.
         self.records.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -55,14 +118,14 @@ impl SessionCache {
         let mut records = self.records();
         if records.len() >= Self::CAPACITY && !records.contains_key(&record.id) {
             let now = OffsetDateTime::now_utc();
-            records.retain(|_, r| r.expiry_date > now);
+            records.retain(|_, (_, r)| r.expiry_date > now);
             if records.len() >= Self::CAPACITY {
                 // Still full of live sessions (a flood of anonymous visitors): start over.
-                // Dropping entries is always safe, SQLite has them all.
+                // Dropping entries is always safe, the database has them all.
                 records.clear();
             }
         }
-        records.insert(record.id, record.clone());
+        records.insert(record.id, (Instant::now(), record.clone()));
     }
 
     /// How many records are held (for tests).
@@ -77,7 +140,7 @@ impl SessionCache {
 
 #[async_trait]
 impl SessionStore for SessionCache {
-    /// The id was already made unique by SQLite (the caching store creates there first), so it
+    /// The id was already made unique by the database (the caching store creates there first), so it
     /// is kept as it is.
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         self.put(record);
@@ -92,7 +155,9 @@ impl SessionStore for SessionCache {
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let mut records = self.records();
         match records.get(id) {
-            Some(r) if r.expiry_date > OffsetDateTime::now_utc() => Ok(Some(r.clone())),
+            Some((at, r)) if r.expiry_date > OffsetDateTime::now_utc() && at.elapsed() < Self::FRESH => {
+                Ok(Some(r.clone()))
+            }
             Some(_) => {
                 records.remove(id);
                 Ok(None)
@@ -125,7 +190,7 @@ mod tests {
         let mut r = record(time::Duration::minutes(5));
         let id = r.id;
         cache.create(&mut r).await.unwrap();
-        assert_eq!(r.id, id, "the id SQLite chose is kept");
+        assert_eq!(r.id, id, "the id the database chose is kept");
         assert!(cache.load(&id).await.unwrap().is_some());
         cache.delete(&id).await.unwrap();
         assert!(cache.load(&id).await.unwrap().is_none());

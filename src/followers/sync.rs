@@ -23,7 +23,12 @@ use crate::{
 /// Runs syncs until the process ends: the one left running by a stopped process first.
 pub async fn sync_loop(state: AppState) {
     let runner: Arc<Runner> = state.jobs.clone();
+    tokio::spawn(runner.sync_lease.clone().keep());
     loop {
+        // One sync writer per account across the deployment, as for jobs.
+        if !runner.sync_lease.held() {
+            runner.sync_lease.acquire().await;
+        }
         match state.store.sync_running().await {
             Ok(Some(sync)) => {
                 let id = sync.id;
@@ -65,6 +70,7 @@ async fn run_sync(state: &AppState, sync: SyncRow) -> Result<(), StoreError> {
     }
     let mut seen = u64::try_from(sync.seen).unwrap_or(0);
     loop {
+        state.jobs.sync_lease.check()?;
         let page = match state.client.list_followers(after.as_ref()).await {
             Ok(page) => page,
             Err(e) => return fail(state, id, sync.audit_id, &e).await,

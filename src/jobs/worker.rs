@@ -98,7 +98,13 @@ const DRAFT_KEPT: std::time::Duration = std::time::Duration::from_secs(24 * 3600
 pub async fn job_loop(state: AppState) {
     let runner: Arc<Runner> = state.jobs.clone();
     let mut purged: Option<std::time::Instant> = None;
+    tokio::spawn(runner.jobs_lease.clone().keep());
     loop {
+        // One writer per account across the deployment: this instance works while it holds
+        // the account's lease (always, on SQLite), and takes it over when another's runs out.
+        if !runner.jobs_lease.held() {
+            runner.jobs_lease.acquire().await;
+        }
         if purged.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(3600)) {
             purged = Some(std::time::Instant::now());
             purge_drafts(&state).await;
@@ -424,6 +430,8 @@ impl Run<'_> {
             }
         }
         if !to_send.is_empty() {
+            // Still this instance's to send: else another has taken the job over.
+            self.runner.jobs_lease.check()?;
             self.state.store.job_chunk_sending(id, seq, step).await?;
         }
         Ok(to_send)

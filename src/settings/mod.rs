@@ -113,6 +113,7 @@ struct Raw {
     metrics_allow: String,
     batch_per_minute: u32,
     batch_backoff_ms: u64,
+    lease_secs: u64,
     /// The `[[accounts]]` tables, left as values so that each is read on its own and its
     /// errors can name the account (see `accounts.rs`).
     accounts: Vec<Value>,
@@ -147,6 +148,7 @@ impl Default for Raw {
             metrics_allow: String::new(),
             batch_per_minute: 300,
             batch_backoff_ms: 60_000,
+            lease_secs: 15,
             accounts: Vec::new(),
         }
     }
@@ -204,7 +206,7 @@ impl Settings {
             access::proxy_roles(&raw.proxy_default_role, &raw.proxy_roles)?;
         let (session_idle, session_max) =
             access::session_limits(raw.session_idle_mins, raw.session_max_hours)?;
-        let jobs = JobSettings::parse(raw.batch_per_minute, raw.batch_backoff_ms)?;
+        let jobs = JobSettings::parse(raw.batch_per_minute, raw.batch_backoff_ms, raw.lease_secs)?;
         Ok(Settings {
             listen,
             account,
@@ -254,7 +256,7 @@ impl Settings {
             demo_followers: 300,
             demo_accounts: 1,
             log_format: LogFormat::Human,
-            database_url: "sqlite::memory:".into(),
+            database_url: crate::store::testing::database_url(),
             base_path: String::new(),
             public_origin: None,
             allowed_hosts: Vec::new(),

@@ -6,6 +6,7 @@ pub mod access;
 pub mod accounts;
 mod csrf_key;
 pub mod group_list;
+pub mod lease;
 mod pacing;
 pub mod quota;
 pub mod runner;

@@ -7,8 +7,8 @@ use std::{sync::Arc, time::Duration};
 
 use tokio::{sync::Notify, time::Instant};
 
-use super::pacing::Pacer;
-use crate::settings::JobSettings;
+use super::{lease::Lease, pacing::Pacer};
+use crate::{settings::JobSettings, store::Store};
 
 /// One worker for batch jobs (so only one job writes at a time; the others queue) and one for
 /// follower syncs. Both are woken when there is new work and also look on their own every few
@@ -17,17 +17,27 @@ pub struct Runner {
     pub settings: JobSettings,
     pub jobs_wake: Notify,
     pub sync_wake: Notify,
+    /// The account's batch jobs and its follower sync each run on one instance at a time.
+    pub jobs_lease: Arc<Lease>,
+    pub sync_lease: Arc<Lease>,
     /// When the next batchupdate may be sent.
     pacer: std::sync::Mutex<Pacer>,
 }
 
 impl Runner {
-    pub fn new(settings: JobSettings) -> Arc<Self> {
+    /// The workers' handle for the account of `store`, on the instance `instance`.
+    pub fn new(settings: JobSettings, store: &Store, instance: &Arc<str>) -> Arc<Self> {
         let interval = settings.interval();
+        let lease = |what: &str| {
+            let name = format!("{what}:{}", store.account());
+            Arc::new(Lease::new(store.clone(), name, instance.clone(), settings.lease))
+        };
         Arc::new(Runner {
             settings,
             jobs_wake: Notify::new(),
             sync_wake: Notify::new(),
+            jobs_lease: lease("jobs"),
+            sync_lease: lease("sync"),
             pacer: std::sync::Mutex::new(Pacer::new(interval, Instant::now())),
         })
     }

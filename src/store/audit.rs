@@ -125,9 +125,9 @@ impl Store {
 
     /// Writes the intent of a change before WeChat is asked.
     pub async fn audit_begin(&self, entry: &AuditEntry) -> Result<i64, StoreError> {
-        let r = sqlx::query(
+        let id = sqlx::query_scalar(
             "INSERT INTO audit_log (account, at, operator, source, ip, action, target, before, after, outcome)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending') RETURNING id",
         )
         .bind(self.account())
         .bind(now_us())
@@ -138,9 +138,9 @@ impl Store {
         .bind(&entry.target)
         .bind(&entry.before)
         .bind(&entry.after)
-        .execute(&self.pool)
+        .fetch_one(&self.pool)
         .await?;
-        Ok(r.last_insert_rowid())
+        Ok(id)
     }
 
     /// Writes how it ended.
@@ -152,8 +152,8 @@ impl Store {
         detail: Option<&str>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE audit_log SET outcome = ?, errcode = ?, detail = ?, finished_at = ?
-             WHERE id = ? AND account = ?",
+            "UPDATE audit_log SET outcome = $1, errcode = $2, detail = $3, finished_at = $4
+             WHERE id = $5 AND account = $6",
         )
         .bind(outcome.as_str())
         .bind(errcode)
@@ -169,13 +169,23 @@ impl Store {
     /// On start: rows still pending belong to a process that stopped mid-call. Their outcome
     /// is unknown, and the log says why. Every account's rows: the process that stopped served
     /// them all, whichever handle this is.
+    ///
+    /// With several instances on one PostgreSQL a row pending now may be another instance's
+    /// call in flight: there only rows pending for longer than [`SETTLE_PENDING_AFTER`] (far
+    /// beyond any call's timeout and retries) are settled, at every start.
     pub(crate) async fn settle_interrupted(&self) -> Result<u64, StoreError> {
+        let before = if self.engine.is_shared() {
+            now_us() - SETTLE_PENDING_AFTER.as_micros() as i64
+        } else {
+            i64::MAX
+        };
         let r = sqlx::query(
-            "UPDATE audit_log SET outcome = 'unknown', finished_at = ?,
+            "UPDATE audit_log SET outcome = 'unknown', finished_at = $1,
                  detail = 'wxgroups stopped before WeChat answered; check the result in WeChat'
-             WHERE outcome = 'pending'",
+             WHERE outcome = 'pending' AND at < $2",
         )
         .bind(now_us())
+        .bind(before)
         .execute(&self.pool)
         .await?;
         Ok(r.rows_affected())
@@ -185,7 +195,7 @@ impl Store {
         &'q self,
         sql: &'q str,
         f: &'q AuditFilter,
-    ) -> sqlx::query::QueryAs<'q, sqlx::Sqlite, Row, sqlx::sqlite::SqliteArguments<'q>> {
+    ) -> sqlx::query::QueryAs<'q, sqlx::Any, Row, sqlx::any::AnyArguments<'q>> {
         sqlx::query_as(sql)
             .bind(self.account())
             .bind(f.operator.as_deref())
@@ -237,7 +247,7 @@ impl Store {
     /// The distinct operator names in the account's log (for the filter's choices).
     pub async fn audit_operators(&self) -> Result<Vec<String>, StoreError> {
         let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT DISTINCT operator FROM audit_log WHERE account = ? ORDER BY operator",
+            "SELECT DISTINCT operator FROM audit_log WHERE account = $1 ORDER BY operator",
         )
         .bind(self.account())
         .fetch_all(&self.pool)
@@ -246,7 +256,11 @@ impl Store {
     }
 }
 
+/// How long an audit row may be pending before a start on a shared database takes it for the
+/// call of an instance that died.
+pub const SETTLE_PENDING_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
+
 const COLUMNS: &str = "id, at, operator, source, ip, action, target, before, after, outcome, errcode, detail, finished_at";
 // The account, then each condition bound twice: `? IS NULL` switches it off.
-const WHERE: &str = "account = ? AND (? IS NULL OR operator = ?) AND (? IS NULL OR action = ?)
-    AND (? IS NULL OR at >= ?) AND (? IS NULL OR at < ?)";
+const WHERE: &str = "account = $1 AND ($2 IS NULL OR operator = $3) AND ($4 IS NULL OR action = $5)
+    AND ($6 IS NULL OR at >= $7) AND ($8 IS NULL OR at < $9)";

@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::AnyConnection;
+
+use super::QueryBuilder;
 
 use crate::store::{FollowerRow, Store, StoreError, and_openid_in, operators::now_us};
 
@@ -38,7 +40,7 @@ impl Store {
     /// A deleted tag: nobody carries it any more.
     pub async fn tag_dropped(&self, tag: u32) -> Result<u64, StoreError> {
         Ok(
-            sqlx::query("DELETE FROM follower_tags WHERE account = ? AND tag_id = ?")
+            sqlx::query("DELETE FROM follower_tags WHERE account = $1 AND tag_id = $2")
                 .bind(self.account())
                 .bind(i64::from(tag))
                 .execute(&self.pool)
@@ -54,7 +56,7 @@ impl Store {
     ) -> Result<HashMap<String, Vec<u32>>, StoreError> {
         let mut out: HashMap<String, Vec<u32>> = HashMap::new();
         for chunk in openids.chunks(ROWS) {
-            let mut q: QueryBuilder<Sqlite> =
+            let mut q: QueryBuilder =
                 QueryBuilder::new("SELECT openid, tag_id FROM follower_tags WHERE account = ");
             q.push_bind(self.account());
             and_openid_in(&mut q, chunk.iter().copied());
@@ -76,7 +78,7 @@ impl Store {
     ) -> Result<HashMap<String, i64>, StoreError> {
         let mut out = HashMap::new();
         for chunk in openids.chunks(ROWS) {
-            let mut q: QueryBuilder<Sqlite> =
+            let mut q: QueryBuilder =
                 QueryBuilder::new("SELECT openid, confirmed_at FROM followers WHERE account = ");
             q.push_bind(self.account());
             and_openid_in(&mut q, chunk.iter().copied());
@@ -90,7 +92,7 @@ impl Store {
     pub async fn tag_member_count(&self, tag: u32, prefix: &str) -> Result<u64, StoreError> {
         let (n,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM follower_tags
-             WHERE account = ? AND tag_id = ? AND openid >= ? AND openid < ?",
+             WHERE account = $1 AND tag_id = $2 AND openid >= $3 AND openid < $4",
         )
         .bind(self.account())
         .bind(i64::from(tag))
@@ -113,8 +115,8 @@ impl Store {
         let rows: Vec<(String, Option<i64>, Option<i64>)> = sqlx::query_as(
             "SELECT t.openid, f.group_id, f.confirmed_at FROM follower_tags t
              LEFT JOIN followers f ON f.account = t.account AND f.openid = t.openid
-             WHERE t.account = ? AND t.tag_id = ? AND t.openid >= ? AND t.openid < ?
-             ORDER BY t.openid LIMIT ? OFFSET ?",
+             WHERE t.account = $1 AND t.tag_id = $2 AND t.openid >= $3 AND t.openid < $4
+             ORDER BY t.openid LIMIT $5 OFFSET $6",
         )
         .bind(self.account())
         .bind(i64::from(tag))
@@ -142,7 +144,7 @@ impl Store {
     ) -> Result<Vec<String>, StoreError> {
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT openid FROM follower_tags
-             WHERE account = ? AND tag_id = ? AND openid >= ? AND openid < ?
+             WHERE account = $1 AND tag_id = $2 AND openid >= $3 AND openid < $4
              ORDER BY openid",
         )
         .bind(self.account())
@@ -158,19 +160,20 @@ impl Store {
 /// Records `openids` of `account` as carrying `tag`, on `conn` (a job writes it with its
 /// chunk's outcomes).
 pub(super) async fn tagged_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account: &str,
     openids: &[&str],
     tag: u32,
 ) -> Result<(), StoreError> {
     for chunk in openids.chunks(ROWS) {
-        let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new("INSERT OR IGNORE INTO follower_tags (account, tag_id, openid) ");
+        let mut q: QueryBuilder =
+            QueryBuilder::new("INSERT INTO follower_tags (account, tag_id, openid) ");
         q.push_values(chunk, |mut b, openid| {
             b.push_bind(account)
                 .push_bind(i64::from(tag))
                 .push_bind(*openid);
         });
+        q.push(" ON CONFLICT DO NOTHING");
         q.build().execute(&mut *conn).await?;
         confirmed(conn, account, chunk).await?;
     }
@@ -179,13 +182,13 @@ pub(super) async fn tagged_in(
 
 /// Records `openids` of `account` as no longer carrying `tag`, on `conn`.
 pub(super) async fn untagged_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account: &str,
     openids: &[&str],
     tag: u32,
 ) -> Result<(), StoreError> {
     for chunk in openids.chunks(ROWS) {
-        let mut q: QueryBuilder<Sqlite> =
+        let mut q: QueryBuilder =
             QueryBuilder::new("DELETE FROM follower_tags WHERE account = ");
         q.push_bind(account)
             .push(" AND tag_id = ")
@@ -199,12 +202,12 @@ pub(super) async fn untagged_in(
 
 /// Replaces the stored tags of each follower of `account` in `seen` (a sync page), on `conn`.
 pub(super) async fn replace_tags(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account: &str,
     seen: &[(&str, &[u32])],
 ) -> Result<(), StoreError> {
     for chunk in seen.chunks(ROWS) {
-        let mut q: QueryBuilder<Sqlite> =
+        let mut q: QueryBuilder =
             QueryBuilder::new("DELETE FROM follower_tags WHERE account = ");
         q.push_bind(account);
         and_openid_in(&mut q, chunk.iter().map(|(o, _)| *o));
@@ -214,13 +217,14 @@ pub(super) async fn replace_tags(
             .flat_map(|(o, tags)| tags.iter().map(move |t| (*o, *t)))
             .collect();
         for rows in rows.chunks(ROWS) {
-            let mut q: QueryBuilder<Sqlite> =
-                QueryBuilder::new("INSERT OR IGNORE INTO follower_tags (account, tag_id, openid) ");
+            let mut q: QueryBuilder =
+                QueryBuilder::new("INSERT INTO follower_tags (account, tag_id, openid) ");
             q.push_values(rows, |mut b, (openid, tag)| {
                 b.push_bind(account)
                     .push_bind(i64::from(*tag))
                     .push_bind(*openid);
             });
+            q.push(" ON CONFLICT DO NOTHING");
             q.build().execute(&mut *conn).await?;
         }
     }
@@ -229,11 +233,11 @@ pub(super) async fn replace_tags(
 
 /// WeChat just confirmed these followers of `account`: their stored row's time moves on.
 async fn confirmed(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account: &str,
     openids: &[&str],
 ) -> Result<(), StoreError> {
-    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE followers SET confirmed_at = ");
+    let mut q: QueryBuilder = QueryBuilder::new("UPDATE followers SET confirmed_at = ");
     q.push_bind(now_us())
         .push(" WHERE account = ")
         .push_bind(account);

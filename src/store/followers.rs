@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::AnyConnection;
+
+use super::QueryBuilder;
 
 use crate::store::{Store, StoreError, and_openid_in, operators::now_us};
 
@@ -92,9 +94,9 @@ impl Store {
     pub async fn sync_start(&self, operator: &str) -> Result<(SyncRow, bool), StoreError> {
         // IMMEDIATE: this transaction reads before it writes (see `job_chunk_done`), and two
         // starts at once must not both read "none running".
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let running: Option<SyncTuple> = sqlx::query_as(&format!(
-            "SELECT {SYNC_COLUMNS} FROM follower_syncs WHERE account = ? AND state = 'running'
+            "SELECT {SYNC_COLUMNS} FROM follower_syncs WHERE account = $1 AND state = 'running'
              ORDER BY id LIMIT 1"
         ))
         .bind(self.account())
@@ -103,18 +105,17 @@ impl Store {
         if let Some(r) = running {
             return Ok((sync_row(r), false));
         }
-        let id = sqlx::query(
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO follower_syncs (account, state, operator, started_at)
-             VALUES (?, 'running', ?, ?)",
+             VALUES ($1, 'running', $2, $3) RETURNING id",
         )
         .bind(self.account())
         .bind(operator)
         .bind(now_us())
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
+        .fetch_one(&mut *tx)
+        .await?;
         let row: SyncTuple = sqlx::query_as(&format!(
-            "SELECT {SYNC_COLUMNS} FROM follower_syncs WHERE id = ?"
+            "SELECT {SYNC_COLUMNS} FROM follower_syncs WHERE id = $1"
         ))
         .bind(id)
         .fetch_one(&mut *tx)
@@ -124,7 +125,7 @@ impl Store {
     }
 
     pub async fn sync_set_audit(&self, id: i64, audit_id: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE follower_syncs SET audit_id = ? WHERE id = ? AND account = ?")
+        sqlx::query("UPDATE follower_syncs SET audit_id = $1 WHERE id = $2 AND account = $3")
             .bind(audit_id)
             .bind(id)
             .bind(self.account())
@@ -136,7 +137,7 @@ impl Store {
     /// The running sync, if any (what a restart resumes).
     pub async fn sync_running(&self) -> Result<Option<SyncRow>, StoreError> {
         let r: Option<SyncTuple> = sqlx::query_as(&format!(
-            "SELECT {SYNC_COLUMNS} FROM follower_syncs WHERE account = ? AND state = 'running'
+            "SELECT {SYNC_COLUMNS} FROM follower_syncs WHERE account = $1 AND state = 'running'
              ORDER BY id LIMIT 1"
         ))
         .bind(self.account())
@@ -148,7 +149,7 @@ impl Store {
     /// The newest sync, whatever its state.
     pub async fn sync_latest(&self) -> Result<Option<SyncRow>, StoreError> {
         let r: Option<SyncTuple> = sqlx::query_as(&format!(
-            "SELECT {SYNC_COLUMNS} FROM follower_syncs WHERE account = ? ORDER BY id DESC LIMIT 1"
+            "SELECT {SYNC_COLUMNS} FROM follower_syncs WHERE account = $1 ORDER BY id DESC LIMIT 1"
         ))
         .bind(self.account())
         .fetch_optional(&self.pool)
@@ -159,7 +160,7 @@ impl Store {
     /// When the last sync that finished did so.
     pub async fn sync_last_done(&self) -> Result<Option<SyncRow>, StoreError> {
         let r: Option<SyncTuple> = sqlx::query_as(&format!(
-            "SELECT {SYNC_COLUMNS} FROM follower_syncs WHERE account = ? AND state = 'done'
+            "SELECT {SYNC_COLUMNS} FROM follower_syncs WHERE account = $1 AND state = 'done'
              ORDER BY id DESC LIMIT 1"
         ))
         .bind(self.account())
@@ -188,8 +189,8 @@ impl Store {
         // statement holds the write lock from there on (another account's writer that commits
         // meanwhile cannot make a later write of this transaction fail).
         let ours = sqlx::query(
-            "UPDATE follower_syncs SET next_openid = ?, pages = pages + 1, seen = seen + ?, total = ?
-             WHERE id = ? AND account = ?",
+            "UPDATE follower_syncs SET next_openid = $1, pages = pages + 1, seen = seen + $2, total = $3
+             WHERE id = $4 AND account = $5",
         )
         .bind(next_openid)
         .bind(following.len() as i64)
@@ -204,7 +205,7 @@ impl Store {
             return Ok(());
         }
         for chunk in following.chunks(INSERT_ROWS) {
-            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            let mut q: QueryBuilder = QueryBuilder::new(
                 "INSERT INTO followers (account, openid, group_id, confirmed_at, sync_id) ",
             );
             q.push_values(chunk, |mut b, (openid, group)| {
@@ -227,7 +228,7 @@ impl Store {
             .collect();
         super::follower_tags::replace_tags(&mut tx, account, &tags).await?;
         for f in seen.iter().filter(|f| f.group_id.is_none()) {
-            sqlx::query("DELETE FROM followers WHERE account = ? AND openid = ?")
+            sqlx::query("DELETE FROM followers WHERE account = $1 AND openid = $2")
                 .bind(account)
                 .bind(&f.openid)
                 .execute(&mut *tx)
@@ -242,11 +243,11 @@ impl Store {
     pub async fn sync_finish(&self, sync_id: i64) -> Result<u64, StoreError> {
         let account = self.account();
         // IMMEDIATE: this transaction reads before it writes (see `job_chunk_done`).
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         // A move made through wxgroups during the pass confirmed its follower after the pass
         // started: keep those too.
         let started: Option<(i64,)> =
-            sqlx::query_as("SELECT started_at FROM follower_syncs WHERE id = ? AND account = ?")
+            sqlx::query_as("SELECT started_at FROM follower_syncs WHERE id = $1 AND account = $2")
                 .bind(sync_id)
                 .bind(account)
                 .fetch_optional(&mut *tx)
@@ -255,7 +256,7 @@ impl Store {
             return Ok(0);
         };
         let dropped = sqlx::query(
-            "DELETE FROM followers WHERE account = ? AND sync_id <> ? AND confirmed_at < ?",
+            "DELETE FROM followers WHERE account = $1 AND sync_id <> $2 AND confirmed_at < $3",
         )
         .bind(account)
         .bind(sync_id)
@@ -265,8 +266,8 @@ impl Store {
         .rows_affected();
         if dropped > 0 {
             sqlx::query(
-                "DELETE FROM follower_tags WHERE account = ?
-                 AND openid NOT IN (SELECT openid FROM followers WHERE account = ?)",
+                "DELETE FROM follower_tags WHERE account = $1
+                 AND openid NOT IN (SELECT openid FROM followers WHERE account = $2)",
             )
             .bind(account)
             .bind(account)
@@ -274,8 +275,8 @@ impl Store {
             .await?;
         }
         sqlx::query(
-            "UPDATE follower_syncs SET state = 'done', finished_at = ?, dropped = ?
-             WHERE id = ? AND account = ?",
+            "UPDATE follower_syncs SET state = 'done', finished_at = $1, dropped = $2
+             WHERE id = $3 AND account = $4",
         )
         .bind(now_us())
         .bind(dropped as i64)
@@ -289,8 +290,8 @@ impl Store {
 
     pub async fn sync_fail(&self, sync_id: i64, error: &str) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE follower_syncs SET state = 'failed', finished_at = ?, error = ?
-             WHERE id = ? AND account = ?",
+            "UPDATE follower_syncs SET state = 'failed', finished_at = $1, error = $2
+             WHERE id = $3 AND account = $4",
         )
         .bind(now_us())
         .bind(error)
@@ -313,7 +314,7 @@ impl Store {
     pub async fn followers_regrouped(&self, from: u32, to: u32) -> Result<u64, StoreError> {
         Ok(
             sqlx::query(
-                "UPDATE followers SET group_id = ?, confirmed_at = ? WHERE account = ? AND group_id = ?",
+                "UPDATE followers SET group_id = $1, confirmed_at = $2 WHERE account = $3 AND group_id = $4",
             )
             .bind(i64::from(to))
             .bind(now_us())
@@ -338,7 +339,7 @@ impl Store {
     pub async fn group_member_count(&self, group: u32, prefix: &str) -> Result<u64, StoreError> {
         let (n,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM followers
-             WHERE account = ? AND group_id = ? AND openid >= ? AND openid < ?",
+             WHERE account = $1 AND group_id = $2 AND openid >= $3 AND openid < $4",
         )
         .bind(self.account())
         .bind(i64::from(group))
@@ -359,8 +360,8 @@ impl Store {
     ) -> Result<Vec<FollowerRow>, StoreError> {
         let rows: Vec<(String, i64, i64)> = sqlx::query_as(
             "SELECT openid, group_id, confirmed_at FROM followers
-             WHERE account = ? AND group_id = ? AND openid >= ? AND openid < ?
-             ORDER BY openid LIMIT ? OFFSET ?",
+             WHERE account = $1 AND group_id = $2 AND openid >= $3 AND openid < $4
+             ORDER BY openid LIMIT $5 OFFSET $6",
         )
         .bind(self.account())
         .bind(i64::from(group))
@@ -388,7 +389,7 @@ impl Store {
     ) -> Result<Vec<String>, StoreError> {
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT openid FROM followers
-             WHERE account = ? AND group_id = ? AND openid >= ? AND openid < ?
+             WHERE account = $1 AND group_id = $2 AND openid >= $3 AND openid < $4
              ORDER BY openid",
         )
         .bind(self.account())
@@ -402,7 +403,7 @@ impl Store {
 
     /// How many followers are stored in all.
     pub async fn follower_count(&self) -> Result<u64, StoreError> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM followers WHERE account = ?")
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM followers WHERE account = $1")
             .bind(self.account())
             .fetch_one(&self.pool)
             .await?;
@@ -413,14 +414,14 @@ impl Store {
 /// Records `openids` of `account` as confirmed in `group`, on `conn` (a job writes this in the
 /// same transaction as its chunk's outcomes).
 pub(super) async fn moved_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account: &str,
     openids: &[&str],
     group: u32,
 ) -> Result<(), StoreError> {
     let now = now_us();
     for chunk in openids.chunks(INSERT_ROWS) {
-        let mut q: QueryBuilder<Sqlite> =
+        let mut q: QueryBuilder =
             QueryBuilder::new("INSERT INTO followers (account, openid, group_id, confirmed_at) ");
         q.push_values(chunk, |mut b, openid| {
             b.push_bind(account)
@@ -439,13 +440,13 @@ pub(super) async fn moved_in(
 
 /// The stored group of each of `openids` of `account` that the store knows, read on `conn`.
 pub(super) async fn groups_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account: &str,
     openids: &[&str],
 ) -> Result<HashMap<String, u32>, StoreError> {
     let mut out = HashMap::new();
     for chunk in openids.chunks(INSERT_ROWS) {
-        let mut q: QueryBuilder<Sqlite> =
+        let mut q: QueryBuilder =
             QueryBuilder::new("SELECT openid, group_id FROM followers WHERE account = ");
         q.push_bind(account);
         and_openid_in(&mut q, chunk.iter().copied());

@@ -18,12 +18,12 @@ impl Store {
     /// Claims `form_id` for this post, or says what its earlier post left.
     pub async fn form_claim(&self, form_id: &str, operator: &str) -> Result<FormClaim, StoreError> {
         let now = now_us();
-        sqlx::query("DELETE FROM form_submissions WHERE created_at < ?")
+        sqlx::query("DELETE FROM form_submissions WHERE created_at < $1")
             .bind(now - KEPT_US)
             .execute(&self.pool)
             .await?;
         let inserted = sqlx::query(
-            "INSERT INTO form_submissions (form_id, operator, created_at) VALUES (?, ?, ?)
+            "INSERT INTO form_submissions (form_id, operator, created_at) VALUES ($1, $2, $3)
              ON CONFLICT (form_id) DO NOTHING",
         )
         .bind(form_id)
@@ -36,7 +36,7 @@ impl Store {
             return Ok(FormClaim::First);
         }
         let location: Option<Option<String>> =
-            sqlx::query_scalar("SELECT location FROM form_submissions WHERE form_id = ?")
+            sqlx::query_scalar("SELECT location FROM form_submissions WHERE form_id = $1")
                 .bind(form_id)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -47,7 +47,7 @@ impl Store {
 
     /// The first post ended in a redirect to `location`: a second one is sent there too.
     pub async fn form_done(&self, form_id: &str, location: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE form_submissions SET location = ? WHERE form_id = ?")
+        sqlx::query("UPDATE form_submissions SET location = $1 WHERE form_id = $2")
             .bind(location)
             .bind(form_id)
             .execute(&self.pool)
@@ -57,7 +57,7 @@ impl Store {
 
     /// The first post changed nothing (it was refused or re-shown the form): the id is free again.
     pub async fn form_release(&self, form_id: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM form_submissions WHERE form_id = ?")
+        sqlx::query("DELETE FROM form_submissions WHERE form_id = $1")
             .bind(form_id)
             .execute(&self.pool)
             .await?;

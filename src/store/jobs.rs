@@ -24,7 +24,9 @@
 
 use std::collections::HashMap;
 
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::AnyConnection;
+
+use super::QueryBuilder;
 
 use crate::store::{Outcome, Store, StoreError, follower_tags, followers, operators::now_us};
 
@@ -287,7 +289,7 @@ const JOB_COLUMNS: &str = "id, state, operator, source, ip, to_group, origin, to
     created_at, queued_at, started_at, finished_at, error, audit_id, to_group_name, \
     action, from_tag, from_name, listing, account";
 
-fn job_row(r: sqlx::sqlite::SqliteRow) -> Result<JobRow, sqlx::Error> {
+fn job_row(r: sqlx::any::AnyRow) -> Result<JobRow, sqlx::Error> {
     use sqlx::Row;
     Ok(JobRow {
         id: r.try_get(0)?,
@@ -303,7 +305,7 @@ fn job_row(r: sqlx::sqlite::SqliteRow) -> Result<JobRow, sqlx::Error> {
         failed: r.try_get(10)?,
         cancelled: r.try_get(11)?,
         calls: r.try_get(12)?,
-        cancel_requested: r.try_get(13)?,
+        cancel_requested: r.try_get::<i64, _>(13)? != 0,
         created_at: r.try_get(14)?,
         queued_at: r.try_get(15)?,
         started_at: r.try_get(16)?,
@@ -317,7 +319,7 @@ fn job_row(r: sqlx::sqlite::SqliteRow) -> Result<JobRow, sqlx::Error> {
             .try_get::<Option<i64>, _>(22)?
             .and_then(|t| u32::try_from(t).ok()),
         from_name: r.try_get(23)?,
-        listing: r.try_get(24)?,
+        listing: r.try_get::<i64, _>(24)? != 0,
         account: r.try_get(25)?,
     })
 }
@@ -447,9 +449,9 @@ impl Store {
         openids: &[String],
         next: Option<&str>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let found: Option<(i64, String)> =
-            sqlx::query_as("SELECT total, action FROM jobs WHERE id = ? AND account = ?")
+            sqlx::query_as("SELECT total, action FROM jobs WHERE id = $1 AND account = $2")
                 .bind(id)
                 .bind(self.account())
                 .fetch_optional(&mut *tx)
@@ -467,18 +469,19 @@ impl Store {
         seqs.dedup();
         // The first chunk may have been begun by the page before.
         for part in seqs.chunks(INSERT_ROWS) {
-            let mut q: QueryBuilder<Sqlite> =
-                QueryBuilder::new("INSERT OR IGNORE INTO job_chunks (job_id, seq, state) ");
+            let mut q: QueryBuilder =
+                QueryBuilder::new("INSERT INTO job_chunks (job_id, seq, state) ");
             q.push_values(part, |mut b, seq| {
                 b.push_bind(id).push_bind(*seq).push_bind("pending");
             });
+            q.push(" ON CONFLICT DO NOTHING");
             q.build().execute(&mut *tx).await?;
         }
         insert_items(&mut tx, id, &items).await?;
-        sqlx::query("UPDATE jobs SET total = total + ?, list_next = ?, listing = ? WHERE id = ?")
+        sqlx::query("UPDATE jobs SET total = total + $1, list_next = $2, listing = $3 WHERE id = $4")
             .bind(openids.len() as i64)
             .bind(next)
-            .bind(next.is_some())
+            .bind(i64::from(next.is_some()))
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -489,7 +492,7 @@ impl Store {
     /// Where a listing job's reading goes on from (`None`: from the start).
     pub async fn job_list_next(&self, id: i64) -> Result<Option<String>, StoreError> {
         let (next,): (Option<String>,) =
-            sqlx::query_as("SELECT list_next FROM jobs WHERE id = ? AND account = ?")
+            sqlx::query_as("SELECT list_next FROM jobs WHERE id = $1 AND account = $2")
                 .bind(id)
                 .bind(self.account())
                 .fetch_one(&self.pool)
@@ -499,7 +502,7 @@ impl Store {
 
     pub async fn job(&self, id: i64) -> Result<Option<JobRow>, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE id = ? AND account = ?"
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND account = $2"
         ))
         .bind(id)
         .bind(self.account())
@@ -511,8 +514,8 @@ impl Store {
     /// The newest jobs (drafts left out).
     pub async fn jobs_recent(&self, limit: u32) -> Result<Vec<JobRow>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE account = ? AND state <> 'draft'
-             ORDER BY id DESC LIMIT ?"
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE account = $1 AND state <> 'draft'
+             ORDER BY id DESC LIMIT $2"
         ))
         .bind(self.account())
         .bind(i64::from(limit))
@@ -525,7 +528,7 @@ impl Store {
     pub async fn jobs_ahead(&self, id: i64) -> Result<i64, StoreError> {
         let (n,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM jobs
-             WHERE state IN ('queued', 'running') AND account = ? AND id < ?",
+             WHERE state IN ('queued', 'running') AND account = $1 AND id < $2",
         )
         .bind(self.account())
         .bind(id)
@@ -537,8 +540,8 @@ impl Store {
     /// Draft → queued. False if it was not a draft (confirmed twice, or discarded).
     pub async fn job_confirm(&self, id: i64, audit_id: i64) -> Result<bool, StoreError> {
         let r = sqlx::query(
-            "UPDATE jobs SET state = 'queued', queued_at = ?, audit_id = ?
-             WHERE id = ? AND account = ? AND state = 'draft'",
+            "UPDATE jobs SET state = 'queued', queued_at = $1, audit_id = $2
+             WHERE id = $3 AND account = $4 AND state = 'draft'",
         )
         .bind(now_us())
         .bind(audit_id)
@@ -555,7 +558,7 @@ impl Store {
     pub async fn job_drafts_purge(&self, before: i64) -> Result<u64, StoreError> {
         Ok(
             sqlx::query(
-                "DELETE FROM jobs WHERE state = 'draft' AND account = ? AND created_at < ?",
+                "DELETE FROM jobs WHERE state = 'draft' AND account = $1 AND created_at < $2",
             )
             .bind(self.account())
             .bind(before)
@@ -567,7 +570,7 @@ impl Store {
 
     /// Forgets a draft.
     pub async fn job_discard(&self, id: i64) -> Result<bool, StoreError> {
-        let r = sqlx::query("DELETE FROM jobs WHERE id = ? AND account = ? AND state = 'draft'")
+        let r = sqlx::query("DELETE FROM jobs WHERE id = $1 AND account = $2 AND state = 'draft'")
             .bind(id)
             .bind(self.account())
             .execute(&self.pool)
@@ -579,7 +582,7 @@ impl Store {
     /// first, then the oldest queued. Never another account's.
     pub async fn job_next(&self) -> Result<Option<JobRow>, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE state IN ('running', 'queued') AND account = ?
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE state IN ('running', 'queued') AND account = $1
              ORDER BY state = 'running' DESC, id LIMIT 1"
         ))
         .bind(self.account())
@@ -604,7 +607,7 @@ impl Store {
     /// can be shown (each names its [`JobRow::account`]) and run again once the account is back.
     /// Oldest first.
     pub async fn jobs_orphaned(&self, known: &[&str]) -> Result<Vec<JobRow>, StoreError> {
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+        let mut q: QueryBuilder = QueryBuilder::new(format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE state IN ('queued', 'running')"
         ));
         if !known.is_empty() {
@@ -622,8 +625,8 @@ impl Store {
 
     pub async fn job_start(&self, id: i64) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE jobs SET state = 'running', started_at = COALESCE(started_at, ?)
-             WHERE id = ? AND account = ? AND state = 'queued'",
+            "UPDATE jobs SET state = 'running', started_at = COALESCE(started_at, $1)
+             WHERE id = $2 AND account = $3 AND state = 'queued'",
         )
         .bind(now_us())
         .bind(id)
@@ -637,7 +640,7 @@ impl Store {
     pub async fn job_unfinished_chunks(&self, id: i64) -> Result<Vec<ChunkRow>, StoreError> {
         let rows: Vec<(i64, String, i64, Option<i64>)> = sqlx::query_as(
             "SELECT seq, state, step, group_id FROM job_chunks
-             WHERE job_id = (SELECT id FROM jobs WHERE id = ? AND account = ?)
+             WHERE job_id = (SELECT id FROM jobs WHERE id = $1 AND account = $2)
                  AND state <> 'done'
              ORDER BY seq",
         )
@@ -666,8 +669,8 @@ impl Store {
     ) -> Result<Vec<ItemRow>, StoreError> {
         let rows: Vec<ItemTuple> = sqlx::query_as(
             "SELECT pos, seq, openid, outcome, errcode, step FROM job_items
-             WHERE job_id = (SELECT id FROM jobs WHERE id = ? AND account = ?)
-                 AND seq BETWEEN ? AND ? AND outcome IS NULL
+             WHERE job_id = (SELECT id FROM jobs WHERE id = $1 AND account = $2)
+                 AND seq BETWEEN $3 AND $4 AND outcome IS NULL
              ORDER BY seq, pos",
         )
         .bind(id)
@@ -685,7 +688,7 @@ impl Store {
     pub async fn job_chunk_sending(&self, id: i64, seq: i64, step: u8) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         // The job's row first: it finds only this account's job.
-        let ours = sqlx::query("UPDATE jobs SET calls = calls + 1 WHERE id = ? AND account = ?")
+        let ours = sqlx::query("UPDATE jobs SET calls = calls + 1 WHERE id = $1 AND account = $2")
             .bind(id)
             .bind(self.account())
             .execute(&mut *tx)
@@ -696,8 +699,8 @@ impl Store {
             return Ok(());
         }
         sqlx::query(
-            "UPDATE job_chunks SET state = 'sending', step = ?, sends = sends + 1
-             WHERE job_id = ? AND seq = ?",
+            "UPDATE job_chunks SET state = 'sending', step = $1, sends = sends + 1
+             WHERE job_id = $2 AND seq = $3",
         )
         .bind(i64::from(step))
         .bind(id)
@@ -711,7 +714,7 @@ impl Store {
     /// Counts one more upstream call of a chunk already marked `sending` (a narrowing half, a
     /// repeat after 45011, a retry in transit), committed just before the call goes out.
     pub async fn job_call_made(&self, id: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE jobs SET calls = calls + 1 WHERE id = ? AND account = ?")
+        sqlx::query("UPDATE jobs SET calls = calls + 1 WHERE id = $1 AND account = $2")
             .bind(id)
             .bind(self.account())
             .execute(&self.pool)
@@ -732,7 +735,7 @@ impl Store {
     ) -> Result<HashMap<u32, u64>, StoreError> {
         // IMMEDIATE: this transaction reads before it writes, and a deferred one that finds
         // another writer has committed meanwhile fails at once instead of waiting its turn.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         if !job_is_ours(&mut tx, id, self.account()).await? {
             return Ok(HashMap::new());
         }
@@ -741,7 +744,7 @@ impl Store {
             Some(next) => ("pending", next),
             None => ("done", done.step),
         };
-        sqlx::query("UPDATE job_chunks SET state = ?, step = ? WHERE job_id = ? AND seq = ?")
+        sqlx::query("UPDATE job_chunks SET state = $1, step = $2 WHERE job_id = $3 AND seq = $4")
             .bind(state)
             .bind(i64::from(step))
             .bind(id)
@@ -749,8 +752,8 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "UPDATE jobs SET moved = moved + ?, invalid = invalid + ?, failed = failed + ?,
-             cancelled = cancelled + ? WHERE id = ?",
+            "UPDATE jobs SET moved = moved + $1, invalid = invalid + $2, failed = failed + $3,
+             cancelled = cancelled + $4 WHERE id = $5",
         )
         .bind(counts[0])
         .bind(counts[1])
@@ -780,7 +783,7 @@ impl Store {
                 Ok(CancelResult::Cancelled)
             }
             JobState::Running if !job.cancel_requested => {
-                sqlx::query("UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND account = ?")
+                sqlx::query("UPDATE jobs SET cancel_requested = 1 WHERE id = $1 AND account = $2")
                     .bind(id)
                     .bind(self.account())
                     .execute(&self.pool)
@@ -793,13 +796,14 @@ impl Store {
     }
 
     pub async fn job_cancel_requested(&self, id: i64) -> Result<bool, StoreError> {
-        let (c,): (bool,) =
-            sqlx::query_as("SELECT cancel_requested FROM jobs WHERE id = ? AND account = ?")
+        // Flags are 0/1 integers on both engines (the `Any` driver decodes no integer as bool).
+        let (c,): (i64,) =
+            sqlx::query_as("SELECT cancel_requested FROM jobs WHERE id = $1 AND account = $2")
                 .bind(id)
                 .bind(self.account())
                 .fetch_one(&self.pool)
                 .await?;
-        Ok(c)
+        Ok(c != 0)
     }
 
     /// Ends a job. OpenIDs without an outcome get `cancelled` (a cancelled job) or `failed` with
@@ -820,15 +824,15 @@ impl Store {
             ItemOutcome::Failed
         };
         // IMMEDIATE: the job is looked for (read) before anything is written.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         if !job_is_ours(&mut tx, id, self.account()).await? {
             return Ok(None);
         }
         let n = sqlx::query(
-            "UPDATE job_items SET outcome = ?, errcode = ?,
+            "UPDATE job_items SET outcome = $1, errcode = $2,
                  step = (SELECT c.step FROM job_chunks c
                          WHERE c.job_id = job_items.job_id AND c.seq = job_items.seq)
-             WHERE job_id = ? AND outcome IS NULL",
+             WHERE job_id = $3 AND outcome IS NULL",
         )
         .bind(leftover.as_str())
         .bind(errcode.filter(|_| leftover == ItemOutcome::Failed))
@@ -836,7 +840,7 @@ impl Store {
         .execute(&mut *tx)
         .await?
         .rows_affected() as i64;
-        sqlx::query("UPDATE job_chunks SET state = 'done' WHERE job_id = ?")
+        sqlx::query("UPDATE job_chunks SET state = 'done' WHERE job_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -846,7 +850,7 @@ impl Store {
             "failed"
         };
         sqlx::query(&format!(
-            "UPDATE jobs SET state = ?, finished_at = ?, error = COALESCE(?, error), {column} = {column} + ? WHERE id = ?"
+            "UPDATE jobs SET state = $1, finished_at = $2, error = COALESCE($3, error), {column} = {column} + $4 WHERE id = $5"
         ))
         .bind(state.as_str())
         .bind(now_us())
@@ -855,7 +859,7 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        let job = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"))
+        let job = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?
@@ -872,7 +876,7 @@ impl Store {
     pub async fn job_items(&self, id: i64) -> Result<Vec<ItemRow>, StoreError> {
         let rows: Vec<ItemTuple> = sqlx::query_as(
             "SELECT pos, seq, openid, outcome, errcode, step FROM job_items
-             WHERE job_id = (SELECT id FROM jobs WHERE id = ? AND account = ?) ORDER BY pos",
+             WHERE job_id = (SELECT id FROM jobs WHERE id = $1 AND account = $2) ORDER BY pos",
         )
         .bind(id)
         .bind(self.account())
@@ -890,8 +894,8 @@ impl Store {
     ) -> Result<Vec<ItemRow>, StoreError> {
         let rows: Vec<ItemTuple> = sqlx::query_as(
             "SELECT pos, seq, openid, outcome, errcode, step FROM job_items
-             WHERE job_id = (SELECT id FROM jobs WHERE id = ? AND account = ?) AND outcome = ?
-             ORDER BY pos LIMIT ?",
+             WHERE job_id = (SELECT id FROM jobs WHERE id = $1 AND account = $2) AND outcome = $3
+             ORDER BY pos LIMIT $4",
         )
         .bind(id)
         .bind(self.account())
@@ -907,9 +911,9 @@ impl Store {
     pub async fn job_items_between(&self, id: i64, limit: u32) -> Result<Vec<ItemRow>, StoreError> {
         let rows: Vec<ItemTuple> = sqlx::query_as(
             "SELECT pos, seq, openid, outcome, errcode, step FROM job_items
-             WHERE job_id = (SELECT id FROM jobs WHERE id = ? AND account = ?)
+             WHERE job_id = (SELECT id FROM jobs WHERE id = $1 AND account = $2)
                  AND step = 1 AND outcome <> 'moved'
-             ORDER BY pos LIMIT ?",
+             ORDER BY pos LIMIT $3",
         )
         .bind(id)
         .bind(self.account())
@@ -923,7 +927,7 @@ impl Store {
     pub async fn job_between_count(&self, id: i64) -> Result<i64, StoreError> {
         let (n,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM job_items
-             WHERE job_id = (SELECT id FROM jobs WHERE id = ? AND account = ?)
+             WHERE job_id = (SELECT id FROM jobs WHERE id = $1 AND account = $2)
                  AND step = 1 AND outcome <> 'moved'",
         )
         .bind(id)
@@ -937,7 +941,7 @@ impl Store {
     pub async fn job_chunk_groups(&self, id: i64) -> Result<Vec<(i64, u32)>, StoreError> {
         let rows: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT seq, group_id FROM job_chunks
-             WHERE job_id = (SELECT id FROM jobs WHERE id = ? AND account = ?)
+             WHERE job_id = (SELECT id FROM jobs WHERE id = $1 AND account = $2)
                  AND group_id IS NOT NULL",
         )
         .bind(id)
@@ -954,7 +958,7 @@ impl Store {
     pub async fn job_chunk_sends(&self, id: i64) -> Result<Vec<(i64, i64)>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT seq, sends FROM job_chunks
-             WHERE job_id = (SELECT id FROM jobs WHERE id = ? AND account = ?) ORDER BY seq",
+             WHERE job_id = (SELECT id FROM jobs WHERE id = $1 AND account = $2) ORDER BY seq",
         )
         .bind(id)
         .bind(self.account())
@@ -981,7 +985,7 @@ fn item_row(r: ItemTuple) -> ItemRow {
 /// order of [`ItemOutcome`]'s variants. One UPDATE per distinct (outcome, errcode): a chunk that
 /// all went through is one statement.
 async fn write_outcomes(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: i64,
     outcomes: &[(i64, ItemOutcome, Option<i64>)],
     step: u8,
@@ -996,7 +1000,7 @@ async fn write_outcomes(
         }
     }
     for ((outcome, errcode), positions) in &by_kind {
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE job_items SET outcome = ");
+        let mut q: QueryBuilder = QueryBuilder::new("UPDATE job_items SET outcome = ");
         q.push_bind(outcome.as_str())
             .push(", errcode = ")
             .push_bind(*errcode)
@@ -1018,7 +1022,7 @@ async fn write_outcomes(
 /// Records what a step changed for `changed` in `account`'s stored followers, on `conn`.
 /// Answers, for a move, how many of them came from each group (those the store knew).
 async fn apply_effect(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account: &str,
     effect: Effect,
     changed: &[&str],
@@ -1042,7 +1046,7 @@ async fn apply_effect(
 /// Closes a finished job's audit row (in `account`'s log) with what `describe` says of it, on
 /// `conn`.
 async fn finish_audit(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account: &str,
     job: &JobRow,
     describe: Describe<'_>,
@@ -1052,7 +1056,7 @@ async fn finish_audit(
     };
     let (outcome, detail) = describe(job);
     sqlx::query(
-        "UPDATE audit_log SET outcome = ?, detail = ?, finished_at = ? WHERE id = ? AND account = ?",
+        "UPDATE audit_log SET outcome = $1, detail = $2, finished_at = $3 WHERE id = $4 AND account = $5",
     )
     .bind(outcome.as_str())
     .bind(detail)
@@ -1066,11 +1070,11 @@ async fn finish_audit(
 
 /// Whether job `id` is one of `account`'s, read on `conn`.
 async fn job_is_ours(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: i64,
     account: &str,
 ) -> Result<bool, StoreError> {
-    let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM jobs WHERE id = ? AND account = ?")
+    let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM jobs WHERE id = $1 AND account = $2")
         .bind(id)
         .bind(account)
         .fetch_optional(&mut *conn)
@@ -1080,16 +1084,16 @@ async fn job_is_ours(
 
 /// The job's row (a draft of `account`), answering its id.
 async fn insert_job(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account: &str,
     job: &NewJob,
     plan: &JobPlan<'_>,
     total: usize,
 ) -> Result<i64, StoreError> {
-    Ok(sqlx::query(
+    Ok(sqlx::query_scalar(
         "INSERT INTO jobs (account, state, operator, source, ip, to_group, to_group_name, origin,
              total, created_at, action, from_tag, from_name, listing)
-         VALUES (?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, 'draft', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
     )
     .bind(account)
     .bind(&job.operator)
@@ -1103,20 +1107,19 @@ async fn insert_job(
     .bind(plan.action.as_str())
     .bind(plan.from.map(|(t, _)| i64::from(t)))
     .bind(plan.from.and_then(|(_, n)| n))
-    .bind(plan.listing)
-    .execute(&mut *conn)
-    .await?
-    .last_insert_rowid())
+    .bind(i64::from(plan.listing))
+    .fetch_one(&mut *conn)
+    .await?)
 }
 
 /// Chunk rows `(seq, group)`, all pending at step 0.
 async fn insert_chunks(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: i64,
     chunks: &[(i64, Option<u32>)],
 ) -> Result<(), StoreError> {
     for part in chunks.chunks(INSERT_ROWS) {
-        let mut q: QueryBuilder<Sqlite> =
+        let mut q: QueryBuilder =
             QueryBuilder::new("INSERT INTO job_chunks (job_id, seq, state, group_id) ");
         q.push_values(part, |mut b, (seq, group)| {
             b.push_bind(id)
@@ -1131,12 +1134,12 @@ async fn insert_chunks(
 
 /// Item rows `(pos, seq, openid)` without outcomes.
 async fn insert_items(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: i64,
     items: &[(i64, i64, &str)],
 ) -> Result<(), StoreError> {
     for part in items.chunks(INSERT_ROWS) {
-        let mut q: QueryBuilder<Sqlite> =
+        let mut q: QueryBuilder =
             QueryBuilder::new("INSERT INTO job_items (job_id, pos, seq, openid) ");
         q.push_values(part, |mut b, (pos, seq, openid)| {
             b.push_bind(id)

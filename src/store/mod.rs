@@ -1,7 +1,6 @@
-//! Storage: one SQLite database (created and migrated on start) behind plain async functions.
-//!
-//! Handlers never write SQL; they call these functions. Adding PostgreSQL means a second
-//! implementation of this module's queries, not a change to any handler.
+//! Storage: one database, SQLite (the default: one file, one process) or PostgreSQL (several
+//! instances of wxgroups on one server), created and migrated on start, behind plain async
+//! functions. Handlers never write SQL and do not know which engine answers.
 //!
 //! ## Accounts
 //! One database serves every Official Account of the deployment. A [`Store`] is a handle scoped
@@ -17,23 +16,26 @@
 //! process left at start, [`Store::job_accounts`], [`Store::jobs_orphaned`]).
 
 mod audit;
+mod engine;
 mod follower_tags;
 mod followers;
 mod forms;
 mod jobs;
 mod operators;
 mod quota;
+mod shared;
+mod sql;
+#[doc(hidden)]
+pub mod testing;
 #[cfg(test)]
 mod tests;
 
-use std::{str::FromStr, sync::Arc};
+use std::sync::Arc;
 
-use sqlx::{
-    QueryBuilder, Sqlite, SqlitePool,
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
-};
+use sqlx::AnyPool;
 
-pub use audit::{AuditEntry, AuditFilter, AuditRow, Outcome};
+pub use audit::{AuditEntry, AuditFilter, AuditRow, Outcome, SETTLE_PENDING_AFTER};
+pub use engine::{Engine, StoreError};
 pub use followers::{FollowerRow, SeenFollower, SyncRow};
 pub use forms::FormClaim;
 pub use jobs::{
@@ -41,6 +43,7 @@ pub use jobs::{
     ItemOutcome, ItemRow, JobAction, JobPlan, JobRow, JobState, NewJob,
 };
 pub use operators::{OperatorRecord, Role, now_us};
+pub(crate) use sql::QueryBuilder;
 
 /// The account key of a single-account deployment's account (its environment settings make
 /// one account), and of every row stored before there were accounts.
@@ -49,7 +52,12 @@ pub const DEFAULT_ACCOUNT: &str = crate::domain::AccountKey::DEFAULT;
 /// The database handle, scoped to one account: cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: SqlitePool,
+    /// Every query of the store goes through sqlx's `Any` driver, so one text serves both
+    /// engines (each has its own migrations; the queries keep to what both understand).
+    pool: AnyPool,
+    /// The same database through its own driver: the session store, and PostgreSQL's
+    /// notifications and advisory locks, need the concrete type.
+    engine: Engine,
     /// Operators recently read for a request (see `operator_by_id_cached`): shared by every
     /// account's handle, as operators are.
     operators: Arc<operators::OperatorCache>,
@@ -57,57 +65,18 @@ pub struct Store {
     account: Arc<str>,
 }
 
-/// A storage failure, said plainly.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("the database URL {0:?} is not a SQLite URL such as sqlite://wxgroups.db")]
-    BadUrl(String),
-    #[error("cannot open the database: {0}")]
-    Open(sqlx::Error),
-    #[error("cannot migrate the database: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("database error: {0}")]
-    Query(#[from] sqlx::Error),
-}
-
 impl Store {
-    /// Opens (creating it if needed) and migrates the database at `url`; answers a handle for
-    /// the account [`DEFAULT_ACCOUNT`]. What a stopped process left unfinished is settled for
-    /// every account.
+    /// Opens (creating it if needed) and migrates the database at `url` (`sqlite:` or
+    /// `postgres:`); answers a handle for the account [`DEFAULT_ACCOUNT`].
+    ///
+    /// What a stopped process left unfinished is settled here, for every account (on
+    /// PostgreSQL, shared by several instances, only what no live instance can still be doing:
+    /// see `settle_interrupted`; jobs and syncs are resumed by whoever holds their lease).
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
-        if !url.starts_with("sqlite:") {
-            return Err(StoreError::BadUrl(url.to_owned()));
-        }
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|_| StoreError::BadUrl(url.to_owned()))?
-            .create_if_missing(true)
-            // WAL lets the audit page read while a change is written; NORMAL is durable
-            // across a process crash, which is the failure the audit log must survive.
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(std::time::Duration::from_secs(5))
-            .foreign_keys(true);
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let pool = SqlitePoolOptions::new()
-            // An in-memory database exists per connection: keep exactly one.
-            .max_connections(if in_memory { 1 } else { 8 })
-            .min_connections(if in_memory { 1 } else { 0 })
-            .idle_timeout(if in_memory {
-                None
-            } else {
-                Some(std::time::Duration::from_secs(600))
-            })
-            .max_lifetime(if in_memory {
-                None
-            } else {
-                Some(std::time::Duration::from_secs(3600))
-            })
-            .connect_with(options)
-            .await
-            .map_err(StoreError::Open)?;
-        sqlx::migrate!("src/store/migrations").run(&pool).await?;
+        let (pool, engine) = engine::open(url).await?;
         let store = Store {
             pool,
+            engine,
             operators: Default::default(),
             account: Arc::from(DEFAULT_ACCOUNT),
         };
@@ -120,6 +89,7 @@ impl Store {
     pub fn for_account(&self, key: &str) -> Store {
         Store {
             pool: self.pool.clone(),
+            engine: self.engine.clone(),
             operators: self.operators.clone(),
             account: Arc::from(key),
         }
@@ -130,9 +100,32 @@ impl Store {
         &self.account
     }
 
-    /// The pool, for the session store (which keeps its own table in the same file).
-    pub fn pool(&self) -> &SqlitePool {
+    /// The pool the store's queries use (tests read tables through it directly).
+    pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The database through its own driver (sessions, notifications, locks).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// A transaction that reads and then writes, and must not interleave with another such:
+    /// SQLite's `BEGIN IMMEDIATE` (it takes the one write lock first, instead of failing when a
+    /// read turns into a write); on PostgreSQL, where several instances write at once, the
+    /// same single-writer rule through a transaction-scoped advisory lock.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        if self.engine.is_shared() {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext('wxgroups-write'))")
+                .execute(&mut *tx)
+                .await?;
+            Ok(tx)
+        } else {
+            Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        }
     }
 
     /// Whether the database answers (for readiness checks).
@@ -144,7 +137,7 @@ impl Store {
 
 /// Appends ` AND openid IN (…)` with `openids` bound: the one way the store lists OpenIDs.
 pub(crate) fn and_openid_in<'a>(
-    q: &mut QueryBuilder<'a, Sqlite>,
+    q: &mut QueryBuilder<'a>,
     openids: impl IntoIterator<Item = &'a str>,
 ) {
     q.push(" AND openid IN (");

@@ -170,9 +170,11 @@ impl Store {
         password_hash: &str,
     ) -> Result<Option<i64>, StoreError> {
         let now = now_us();
-        let result = sqlx::query(
+        // No conflict target: the unique index is on the name without case, which each
+        // engine spells its own way.
+        let id: Option<(i64,)> = sqlx::query_as(
             "INSERT INTO operators (name, role, password_hash, disabled, sessions_valid_after, created_at, updated_at)
-             VALUES (?, ?, ?, 0, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+             VALUES ($1, $2, $3, 0, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(name)
         .bind(role.as_str())
@@ -180,14 +182,14 @@ impl Store {
         .bind(now)
         .bind(now)
         .bind(now)
-        .execute(&self.pool)
+        .fetch_optional(&self.pool)
         .await?;
-        Ok((result.rows_affected() == 1).then(|| result.last_insert_rowid()))
+        Ok(id.map(|(id,)| id))
     }
 
     pub async fn operator_by_name(&self, name: &str) -> Result<Option<OperatorRecord>, StoreError> {
         let row: Option<Row> =
-            sqlx::query_as(&format!("SELECT {COLUMNS} FROM operators WHERE name = ?"))
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM operators WHERE lower(name) = lower($1)"))
                 .bind(name)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -196,7 +198,7 @@ impl Store {
 
     pub async fn operator_by_id(&self, id: i64) -> Result<Option<OperatorRecord>, StoreError> {
         let row: Option<Row> =
-            sqlx::query_as(&format!("SELECT {COLUMNS} FROM operators WHERE id = ?"))
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM operators WHERE id = $1"))
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -278,7 +280,7 @@ impl Store {
         // The WHERE also keeps SQLite from reading ON CONFLICT as part of the SELECT.
         let r = sqlx::query(
             "INSERT INTO operator_grants (operator_id, account, role)
-             SELECT id, ?, ? FROM operators WHERE name = ?
+             SELECT id, $1, $2 FROM operators WHERE lower(name) = lower($3)
              ON CONFLICT (operator_id, account) DO UPDATE SET role = excluded.role",
         )
         .bind(account)
@@ -296,7 +298,7 @@ impl Store {
     pub async fn revoke(&self, name: &str, account: &str) -> Result<bool, StoreError> {
         let r = sqlx::query(
             "DELETE FROM operator_grants
-             WHERE account = ? AND operator_id = (SELECT id FROM operators WHERE name = ?)",
+             WHERE account = $1 AND operator_id = (SELECT id FROM operators WHERE lower(name) = lower($2))",
         )
         .bind(account)
         .bind(name)
@@ -310,7 +312,7 @@ impl Store {
     /// record instead ([`Store::operator_by_id_cached`], [`OperatorRecord::role_on`]).
     pub async fn grants_of(&self, operator_id: i64) -> Result<Vec<(String, Role)>, StoreError> {
         let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT account, role FROM operator_grants WHERE operator_id = ? ORDER BY account",
+            "SELECT account, role FROM operator_grants WHERE operator_id = $1 ORDER BY account",
         )
         .bind(operator_id)
         .fetch_all(&self.pool)
@@ -325,7 +327,7 @@ impl Store {
     pub async fn disable_operator(&self, name: &str) -> Result<bool, StoreError> {
         let now = now_us();
         let r = sqlx::query(
-            "UPDATE operators SET disabled = 1, sessions_valid_after = ?, updated_at = ? WHERE name = ?",
+            "UPDATE operators SET disabled = 1, sessions_valid_after = $1, updated_at = $2 WHERE lower(name) = lower($3)",
         )
         .bind(now)
         .bind(now)
@@ -340,7 +342,7 @@ impl Store {
     pub async fn set_password(&self, name: &str, password_hash: &str) -> Result<bool, StoreError> {
         let now = now_us();
         let r = sqlx::query(
-            "UPDATE operators SET password_hash = ?, sessions_valid_after = ?, updated_at = ? WHERE name = ?",
+            "UPDATE operators SET password_hash = $1, sessions_valid_after = $2, updated_at = $3 WHERE lower(name) = lower($4)",
         )
         .bind(password_hash)
         .bind(now)

@@ -6,8 +6,8 @@ impl Store {
     /// Adds one call to `endpoint` on `day`.
     pub async fn quota_add(&self, day: &str, endpoint: &str, calls: u64) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO quota_usage (account, day, endpoint, calls) VALUES (?, ?, ?, ?)
-             ON CONFLICT (account, day, endpoint) DO UPDATE SET calls = calls + excluded.calls",
+            "INSERT INTO quota_usage (account, day, endpoint, calls) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (account, day, endpoint) DO UPDATE SET calls = quota_usage.calls + excluded.calls",
         )
         .bind(self.account())
         .bind(day)
@@ -21,7 +21,7 @@ impl Store {
     /// Every endpoint's count on `day`.
     pub async fn quota_day(&self, day: &str) -> Result<Vec<(String, u64)>, StoreError> {
         let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT endpoint, calls FROM quota_usage WHERE account = ? AND day = ? ORDER BY endpoint",
+            "SELECT endpoint, calls FROM quota_usage WHERE account = $1 AND day = $2 ORDER BY endpoint",
         )
         .bind(self.account())
         .bind(day)

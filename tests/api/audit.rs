@@ -139,8 +139,8 @@ async fn a_timed_out_call_is_recorded_as_unknown() {
 async fn a_crash_between_intent_and_outcome_leaves_an_unknown_row() {
     let dir = std::env::temp_dir().join(format!("wxgroups-audit-crash-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}/audit.db", dir.display());
-    let _ = std::fs::remove_file(dir.join("audit.db"));
+    let _ = std::fs::remove_file(dir.join("wxgroups.db"));
+    let url = wxgroups::store::testing::database_url_in(&dir);
     {
         let store = Store::connect(&url).await.unwrap();
         store
@@ -154,14 +154,42 @@ async fn a_crash_between_intent_and_outcome_leaves_an_unknown_row() {
             .await
             .unwrap();
         // The process dies here: no outcome is ever written.
+        if wxgroups::store::testing::postgres() {
+            // Several instances share PostgreSQL: a start settles only what has been pending
+            // longer than any live call can be, and a call of another instance begun just now
+            // stays pending.
+            sqlx::query("UPDATE audit_log SET at = at - $1")
+                .bind(wxgroups::store::SETTLE_PENDING_AFTER.as_micros() as i64 + 1)
+                .execute(store.pool())
+                .await
+                .unwrap();
+            store
+                .audit_begin(&AuditEntry {
+                    operator: "other-instance".into(),
+                    source: "builtin".into(),
+                    action: "member_move".into(),
+                    ..AuditEntry::default()
+                })
+                .await
+                .unwrap();
+        }
     }
     let store = Store::connect(&url).await.unwrap();
     let (rows, _) = store
         .audit_page(&AuditFilter::default(), 1, 10)
         .await
         .unwrap();
+    let rows: Vec<_> = rows.into_iter().filter(|r| r.operator == "olga").collect();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].outcome, Outcome::Unknown);
+    if wxgroups::store::testing::postgres() {
+        let (others, _) = store
+            .audit_page(&AuditFilter::default(), 1, 10)
+            .await
+            .unwrap();
+        let live = others.iter().find(|r| r.operator == "other-instance").unwrap();
+        assert_eq!(live.outcome, Outcome::Pending, "a live instance's call is left alone");
+    }
     assert!(
         rows[0]
             .detail

@@ -16,6 +16,7 @@ pub fn fast_jobs() -> JobSettings {
     JobSettings {
         batch_per_minute: 60_000,
         quota_backoff: Duration::from_millis(20),
+        ..JobSettings::default()
     }
 }
 

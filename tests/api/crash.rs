@@ -63,7 +63,7 @@ async fn database_with_admin(tag: &str) -> (std::path::PathBuf, String, Store) {
     let dir = std::env::temp_dir().join(format!("wxgroups-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let db_url = format!("sqlite://{}", dir.join("wxgroups.db").display());
+    let db_url = wxgroups::store::testing::database_url_in(&dir);
     let store = Store::connect(&db_url).await.unwrap();
     store
         .add_operator(

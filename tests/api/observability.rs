@@ -164,8 +164,8 @@ async fn the_status_page_counts_todays_calls_against_the_caps() {
 async fn the_count_survives_a_restart_and_warns_from_80_percent() {
     let dir = std::env::temp_dir().join(format!("wxgroups-quota-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let _ = std::fs::remove_file(dir.join("q.db"));
-    let url = format!("sqlite://{}/q.db", dir.display());
+    let _ = std::fs::remove_file(dir.join("wxgroups.db"));
+    let url = wxgroups::store::testing::database_url_in(&dir);
     {
         // An earlier run of the same day used 800 of the 1,000 groups/get calls.
         let store = wxgroups::store::Store::connect(&url).await.unwrap();

@@ -797,7 +797,7 @@ fn database(tag: &str) -> (std::path::PathBuf, String) {
     let dir = std::env::temp_dir().join(format!("wxgroups-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}", dir.join("wxgroups.db").display());
+    let url = wxgroups::store::testing::database_url_in(&dir);
     (dir, url)
 }
 

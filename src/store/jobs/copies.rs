@@ -42,7 +42,7 @@ type CopyTuple = (
     i64,
     Option<i64>,
     Option<i64>,
-    bool,
+    i64,
     Option<String>,
     Option<i64>,
     Option<String>,
@@ -56,7 +56,7 @@ fn copy_row(r: CopyTuple) -> CopyGroup {
         members: u64::try_from(r.2).unwrap_or(0),
         listed_tag: r.3.map(id),
         tag_id: r.4.map(id),
-        created: r.5,
+        created: r.5 != 0,
         skipped: r.6,
         errcode: r.7,
         error: r.8,
@@ -94,7 +94,7 @@ impl Store {
         for g in groups {
             sqlx::query(
                 "INSERT INTO job_copy_groups (job_id, group_id, name, members, listed_tag, skipped)
-                 VALUES (?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(id)
             .bind(i64::from(g.group_id))
@@ -114,7 +114,7 @@ impl Store {
         let rows: Vec<CopyTuple> = sqlx::query_as(
             "SELECT group_id, name, members, listed_tag, tag_id, created, skipped, errcode, error
              FROM job_copy_groups
-             WHERE job_id = (SELECT id FROM jobs WHERE id = ? AND account = ?)
+             WHERE job_id = (SELECT id FROM jobs WHERE id = $1 AND account = $2)
              ORDER BY group_id",
         )
         .bind(id)
@@ -133,12 +133,12 @@ impl Store {
         created: bool,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE job_copy_groups SET tag_id = ?, created = created OR ?, errcode = NULL,
+            "UPDATE job_copy_groups SET tag_id = $1, created = CASE WHEN $2 = 1 THEN 1 ELSE created END, errcode = NULL,
              error = NULL
-             WHERE job_id = (SELECT id FROM jobs WHERE id = ? AND account = ?) AND group_id = ?",
+             WHERE job_id = (SELECT id FROM jobs WHERE id = $3 AND account = $4) AND group_id = $5",
         )
         .bind(i64::from(tag))
-        .bind(created)
+        .bind(i64::from(created))
         .bind(id)
         .bind(self.account())
         .bind(i64::from(group))
@@ -156,8 +156,8 @@ impl Store {
         error: &str,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE job_copy_groups SET errcode = ?, error = ?
-             WHERE job_id = (SELECT id FROM jobs WHERE id = ? AND account = ?) AND group_id = ?",
+            "UPDATE job_copy_groups SET errcode = $1, error = $2
+             WHERE job_id = (SELECT id FROM jobs WHERE id = $3 AND account = $4) AND group_id = $5",
         )
         .bind(errcode)
         .bind(error)

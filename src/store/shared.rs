@@ -1,0 +1,100 @@
+//! What several instances on one PostgreSQL coordinate through: a lock held across the
+//! deployment while one of them does something that must happen once.
+//!
+//! On SQLite there is one process per database, and its own locks (the group list's mutex,
+//! the token's) already make these things happen once: there the lock is no lock.
+
+use std::future::Future;
+
+use sqlx::Connection;
+
+use super::{Engine, Store, StoreError};
+
+impl Store {
+    /// Runs `work` while holding the deployment-wide lock `name` (a PostgreSQL advisory lock),
+    /// so that of several instances asking at once, one works and the others wait for it.
+    ///
+    /// The lock lives on a connection of its own, closed afterwards: if `work` is abandoned
+    /// (the request was dropped), closing the connection is what frees the lock, and no
+    /// pooled connection is ever handed back still holding one.
+    pub async fn exclusively<F: Future>(
+        &self,
+        name: &str,
+        work: F,
+    ) -> Result<F::Output, StoreError> {
+        let Engine::Postgres(pool) = &self.engine else {
+            return Ok(work.await);
+        };
+        let mut conn = pool.acquire().await?.detach();
+        sqlx::query("SELECT pg_advisory_lock(hashtext($1))")
+            .bind(name)
+            .execute(&mut conn)
+            .await?;
+        let out = work.await;
+        // Closing frees the lock; a failure to say goodbye frees it just the same.
+        let _ = conn.close().await;
+        Ok(out)
+    }
+}
+
+impl Store {
+    /// Takes (or renews) the lease `name` for `holder` until `ttl` from now, if nobody else
+    /// holds it: it is free, expired, or already `holder`'s. Answers whether `holder` has it.
+    ///
+    /// Times are the instances' clocks (µs since the epoch): a skew between machines shortens
+    /// or lengthens a lease by as much, which the lease time must dwarf (seconds against the
+    /// milliseconds NTP keeps clocks within).
+    ///
+    /// On SQLite, the one process is the only holder there can be: it always has the lease.
+    pub async fn lease_take(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        if !self.engine.is_shared() {
+            return Ok(true);
+        }
+        let now = super::now_us();
+        let until = now + i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX / 2);
+        let got: Option<(String,)> = sqlx::query_as(
+            "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+             WHERE leases.holder = excluded.holder OR leases.expires_at < $4
+             RETURNING holder",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(until)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(got.is_some())
+    }
+
+    /// Gives the lease up (a clean stop), so that another instance need not wait it out.
+    pub async fn lease_release(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        if self.engine.is_shared() {
+            sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
+                .bind(name)
+                .bind(holder)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Who holds the lease `name` now, if anyone (for the status page and tests).
+    pub async fn lease_holder(&self, name: &str) -> Result<Option<String>, StoreError> {
+        if !self.engine.is_shared() {
+            return Ok(None);
+        }
+        Ok(sqlx::query_scalar(
+            "SELECT holder FROM leases WHERE name = $1 AND expires_at >= $2",
+        )
+        .bind(name)
+        .bind(super::now_us())
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+}
