@@ -113,6 +113,7 @@ impl Application {
             demos.extend(account.demo.clone());
             states.push(account_state(&settings, &store, &common, account).await?);
         }
+        tokio::spawn(crate::state::listener::listen(store.clone(), states.clone()));
         for state in &states {
             // A job or sync a stopped process left running resumes now: one writer per account.
             tokio::spawn(crate::jobs::job_loop(state.clone()));
@@ -299,7 +300,9 @@ async fn account_state(
     let runner = Runner::new(settings.jobs, &store, &common.instance);
     Ok(AppState::new(Shared {
         client,
-        groups: Arc::new(GroupCache::new(settings.groups_max_age, account.entry.api)),
+        groups: Arc::new(
+            GroupCache::new(settings.groups_max_age, account.entry.api).shared_through(&store),
+        ),
         site: Arc::new(site),
         urls,
         store,

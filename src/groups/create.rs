@@ -60,7 +60,7 @@ pub async fn create(
             recovered_from,
         }) => {
             tracing::info!(operator = %who.actor.name, action = "group_create", group = %id, "created a group");
-            state.groups.created(id, &name);
+            state.groups.created(id, &name).await;
             return answer_created(&state, &chrome, reply, list, (id, &name), recovered_from);
         }
         Ok(CreateOutcome::NotCreated { cause }) => {

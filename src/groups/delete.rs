@@ -162,7 +162,7 @@ pub async fn delete(
     match audit::record(&state, &who, change, call).await? {
         Ok(()) => {
             tracing::info!(operator = %who.actor.name, action = "group_delete", group = %g.id, members = g.count, "deleted a group");
-            state.groups.deleted(g.id);
+            state.groups.deleted(g.id).await;
             forget_members(&state, chrome.api, g.id).await;
             let text = chrome.t2("groups.deleted", "name", &g.name, "n", chrome.num(g.count));
             Reply::new(hx)

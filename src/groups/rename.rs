@@ -139,7 +139,7 @@ async fn send(
     match &answer {
         Ok(()) => {
             tracing::info!(operator = %who.actor.name, action = "group_rename", group = %group.id, "renamed a group");
-            state.groups.renamed(group.id, name.as_str());
+            state.groups.renamed(group.id, name.as_str()).await;
         }
         Err(error) => {
             tracing::warn!(group = %group.id, error = %error, "renaming a group failed");

@@ -106,7 +106,7 @@ async fn tag_named(
         Err(e) => return Ok(Err(e)),
     };
     if state.site.api == Api::Tags {
-        state.groups.created(created.0, &created.1);
+        state.groups.created(created.0, &created.1).await;
     }
     list.push(Group {
         id: created.0,

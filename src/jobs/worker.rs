@@ -544,7 +544,8 @@ async fn record(state: &AppState, sent: Option<Sent>) -> Result<(), StoreError> 
         for (from, n) in from {
             state
                 .groups
-                .moved(GroupId::from_upstream(from), GroupId::from_upstream(to), n);
+                .moved(GroupId::from_upstream(from), GroupId::from_upstream(to), n)
+                .await;
         }
     }
     Ok(())

@@ -148,7 +148,7 @@ async fn send(
         return answer.panel(upstream_status(&error), Some(notice), panel);
     }
     tracing::info!(operator = %who.actor.name, action = "member_move", from = %from, to = %to, "moved a follower");
-    state.groups.moved(from, to, 1);
+    state.groups.moved(from, to, 1).await;
     crate::jobs::follower_moved(state, &openid, to).await;
     panel.snapshot = state.groups.peek();
     panel.found = Some(found(state, &openid, to));

@@ -276,7 +276,7 @@ async fn note_in_cache_and_store(
         _ => {}
     }
     for (tag, added) in steps {
-        state.groups.tag_count_changed(tag, 1, added);
+        state.groups.tag_count_changed(tag, 1, added).await;
         let stored = if added {
             state
                 .store

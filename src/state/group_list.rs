@@ -3,10 +3,23 @@
 //! WeChat allows about 1,000 `groups/get` calls a day. The cache is refreshed on the operator's
 //! explicit request or once it is older than `max_age`, patched from our own successful writes in
 //! between, and never cleared by a failure: a bad answer leaves the last good list in place.
+//!
+//! ## Several instances
+//! On a shared database ([`Shared`]) the list of record is the one stored there: a fetch from
+//! WeChat happens under a deployment-wide lock and is stored, so that the other instances read
+//! it from the database instead of asking WeChat again (one `groups/get` per refresh for the
+//! whole deployment); each instance's patches change the stored list under its row lock; each
+//! change is announced (NOTIFY), and an instance that hears of a newer version than its own
+//! reads it on its next page view. A page view with nothing announced still costs no query. A
+//! listener that lost its connection may have missed announcements: it marks every list
+//! [`GroupCache::suspect`], and the next view of each reads the stored one.
 
 use std::{
     fmt,
-    sync::{Arc, Mutex, RwLock},
+    sync::{
+        Arc, Mutex, RwLock,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -16,7 +29,7 @@ use jiff::Timestamp;
 use crate::{
     domain::{Api, GroupId, GroupName},
     i18n::Lang,
-    store::Role,
+    store::{Role, Store, StoredList},
     wechat::{Group, WeChatClient, WeChatError},
 };
 
@@ -75,6 +88,16 @@ pub struct GroupCache {
     api: Api,
     /// The last fetch was answered 48001: this account may not use `api` at all.
     unavailable: std::sync::atomic::AtomicBool,
+    /// On a shared database: the stored list of record.
+    shared: Option<Shared>,
+}
+
+/// The stored list of a shared database, and whether ours may be behind it.
+struct Shared {
+    store: Store,
+    /// Another instance announced a newer version than ours, or announcements may have been
+    /// missed: the next view reads the stored list.
+    behind: AtomicBool,
 }
 
 impl GroupCache {
@@ -85,7 +108,43 @@ impl GroupCache {
             max_age,
             api,
             unavailable: std::sync::atomic::AtomicBool::new(false),
+            shared: None,
         }
+    }
+
+    /// This list, kept with the other instances' through the database of `store` (when it is
+    /// a shared one).
+    pub fn shared_through(mut self, store: &Store) -> Self {
+        if store.engine().is_shared() {
+            self.shared = Some(Shared {
+                store: store.clone(),
+                behind: AtomicBool::new(false),
+            });
+        }
+        self
+    }
+
+    /// An instance announced `version` of this list: ours is behind if older.
+    pub fn announced(&self, version: u64) {
+        if let Some(shared) = &self.shared
+            && self.peek().is_none_or(|s| s.version < version)
+        {
+            shared.behind.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Announcements may have been missed (the listener reconnected): read the stored list
+    /// at the next view.
+    pub fn suspect(&self) {
+        if let Some(shared) = &self.shared {
+            shared.behind.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn behind(&self) -> bool {
+        self.shared
+            .as_ref()
+            .is_some_and(|s| s.behind.load(Ordering::Relaxed))
     }
 
     /// Whether WeChat said (48001, at the last fetch) that this account may not use the API the
@@ -100,6 +159,9 @@ impl GroupCache {
     }
 
     fn fresh(&self) -> Option<Arc<Snapshot>> {
+        if self.behind() {
+            return None;
+        }
         self.peek().filter(|s| s.age() < self.max_age)
     }
 
@@ -122,13 +184,17 @@ impl GroupCache {
             };
         }
         metrics::counter!("wxgroups_group_cache_total", "result" => "miss").increment(1);
-        self.fetch_locked(client).await
+        match &self.shared {
+            None => self.fetch_locked(client).await,
+            Some(shared) => self.fetch_shared(client, shared, None).await,
+        }
     }
 
     /// The operator's "refresh from WeChat": always fetches, unless a fetch that started after
     /// this request was made already finished while we waited for the lock.
     pub async fn refresh(&self, client: &WeChatClient) -> View {
         let asked = Instant::now();
+        let asked_at = Timestamp::now();
         let _guard = self.refreshing.lock().await;
         if let Some(s) = self.peek().filter(|s| s.fetched >= asked) {
             return View {
@@ -136,7 +202,100 @@ impl GroupCache {
                 error: None,
             };
         }
-        self.fetch_locked(client).await
+        match &self.shared {
+            None => self.fetch_locked(client).await,
+            Some(shared) => self.fetch_shared(client, shared, Some(asked_at)).await,
+        }
+    }
+
+    /// The stored list if it will do (fresh, or fetched after `asked` for an explicit
+    /// refresh), else one fetch from WeChat for the whole deployment: under the deployment's
+    /// lock for this list, re-reading the stored one first (another instance may have just
+    /// fetched it while we waited), and storing what WeChat answered.
+    async fn fetch_shared(
+        &self,
+        client: &WeChatClient,
+        shared: &Shared,
+        asked: Option<Timestamp>,
+    ) -> View {
+        let will_do = |stored: &StoredList| match asked {
+            Some(asked) => stored.fetched_at >= asked.as_microsecond(),
+            None => age_of(stored) < self.max_age,
+        };
+        shared.behind.store(false, Ordering::Relaxed);
+        match self.adopt_stored(shared, will_do).await {
+            Ok(Some(view)) => return view,
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot read the stored list; asking WeChat"),
+        }
+        let lock = format!("list:{}:{}", shared.store.account(), self.api.as_str());
+        let fetched = shared.store.exclusively(&lock, async {
+            if let Ok(Some(view)) = self.adopt_stored(shared, will_do).await {
+                return view;
+            }
+            let view = self.fetch_locked(client).await;
+            if view.error.is_none()
+                && let Some(s) = &view.snapshot
+            {
+                self.store_fetched(shared, s).await;
+            }
+            view
+        });
+        match fetched.await {
+            Ok(view) => view,
+            // The database is down: this instance asks WeChat alone rather than show nothing.
+            Err(_) => self.fetch_locked(client).await,
+        }
+    }
+
+    /// Installs the stored list if `will_do` says so (and answers the view of it).
+    async fn adopt_stored(
+        &self,
+        shared: &Shared,
+        will_do: impl Fn(&StoredList) -> bool,
+    ) -> Result<Option<View>, crate::store::StoreError> {
+        let Some(stored) = shared.store.list_stored(self.api.as_str()).await? else {
+            return Ok(None);
+        };
+        if !will_do(&stored) {
+            return Ok(None);
+        }
+        Ok(self.install(&stored).map(|snapshot| View {
+            snapshot: Some(snapshot),
+            error: None,
+        }))
+    }
+
+    /// Makes the stored list this instance's (unless ours is already as new).
+    fn install(&self, stored: &StoredList) -> Option<Arc<Snapshot>> {
+        let groups = decode(&stored.body)?;
+        let version = u64::try_from(stored.version).unwrap_or(0);
+        let mut current = self.current.write().expect("group cache lock");
+        if let Some(s) = current.as_ref().filter(|s| s.version == version) {
+            return Some(s.clone());
+        }
+        let snapshot = Arc::new(Snapshot {
+            groups,
+            fetched_at: Timestamp::from_microsecond(stored.fetched_at).unwrap_or_else(|_| Timestamp::now()),
+            fetched: Instant::now().checked_sub(age_of(stored)).unwrap_or_else(Instant::now),
+            version,
+            rows: Default::default(),
+        });
+        *current = Some(snapshot.clone());
+        Some(snapshot)
+    }
+
+    async fn store_fetched(&self, shared: &Shared, s: &Snapshot) {
+        let stored = shared
+            .store
+            .list_store(self.api.as_str(), s.fetched_at.as_microsecond(), &encode(&s.groups))
+            .await;
+        match stored {
+            Ok(stored) => {
+                self.install(&stored);
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot store the fetched list for the other instances"),
+        }
     }
 
     async fn fetch_locked(&self, client: &WeChatClient) -> View {
@@ -171,7 +330,28 @@ impl GroupCache {
 
     /// Applies a change we made ourselves and WeChat accepted. Without a list there is nothing
     /// to patch: the next view fetches one that already contains the change.
-    fn patch(&self, f: impl FnOnce(&mut Vec<Group>)) {
+    ///
+    /// On a shared database the stored list is changed (under its row lock, so two
+    /// instances' patches both land) and becomes ours.
+    async fn patch(&self, f: impl Fn(&mut Vec<Group>)) {
+        if let Some(shared) = &self.shared {
+            let stored = shared
+                .store
+                .list_patch(self.api.as_str(), |body| {
+                    let mut groups = decode(body)?;
+                    f(&mut groups);
+                    Some(encode(&groups))
+                })
+                .await;
+            match stored {
+                Ok(Some(stored)) => {
+                    self.install(&stored);
+                    return;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot patch the stored list"),
+            }
+        }
         let mut current = self.current.write().expect("group cache lock");
         if let Some(old) = current.as_ref() {
             let mut next = Snapshot::clone(old);
@@ -182,7 +362,7 @@ impl GroupCache {
     }
 
     /// A group WeChat just created (it starts empty).
-    pub fn created(&self, id: GroupId, name: &str) {
+    pub async fn created(&self, id: GroupId, name: &str) {
         self.patch(|groups| {
             if groups.iter().all(|g| g.id != id) {
                 groups.push(Group {
@@ -192,19 +372,19 @@ impl GroupCache {
                 });
                 groups.sort_by_key(|g| g.id);
             }
-        });
+        }).await;
     }
 
-    pub fn renamed(&self, id: GroupId, name: &str) {
+    pub async fn renamed(&self, id: GroupId, name: &str) {
         self.patch(|groups| {
             if let Some(g) = groups.iter_mut().find(|g| g.id == id) {
                 g.name = name.to_owned();
             }
-        });
+        }).await;
     }
 
     /// `n` followers went from one group to another.
-    pub fn moved(&self, from: GroupId, to: GroupId, n: u64) {
+    pub async fn moved(&self, from: GroupId, to: GroupId, n: u64) {
         if from == to {
             return;
         }
@@ -215,12 +395,12 @@ impl GroupCache {
             if let Some(g) = groups.iter_mut().find(|g| g.id == to) {
                 g.count += n;
             }
-        });
+        }).await;
     }
 
     /// `n` followers were given tag `id` (`added`) or had it taken away: a tag's count
     /// changes on its own, since a follower carries several tags.
-    pub fn tag_count_changed(&self, id: GroupId, n: u64, added: bool) {
+    pub async fn tag_count_changed(&self, id: GroupId, n: u64, added: bool) {
         self.patch(|groups| {
             if let Some(g) = groups.iter_mut().find(|g| g.id == id) {
                 g.count = if added {
@@ -229,11 +409,11 @@ impl GroupCache {
                     g.count.saturating_sub(n)
                 };
             }
-        });
+        }).await;
     }
 
     /// A group WeChat deleted: its members went back to 未分组.
-    pub fn deleted(&self, id: GroupId) {
+    pub async fn deleted(&self, id: GroupId) {
         self.patch(|groups| {
             if let Some(pos) = groups.iter().position(|g| g.id == id) {
                 let gone = groups.remove(pos);
@@ -241,8 +421,37 @@ impl GroupCache {
                     g.count += gone.count;
                 }
             }
-        });
+        }).await;
     }
+}
+
+/// How old a stored list is, by the clock of the instance that fetched it.
+fn age_of(stored: &StoredList) -> Duration {
+    let micros = crate::store::now_us().saturating_sub(stored.fetched_at);
+    Duration::from_micros(u64::try_from(micros).unwrap_or(0))
+}
+
+/// The list as stored: `[[id, name, count], …]`.
+fn encode(groups: &[Group]) -> String {
+    let rows: Vec<(u32, &str, u64)> = groups
+        .iter()
+        .map(|g| (g.id.get(), g.name.as_str(), g.count))
+        .collect();
+    serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into())
+}
+
+/// A stored list; `None` if it is not one (then it is fetched again, never trusted).
+fn decode(body: &str) -> Option<Vec<Group>> {
+    let rows: Vec<(u32, String, u64)> = serde_json::from_str(body).ok()?;
+    Some(
+        rows.into_iter()
+            .map(|(id, name, count)| Group {
+                id: GroupId::from_upstream(id),
+                name,
+                count,
+            })
+            .collect(),
+    )
 }
 
 /// Rendered rows: cheap to clone, and sent to the socket without a copy (`Bytes`).

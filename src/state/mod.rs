@@ -7,6 +7,7 @@ pub mod accounts;
 mod csrf_key;
 pub mod group_list;
 pub mod lease;
+pub mod listener;
 mod pacing;
 pub mod quota;
 pub mod runner;

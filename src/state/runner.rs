@@ -20,6 +20,8 @@ pub struct Runner {
     /// The account's batch jobs and its follower sync each run on one instance at a time.
     pub jobs_lease: Arc<Lease>,
     pub sync_lease: Arc<Lease>,
+    /// To tell the other instances (the one holding the lease may be another).
+    store: Store,
     /// When the next batchupdate may be sent.
     pacer: std::sync::Mutex<Pacer>,
 }
@@ -38,6 +40,7 @@ impl Runner {
             sync_wake: Notify::new(),
             jobs_lease: lease("jobs"),
             sync_lease: lease("sync"),
+            store: store.clone(),
             pacer: std::sync::Mutex::new(Pacer::new(interval, Instant::now())),
         })
     }
@@ -45,11 +48,28 @@ impl Runner {
     /// There is a new job in the queue.
     pub fn wake_jobs(&self) {
         self.jobs_wake.notify_one();
+        self.tell_others("jobs");
     }
 
     /// A sync was asked for.
     pub fn wake_sync(&self) {
         self.sync_wake.notify_one();
+        self.tell_others("sync");
+    }
+
+    /// Announces `what` for this account, in the background: on a shared database the worker
+    /// holding the lease may run on another instance. A lost announcement costs that worker
+    /// its next look (every ten seconds), not the work.
+    fn tell_others(&self, what: &str) {
+        if self.store.engine().is_shared() {
+            let store = self.store.clone();
+            let what = format!("{what} {}", store.account());
+            tokio::spawn(async move {
+                if let Err(e) = store.announce(&what).await {
+                    tracing::debug!(error = %e, "cannot tell the other instances");
+                }
+            });
+        }
     }
 
     /// Waits for the next batchupdate slot (`batch_per_minute`).

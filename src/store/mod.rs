@@ -43,6 +43,7 @@ pub use jobs::{
     ItemOutcome, ItemRow, JobAction, JobPlan, JobRow, JobState, NewJob,
 };
 pub use operators::{OperatorRecord, Role, now_us};
+pub use shared::{CHANNEL, StoredList};
 pub(crate) use sql::QueryBuilder;
 
 /// The account key of a single-account deployment's account (its environment settings make

@@ -98,3 +98,127 @@ impl Store {
         .await?)
     }
 }
+
+/// The group (or tag) list as an instance last fetched or patched it, for the others.
+#[derive(Debug, Clone)]
+pub struct StoredList {
+    /// Bumped by every fetch and every patch.
+    pub version: i64,
+    /// When it was fetched from WeChat (µs since the epoch): its age decides the next fetch.
+    pub fetched_at: i64,
+    /// The list, as the group cache writes it (JSON).
+    pub body: String,
+}
+
+/// The channel every instance listens on (PostgreSQL only).
+pub const CHANNEL: &str = "wxgroups";
+
+type ListTuple = (i64, i64, String);
+
+impl Store {
+    /// The account's stored list of `api` (`groups`, `tags`), if any instance stored one.
+    pub async fn list_stored(&self, api: &str) -> Result<Option<StoredList>, StoreError> {
+        let row: Option<ListTuple> = sqlx::query_as(
+            "SELECT version, fetched_at, body FROM list_snapshots WHERE account = $1 AND api = $2",
+        )
+        .bind(self.account())
+        .bind(api)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(version, fetched_at, body)| StoredList {
+            version,
+            fetched_at,
+            body,
+        }))
+    }
+
+    /// Stores a list just fetched from WeChat and tells the other instances.
+    pub async fn list_store(
+        &self,
+        api: &str,
+        fetched_at: i64,
+        body: &str,
+    ) -> Result<StoredList, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let (version,): (i64,) = sqlx::query_as(
+            "INSERT INTO list_snapshots (account, api, version, fetched_at, body)
+             VALUES ($1, $2, 1, $3, $4)
+             ON CONFLICT (account, api) DO UPDATE SET version = list_snapshots.version + 1,
+                 fetched_at = excluded.fetched_at, body = excluded.body
+             RETURNING version",
+        )
+        .bind(self.account())
+        .bind(api)
+        .bind(fetched_at)
+        .bind(body)
+        .fetch_one(&mut *tx)
+        .await?;
+        announce(&mut tx, &format!("list {} {version}", self.account())).await?;
+        tx.commit().await?;
+        Ok(StoredList {
+            version,
+            fetched_at,
+            body: body.to_owned(),
+        })
+    }
+
+    /// Changes the stored list with `change` (one of this instance's writes that WeChat
+    /// accepted), one instance at a time (the row is locked), and tells the others. Nothing is
+    /// stored yet: nothing to change (the next fetch has it).
+    pub async fn list_patch(
+        &self,
+        api: &str,
+        change: impl FnOnce(&str) -> Option<String>,
+    ) -> Result<Option<StoredList>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row: Option<ListTuple> = sqlx::query_as(
+            "SELECT version, fetched_at, body FROM list_snapshots
+             WHERE account = $1 AND api = $2 FOR UPDATE",
+        )
+        .bind(self.account())
+        .bind(api)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((version, fetched_at, body)) = row else {
+            return Ok(None);
+        };
+        let Some(body) = change(&body) else {
+            return Ok(None);
+        };
+        sqlx::query(
+            "UPDATE list_snapshots SET version = $1, body = $2 WHERE account = $3 AND api = $4",
+        )
+        .bind(version + 1)
+        .bind(&body)
+        .bind(self.account())
+        .bind(api)
+        .execute(&mut *tx)
+        .await?;
+        announce(&mut tx, &format!("list {} {}", self.account(), version + 1)).await?;
+        tx.commit().await?;
+        Ok(Some(StoredList {
+            version: version + 1,
+            fetched_at,
+            body,
+        }))
+    }
+
+    /// Tells the other instances `what` (e.g. `jobs shop`: a job was queued), if there are any.
+    pub async fn announce(&self, what: &str) -> Result<(), StoreError> {
+        if self.engine.is_shared() {
+            let mut conn = self.pool.acquire().await?;
+            announce(&mut conn, what).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A notification on [`CHANNEL`], sent when the transaction commits.
+async fn announce(conn: &mut sqlx::AnyConnection, what: &str) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(what)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -6,3 +6,15 @@ CREATE TABLE leases (
     holder     TEXT   NOT NULL,
     expires_at BIGINT NOT NULL
 );
+
+-- The group (or tag) list of each account as an instance last fetched it from WeChat, patched by
+-- every instance's successful writes: the other instances read it here instead of asking WeChat
+-- (whose quota is per account), and each change is announced with NOTIFY wxgroups.
+CREATE TABLE list_snapshots (
+    account    TEXT   NOT NULL,
+    api        TEXT   NOT NULL,
+    version    BIGINT NOT NULL,
+    fetched_at BIGINT NOT NULL,
+    body       TEXT   NOT NULL,
+    PRIMARY KEY (account, api)
+);
