@@ -19,12 +19,16 @@ pub enum Tool {
 /// Whether this machine lacks `tool`. Says so on stderr, so that a test that returns early is
 /// seen as skipped rather than mistaken for one that ran.
 pub fn lacks(tool: Tool) -> bool {
-    let (found, install) = match tool {
-        Tool::Nginx => (nginx().is_some(), "apt-get install nginx"),
-        Tool::Postgres => (pg_bindir().is_some(), "apt-get install postgresql"),
+    let (found, what, install) = match tool {
+        Tool::Nginx => (nginx().is_some(), "nginx", "nginx"),
+        Tool::Postgres => (
+            pg_bindir().is_some(),
+            "PostgreSQL's initdb and pg_ctl",
+            "postgresql",
+        ),
     };
     if !found {
-        eprintln!("skipped: {tool:?} is not installed here ({install})");
+        eprintln!("skipped: {what} not found on this machine (apt-get install {install})");
     }
     !found
 }
