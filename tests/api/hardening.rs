@@ -6,15 +6,27 @@ use reqwest::{Method, StatusCode, header};
 use crate::helpers::{ADMIN, Browser, PASSWORD, Page, TestApp, client, read};
 
 async fn count(app: &TestApp, table: &str) -> i64 {
-    // tower-sessions names its table after the engine's habits.
-    let table = match table {
-        "tower_sessions" if wxgroups::store::testing::postgres() => "tower_sessions.session",
-        other => other,
-    };
-    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
-        .fetch_one(app.store.pool())
-        .await
-        .unwrap()
+    use wxgroups::store::Engine;
+    // The session table is the session store's, on its engine's own pool (an in-memory SQLite
+    // database is one per pool), and named after the engine's habits.
+    match (table, app.store.engine()) {
+        ("tower_sessions", Engine::Sqlite(pool)) => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM tower_sessions")
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        }
+        ("tower_sessions", Engine::Postgres(pool)) => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM tower_sessions.session")
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        }
+        _ => sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap(),
+    }
 }
 
 /// Sends one request exactly as given (no cookies unless `browser` has them).
