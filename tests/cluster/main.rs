@@ -9,4 +9,5 @@
 #[allow(dead_code, unused_imports)]
 mod harness;
 
+mod deployment;
 mod smoke;
