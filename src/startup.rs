@@ -113,7 +113,10 @@ impl Application {
             demos.extend(account.demo.clone());
             states.push(account_state(&settings, &store, &common, account).await?);
         }
-        tokio::spawn(crate::state::listener::listen(store.clone(), states.clone()));
+        tokio::spawn(crate::state::listener::listen(
+            store.clone(),
+            states.clone(),
+        ));
         for state in &states {
             // A job or sync a stopped process left running resumes now: one writer per account.
             tokio::spawn(crate::jobs::job_loop(state.clone()));

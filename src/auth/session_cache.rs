@@ -155,7 +155,9 @@ impl SessionStore for SessionCache {
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let mut records = self.records();
         match records.get(id) {
-            Some((at, r)) if r.expiry_date > OffsetDateTime::now_utc() && at.elapsed() < Self::FRESH => {
+            Some((at, r))
+                if r.expiry_date > OffsetDateTime::now_utc() && at.elapsed() < Self::FRESH =>
+            {
                 Ok(Some(r.clone()))
             }
             Some(_) => {

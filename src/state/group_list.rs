@@ -276,8 +276,11 @@ impl GroupCache {
         }
         let snapshot = Arc::new(Snapshot {
             groups,
-            fetched_at: Timestamp::from_microsecond(stored.fetched_at).unwrap_or_else(|_| Timestamp::now()),
-            fetched: Instant::now().checked_sub(age_of(stored)).unwrap_or_else(Instant::now),
+            fetched_at: Timestamp::from_microsecond(stored.fetched_at)
+                .unwrap_or_else(|_| Timestamp::now()),
+            fetched: Instant::now()
+                .checked_sub(age_of(stored))
+                .unwrap_or_else(Instant::now),
             version,
             rows: Default::default(),
         });
@@ -288,13 +291,19 @@ impl GroupCache {
     async fn store_fetched(&self, shared: &Shared, s: &Snapshot) {
         let stored = shared
             .store
-            .list_store(self.api.as_str(), s.fetched_at.as_microsecond(), &encode(&s.groups))
+            .list_store(
+                self.api.as_str(),
+                s.fetched_at.as_microsecond(),
+                &encode(&s.groups),
+            )
             .await;
         match stored {
             Ok(stored) => {
                 self.install(&stored);
             }
-            Err(e) => tracing::warn!(error = %e, "cannot store the fetched list for the other instances"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot store the fetched list for the other instances")
+            }
         }
     }
 
@@ -372,7 +381,8 @@ impl GroupCache {
                 });
                 groups.sort_by_key(|g| g.id);
             }
-        }).await;
+        })
+        .await;
     }
 
     pub async fn renamed(&self, id: GroupId, name: &str) {
@@ -380,7 +390,8 @@ impl GroupCache {
             if let Some(g) = groups.iter_mut().find(|g| g.id == id) {
                 g.name = name.to_owned();
             }
-        }).await;
+        })
+        .await;
     }
 
     /// `n` followers went from one group to another.
@@ -395,7 +406,8 @@ impl GroupCache {
             if let Some(g) = groups.iter_mut().find(|g| g.id == to) {
                 g.count += n;
             }
-        }).await;
+        })
+        .await;
     }
 
     /// `n` followers were given tag `id` (`added`) or had it taken away: a tag's count
@@ -409,7 +421,8 @@ impl GroupCache {
                     g.count.saturating_sub(n)
                 };
             }
-        }).await;
+        })
+        .await;
     }
 
     /// A group WeChat deleted: its members went back to 未分组.
@@ -421,7 +434,8 @@ impl GroupCache {
                     g.count += gone.count;
                 }
             }
-        }).await;
+        })
+        .await;
     }
 }
 

@@ -32,7 +32,12 @@ impl Runner {
         let interval = settings.interval();
         let lease = |what: &str| {
             let name = format!("{what}:{}", store.account());
-            Arc::new(Lease::new(store.clone(), name, instance.clone(), settings.lease))
+            Arc::new(Lease::new(
+                store.clone(),
+                name,
+                instance.clone(),
+                settings.lease,
+            ))
         };
         Arc::new(Runner {
             settings,

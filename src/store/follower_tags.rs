@@ -188,8 +188,7 @@ pub(super) async fn untagged_in(
     tag: u32,
 ) -> Result<(), StoreError> {
     for chunk in openids.chunks(ROWS) {
-        let mut q: QueryBuilder =
-            QueryBuilder::new("DELETE FROM follower_tags WHERE account = ");
+        let mut q: QueryBuilder = QueryBuilder::new("DELETE FROM follower_tags WHERE account = ");
         q.push_bind(account)
             .push(" AND tag_id = ")
             .push_bind(i64::from(tag));
@@ -207,8 +206,7 @@ pub(super) async fn replace_tags(
     seen: &[(&str, &[u32])],
 ) -> Result<(), StoreError> {
     for chunk in seen.chunks(ROWS) {
-        let mut q: QueryBuilder =
-            QueryBuilder::new("DELETE FROM follower_tags WHERE account = ");
+        let mut q: QueryBuilder = QueryBuilder::new("DELETE FROM follower_tags WHERE account = ");
         q.push_bind(account);
         and_openid_in(&mut q, chunk.iter().map(|(o, _)| *o));
         q.build().execute(&mut *conn).await?;

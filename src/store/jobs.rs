@@ -478,13 +478,15 @@ impl Store {
             q.build().execute(&mut *tx).await?;
         }
         insert_items(&mut tx, id, &items).await?;
-        sqlx::query("UPDATE jobs SET total = total + $1, list_next = $2, listing = $3 WHERE id = $4")
-            .bind(openids.len() as i64)
-            .bind(next)
-            .bind(i64::from(next.is_some()))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE jobs SET total = total + $1, list_next = $2, listing = $3 WHERE id = $4",
+        )
+        .bind(openids.len() as i64)
+        .bind(next)
+        .bind(i64::from(next.is_some()))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -556,16 +558,14 @@ impl Store {
     /// confirmed, each holding its whole list. Answers how many. The account's drafts: each
     /// account's worker purges its own.
     pub async fn job_drafts_purge(&self, before: i64) -> Result<u64, StoreError> {
-        Ok(
-            sqlx::query(
-                "DELETE FROM jobs WHERE state = 'draft' AND account = $1 AND created_at < $2",
-            )
-            .bind(self.account())
-            .bind(before)
-            .execute(&self.pool)
-            .await?
-            .rows_affected(),
+        Ok(sqlx::query(
+            "DELETE FROM jobs WHERE state = 'draft' AND account = $1 AND created_at < $2",
         )
+        .bind(self.account())
+        .bind(before)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
     }
 
     /// Forgets a draft.
@@ -1069,16 +1069,13 @@ async fn finish_audit(
 }
 
 /// Whether job `id` is one of `account`'s, read on `conn`.
-async fn job_is_ours(
-    conn: &mut AnyConnection,
-    id: i64,
-    account: &str,
-) -> Result<bool, StoreError> {
-    let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM jobs WHERE id = $1 AND account = $2")
-        .bind(id)
-        .bind(account)
-        .fetch_optional(&mut *conn)
-        .await?;
+async fn job_is_ours(conn: &mut AnyConnection, id: i64, account: &str) -> Result<bool, StoreError> {
+    let found: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM jobs WHERE id = $1 AND account = $2")
+            .bind(id)
+            .bind(account)
+            .fetch_optional(&mut *conn)
+            .await?;
     Ok(found.is_some())
 }
 

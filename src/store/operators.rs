@@ -188,11 +188,12 @@ impl Store {
     }
 
     pub async fn operator_by_name(&self, name: &str) -> Result<Option<OperatorRecord>, StoreError> {
-        let row: Option<Row> =
-            sqlx::query_as(&format!("SELECT {COLUMNS} FROM operators WHERE lower(name) = lower($1)"))
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM operators WHERE lower(name) = lower($1)"
+        ))
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
         self.with_grants(row).await
     }
 

@@ -89,13 +89,13 @@ impl Store {
         if !self.engine.is_shared() {
             return Ok(None);
         }
-        Ok(sqlx::query_scalar(
-            "SELECT holder FROM leases WHERE name = $1 AND expires_at >= $2",
+        Ok(
+            sqlx::query_scalar("SELECT holder FROM leases WHERE name = $1 AND expires_at >= $2")
+                .bind(name)
+                .bind(super::now_us())
+                .fetch_optional(&self.pool)
+                .await?,
         )
-        .bind(name)
-        .bind(super::now_us())
-        .fetch_optional(&self.pool)
-        .await?)
     }
 }
 

@@ -43,7 +43,9 @@ impl<'a> QueryBuilder<'a> {
         self.bound += 1;
         write!(self.sql, "${}", self.bound).expect("writing to a String");
         // As in sqlx's builder: the Any driver's values (integers, text) always encode.
-        self.args.add(value).expect("a value the Any driver encodes");
+        self.args
+            .add(value)
+            .expect("a value the Any driver encodes");
         self
     }
 

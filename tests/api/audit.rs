@@ -187,8 +187,15 @@ async fn a_crash_between_intent_and_outcome_leaves_an_unknown_row() {
             .audit_page(&AuditFilter::default(), 1, 10)
             .await
             .unwrap();
-        let live = others.iter().find(|r| r.operator == "other-instance").unwrap();
-        assert_eq!(live.outcome, Outcome::Pending, "a live instance's call is left alone");
+        let live = others
+            .iter()
+            .find(|r| r.operator == "other-instance")
+            .unwrap();
+        assert_eq!(
+            live.outcome,
+            Outcome::Pending,
+            "a live instance's call is left alone"
+        );
     }
     assert!(
         rows[0]

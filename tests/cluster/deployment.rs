@@ -340,8 +340,7 @@ async fn create_group(browser: &Browser, name: &str) -> u64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn signed_in_through_one_instance_an_operator_creates_and_renames_through_the_others_and_signs_out_of_all()
- {
+async fn a_session_begun_on_one_instance_works_on_the_others_and_signing_out_ends_it_on_all() {
     let Some(d) = Deployment::start(Setup::followers(50)).await else {
         return;
     };
@@ -802,8 +801,7 @@ fn plain_log(log: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_job_whose_worker_is_killed_with_sigkill_is_finished_by_another_instance_each_openid_once()
- {
+async fn a_job_whose_worker_is_killed_by_sigkill_is_finished_elsewhere_each_openid_once() {
     let Some(mut d) = Deployment::start(Setup::for_jobs(12_000)).await else {
         return;
     };
