@@ -111,7 +111,8 @@ fn main() {
     } else {
         vec![]
     };
-    for (conns, total) in item1 {
+    let mut sqlite_ratios = Vec::new();
+    for &(conns, total) in &item1 {
         let bare = Spec::plain(ceiling, "/groups");
         // Warm both (connections, allocator, caches), then measure them back to back.
         client.block_on(load(ceiling, &bare, conns, total / 10));
@@ -126,6 +127,7 @@ fn main() {
             "the same bytes"
         );
         let ratio = run.rate() / top.rate();
+        sqlite_ratios.push(ratio);
         report.row(
             "1",
             format!("ceiling (bare axum, same bytes), {conns} client(s)"),
@@ -149,6 +151,30 @@ fn main() {
     }
 
     if runs(1) {
+        let pg = postgres_database("page");
+        let pg_app = start_app(&server, settings_on(&sim.url, &pg.url, 300));
+        let pg_admin = client.block_on(sign_in(&pg_app, true));
+        for (&(conns, total), sqlite) in item1.iter().zip(&sqlite_ratios) {
+            let bare = Spec::plain(ceiling, "/groups");
+            client.block_on(load(ceiling, &bare, conns, total / 10));
+            let top = client.block_on(load(ceiling, &bare, conns, total));
+            let spec = pg_admin.request("/groups");
+            client.block_on(load(pg_app, &spec, conns, total / 10));
+            let run = client.block_on(load(pg_app, &spec, conns, total));
+            assert_eq!(run.bad, 0, "every page view answers 200");
+            let ratio = run.rate() / top.rate();
+            report.row(
+                "1",
+                format!("groups page on PostgreSQL, {conns} client(s)"),
+                format!(
+                    "{} · {ratio:.2} × ceiling · {:.2} of SQLite's {sqlite:.2}",
+                    run.summary(),
+                    ratio / sqlite
+                ),
+                "≥ 0.9 × SQLite's ratio".into(),
+                Verdict::of(ratio >= 0.9 * sqlite),
+            );
+        }
         tags_page(&server, &client, &tmp, &mut report, &scale);
         ten_accounts(&server, &client, &tmp, &mut report, &scale);
     }
@@ -227,7 +253,11 @@ fn main() {
     // ---- 4. Batch move of 100,000 OpenIDs. ---------------------------------------------------
     if runs(4) {
         eprintln!("4. batch move of {MOVE_OPENIDS} OpenIDs");
-        batch_move(&server, &client, &tmp, &mut report);
+        let sqlite = format!("sqlite://{}", tmp.join("move.db").display());
+        batch_move(&server, &client, &sqlite, "SQLite", &mut report);
+        eprintln!("4. the same on PostgreSQL");
+        let pg = postgres_database("move");
+        batch_move(&server, &client, &pg.url, "PostgreSQL", &mut report);
     }
 
     // ---- 5. Follower sync of 1,000,000 followers. --------------------------------------------
@@ -630,11 +660,56 @@ async fn sim_token(http: &reqwest::Client, sim: &str) -> String {
 }
 
 fn settings(sim: &str, db: &Path, max_age_secs: u64) -> Settings {
+    settings_on(sim, &format!("sqlite://{}", db.display()), max_age_secs)
+}
+
+fn settings_on(sim: &str, database_url: &str, max_age_secs: u64) -> Settings {
     Settings {
         groups_max_age: Duration::from_secs(max_age_secs),
         upstream_timeout: Duration::from_secs(10),
-        database_url: format!("sqlite://{}", db.display()),
+        database_url: database_url.to_owned(),
         ..Settings::for_tests().with_account(APPID, SECRET, sim)
+    }
+}
+
+/// A database of its own on the local PostgreSQL (`WXGROUPS_BENCH_POSTGRES`, by default
+/// `postgres://postgres@127.0.0.1:5432`), dropped when the bench is done with it.
+struct PgDatabase {
+    server: String,
+    name: String,
+    url: String,
+}
+
+fn postgres_database(what: &str) -> PgDatabase {
+    let server = std::env::var("WXGROUPS_BENCH_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let name = format!("wxgroups_bench_{what}_{}", std::process::id());
+    PgDatabase {
+        url: format!("{server}/{name}"),
+        server,
+        name,
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (server, name) = (self.server.clone(), self.name.clone());
+        // Its own runtime: the bench's are busy or gone by now.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                use sqlx::Connection;
+                let mut c = sqlx::PgConnection::connect(&format!("{server}/postgres"))
+                    .await
+                    .ok()?;
+                let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                sqlx::query(&drop).execute(&mut c).await.ok()
+            })
+        })
+        .join();
     }
 }
 
@@ -1200,9 +1275,16 @@ impl RssSampler {
 /// Item 4: a list of 100,000 valid OpenIDs pasted, previewed and confirmed over HTTP; the
 /// worker moves them in chunks of 50 at the configured pace against a simulator answering
 /// batchupdate after a fixed latency.
-fn batch_move(server: &Runtime, client: &Runtime, tmp: &Path, report: &mut Report) {
+/// Item 4 on `database_url` (`engine` names it in the report).
+fn batch_move(
+    server: &Runtime,
+    client: &Runtime,
+    database_url: &str,
+    engine: &str,
+    report: &mut Report,
+) {
     let sim = start_sim_with(server, MOVE_OPENIDS);
-    let mut s = settings(&sim.url, &tmp.join("move.db"), 300);
+    let mut s = settings_on(&sim.url, database_url, 300);
     s.jobs = wxgroups::settings::JobSettings {
         batch_per_minute: MOVE_PER_MINUTE,
         quota_backoff: Duration::from_secs(1),
@@ -1264,7 +1346,7 @@ fn batch_move(server: &Runtime, client: &Runtime, tmp: &Path, report: &mut Repor
     );
     report.row(
         "4",
-        format!("batch move of {MOVE_OPENIDS} valid OpenIDs: batchupdate calls"),
+        format!("batch move of {MOVE_OPENIDS} valid OpenIDs ({engine}): batchupdate calls"),
         format!("{calls} (job's own count {})", job.calls),
         format!("{calls_expected}"),
         Verdict::of(calls == calls_expected),
@@ -1273,7 +1355,7 @@ fn batch_move(server: &Runtime, client: &Runtime, tmp: &Path, report: &mut Repor
     report.row(
         "4",
         format!(
-            "batch move: wall time (confirm → done), batchupdate latency {BATCHUPDATE_LATENCY_MS} ms, \
+            "batch move ({engine}): wall time (confirm → done), batchupdate latency {BATCHUPDATE_LATENCY_MS} ms, \
              {MOVE_PER_MINUTE}/min (interval {} ms); floor = (calls − 1) × max(interval, latency) + latency",
             interval.as_millis()
         ),
@@ -1288,7 +1370,7 @@ fn batch_move(server: &Runtime, client: &Runtime, tmp: &Path, report: &mut Repor
     let grew = peak.saturating_sub(start);
     report.row(
         "4",
-        "batch move: resident memory of the process during the job (sampled every 50 ms)".into(),
+        format!("batch move ({engine}): resident memory of the process during the job (sampled every 50 ms)"),
         format!(
             "start {} · peak {} · end {} · peak − start {}",
             mb(start),

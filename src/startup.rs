@@ -23,7 +23,7 @@ use crate::{
     },
     store::{Engine, Store},
     web::Urls,
-    wechat::{ClientConfig, WeChatClient},
+    wechat::{ClientConfig, TokenMode, WeChatClient},
 };
 
 /// Runs the chosen subcommand; the process's exit code says whether it went well.
@@ -104,7 +104,10 @@ impl Application {
                 ..settings.access.clone()
             }),
             limiter: Arc::new(SignInLimiter::new(Duration::from_secs(15 * 60), 5, 30)),
-            csrf_key: CsrfKey::random(),
+            csrf_key: settings
+                .secret_key
+                .as_ref()
+                .map_or_else(CsrfKey::random, CsrfKey::derived),
             instance: instance_id(),
         };
         let mut states = Vec::new();
@@ -121,6 +124,7 @@ impl Application {
             // A job or sync a stopped process left running resumes now: one writer per account.
             tokio::spawn(crate::jobs::job_loop(state.clone()));
             tokio::spawn(crate::followers::sync_loop(state.clone()));
+            tokio::spawn(state.quota.clone().follow());
         }
         let root = match states.as_slice() {
             [one] => one.clone(),
@@ -272,6 +276,32 @@ async fn demo_accounts(settings: &Settings) -> anyhow::Result<Vec<Account>> {
     Ok(out)
 }
 
+/// On a database several instances share, the token is shared through it (sealed with the
+/// secret key): else each instance would fetch its own, and in classic mode knock out the
+/// others'. An external token service is already shared. Without a secret key nothing can be
+/// sealed, so nothing is shared (and the start says so).
+fn token_shelf(
+    settings: &Settings,
+    store: &Store,
+    mode: TokenMode,
+) -> Option<Arc<dyn crate::wechat::TokenShelf>> {
+    if !store.engine().is_shared() || mode == TokenMode::External {
+        return None;
+    }
+    let Some(secret) = &settings.secret_key else {
+        tracing::warn!(
+            "several instances on one database each fetch their own access_token without \
+             WXGROUPS_SECRET_KEY_FILE (the same for every instance); in classic token mode they \
+             knock out each other's"
+        );
+        return None;
+    };
+    Some(Arc::new(crate::state::token_shelf::SealedShelf::new(
+        store.clone(),
+        secret,
+    )))
+}
+
 /// One account's state: its own client (token, circuit), cached list, quota meter, store
 /// handle and job runner, beside what every account shares.
 async fn account_state(
@@ -293,6 +323,7 @@ async fn account_state(
     );
     let mut client_config = account.client;
     client_config.observer = Some(quota.clone());
+    client_config.token_shelf = token_shelf(settings, &store, client_config.token_mode);
     let client = WeChatClient::new(client_config)
         .map_err(|e| anyhow::anyhow!("cannot build the WeChat client of account {key}: {e}"))?;
     let urls = if common.directory.several() {

@@ -141,11 +141,15 @@ async fn check(
     let matches = tokio::task::spawn_blocking(move || password::verify(&pw, stored.as_deref()))
         .await
         .map_err(|e| AppError::Internal(e.into()))?;
+    // Told to the other instances before the answer goes out, so that the next attempt,
+    // wherever the balancer sends it, counts this one.
     if let Some(op) = record.filter(|r| matches && !r.disabled) {
-        state.limiter.succeeded(name);
+        let told = state.limiter.succeeded(name);
+        state.store.announce(&told).await?;
         return Ok(Ok(op));
     }
-    state.limiter.failed(&ip, name);
+    let told = state.limiter.failed(&ip, name);
+    state.store.announce(&told).await?;
     let why = Some("wrong name or password, or disabled");
     state.store.audit(entry, Outcome::Failed, why).await?;
     tracing::warn!(operator = %name, ip = %ip, "failed sign-in");

@@ -79,6 +79,9 @@ pub struct Settings {
     pub metrics_allow: Vec<ipnet::IpNet>,
     /// How batch jobs pace their calls to WeChat.
     pub jobs: JobSettings,
+    /// `WXGROUPS_SECRET_KEY(_FILE)`: shared by every instance of a deployment (see
+    /// `server::secret_key`); without it each process makes its own CSRF key and shares no token.
+    pub secret_key: Option<secrecy::SecretString>,
 }
 
 /// The raw shape, as figment reads it. Field names are the lower-cased variable names without
@@ -114,6 +117,8 @@ struct Raw {
     batch_per_minute: u32,
     batch_backoff_ms: u64,
     lease_secs: u64,
+    secret_key: Option<String>,
+    secret_key_file: Option<PathBuf>,
     /// The `[[accounts]]` tables, left as values so that each is read on its own and its
     /// errors can name the account (see `accounts.rs`).
     accounts: Vec<Value>,
@@ -149,6 +154,8 @@ impl Default for Raw {
             batch_per_minute: 300,
             batch_backoff_ms: 60_000,
             lease_secs: 15,
+            secret_key: None,
+            secret_key_file: None,
             accounts: Vec::new(),
         }
     }
@@ -235,6 +242,7 @@ impl Settings {
             },
             metrics_allow,
             jobs,
+            secret_key: server::secret_key(raw.secret_key, raw.secret_key_file)?,
         })
     }
 
@@ -263,6 +271,7 @@ impl Settings {
             access: Access::default(),
             metrics_allow: Vec::new(),
             jobs: JobSettings::default(),
+            secret_key: None,
         }
     }
 

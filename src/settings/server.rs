@@ -123,3 +123,40 @@ pub(super) fn demo_accounts(n: u8) -> Result<u8, SettingsError> {
         )))
     }
 }
+
+/// The deployment's secret key (`secret_key`, or a file in `secret_key_file`, trimmed; never
+/// both): what every instance of one deployment must share to sign the CSRF tokens of pages
+/// without a session and to seal the access_token it shares. At least 32 characters, so that
+/// it is a key and not a password.
+pub(super) fn secret_key(
+    value: Option<String>,
+    file: Option<std::path::PathBuf>,
+) -> Result<Option<secrecy::SecretString>, SettingsError> {
+    let key = match (value, file) {
+        (Some(_), Some(_)) => {
+            return Err(SettingsError(format!(
+                "both {} and {} are set: keep only one",
+                named("secret_key"),
+                named("secret_key_file")
+            )));
+        }
+        (Some(v), None) => v,
+        (None, Some(path)) => std::fs::read_to_string(&path).map_err(|e| {
+            SettingsError(format!(
+                "setting {}: cannot read {} ({e})",
+                named("secret_key_file"),
+                path.display()
+            ))
+        })?,
+        (None, None) => return Ok(None),
+    };
+    let key = key.trim().to_owned();
+    if key.chars().count() < 32 {
+        return Err(SettingsError(format!(
+            "setting {} is too short: use at least 32 random characters, e.g. the output of \
+             `openssl rand -base64 48`, the same for every instance",
+            named("secret_key")
+        )));
+    }
+    Ok(Some(secrecy::SecretString::from(key)))
+}

@@ -4,13 +4,21 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-/// The key that signs nonces: random per process, so it is never stored or logged.
+/// The key that signs nonces: random per process, or — so that a sign-in page from one
+/// instance can be posted to another — derived from the deployment's secret key. Never stored
+/// or logged.
 #[derive(Clone)]
 pub struct CsrfKey([u8; 32]);
 
 impl CsrfKey {
     pub fn random() -> CsrfKey {
         CsrfKey(rand::random())
+    }
+
+    /// The same key on every instance that has the same secret key (and no other key: a key
+    /// of its own for this one use, so a token never tells anything of the secret).
+    pub fn derived(secret: &secrecy::SecretString) -> CsrfKey {
+        CsrfKey(crate::state::keys::derive(secret, "csrf"))
     }
 
     /// The token that goes with `nonce`.
@@ -39,5 +47,16 @@ mod tests {
         assert_ne!(token, key.sign("nonce-b"));
         assert_ne!(token, CsrfKey::random().sign("nonce-a"));
         assert_eq!(format!("{key:?}"), "CsrfKey(…)");
+        let secret = secrecy::SecretString::from("k".repeat(40));
+        assert_eq!(
+            CsrfKey::derived(&secret).sign("n"),
+            CsrfKey::derived(&secret).sign("n"),
+            "instances with one secret key sign alike"
+        );
+        let other = secrecy::SecretString::from("j".repeat(40));
+        assert_ne!(
+            CsrfKey::derived(&secret).sign("n"),
+            CsrfKey::derived(&other).sign("n")
+        );
     }
 }

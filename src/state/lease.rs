@@ -78,11 +78,10 @@ impl Lease {
     pub async fn keep(self: Arc<Self>) {
         loop {
             tokio::time::sleep(self.ttl / 3).await;
-            if self.lock().is_some() {
-                if let Err(e) = self.try_take().await {
-                    tracing::warn!(lease = %self.name, error = %e, "cannot renew the lease");
-                    *self.lock() = None;
-                }
+            let held = self.lock().is_some();
+            if held && let Err(e) = self.try_take().await {
+                tracing::warn!(lease = %self.name, error = %e, "cannot renew the lease");
+                *self.lock() = None;
             }
         }
     }

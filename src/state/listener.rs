@@ -57,12 +57,19 @@ fn missed(states: &[AppState]) {
     }
 }
 
-/// `list KEY VERSION`, `jobs KEY`, `sync KEY`.
+/// `list KEY VERSION`, `jobs KEY`, `sync KEY`; `signin-…` (see `SignInLimiter::heard`)
+/// (the sign-in limiter is the deployment's, shared by every account's state).
 fn dispatch(states: &[AppState], payload: &str) {
     let mut words = payload.split(' ');
     let (Some(what), Some(key)) = (words.next(), words.next()) else {
         return;
     };
+    if what.starts_with("signin-") {
+        if let Some(first) = states.first() {
+            first.limiter.heard(payload);
+        }
+        return;
+    }
     let Some(state) = states.iter().find(|s| s.site.key == key) else {
         return;
     };

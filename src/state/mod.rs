@@ -6,12 +6,14 @@ pub mod access;
 pub mod accounts;
 mod csrf_key;
 pub mod group_list;
+pub mod keys;
 pub mod lease;
 pub mod listener;
 mod pacing;
 pub mod quota;
 pub mod runner;
 pub mod sign_in_limiter;
+pub mod token_shelf;
 
 use std::sync::Arc;
 

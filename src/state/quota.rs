@@ -88,6 +88,42 @@ impl QuotaMeter {
         }))
     }
 
+    /// Takes in what the other instances of a shared database counted: the database's
+    /// count is exact (every call adds one to it atomically, whoever made it); this instance's
+    /// own calls since it last looked are in it too. On SQLite there is nobody else.
+    pub async fn catch_up(&self) {
+        if !self.store.engine().is_shared() {
+            return;
+        }
+        let day = wechat_day();
+        match self.store.quota_day(&day).await {
+            Ok(stored) => {
+                let mut guard = self.today.lock().expect("quota lock");
+                roll_over(&mut guard);
+                if guard.day == day {
+                    for (endpoint, calls) in stored {
+                        let n = guard.counts.entry(endpoint.clone()).or_insert(0);
+                        // A call of ours may not be written yet: never count down.
+                        *n = (*n).max(calls);
+                        publish(&endpoint, *n);
+                    }
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "cannot read the shared quota counts"),
+        }
+    }
+
+    /// [`Self::catch_up`] every few seconds, for the banners every page shows.
+    pub async fn follow(self: Arc<Self>) {
+        if !self.store.engine().is_shared() {
+            return;
+        }
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            self.catch_up().await;
+        }
+    }
+
     /// Today's use of every endpoint called today, plus every endpoint with a cap.
     pub fn today(&self) -> (String, Vec<Usage>) {
         let mut guard = self.today.lock().expect("quota lock");

@@ -104,6 +104,7 @@ pub async fn page(
     _: CanView,
     chrome: Chrome,
 ) -> Result<Response, AppError> {
+    state.quota.catch_up().await;
     let (day, usage) = state.quota.today();
     let now = jiff::Timestamp::now().to_zoned(jiff::tz::offset(8).to_time_zone());
     let midnight = now

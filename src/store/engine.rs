@@ -169,10 +169,10 @@ async fn open_postgres(
         .map_err(StoreError::Open)?
     {
         // Two instances starting at once may both try: the loser finds it made.
-        if let Err(e) = sqlx::Postgres::create_database(url).await {
-            if !sqlx::Postgres::database_exists(url).await.unwrap_or(false) {
-                return Err(StoreError::Open(e));
-            }
+        if let Err(e) = sqlx::Postgres::create_database(url).await
+            && !sqlx::Postgres::database_exists(url).await.unwrap_or(false)
+        {
+            return Err(StoreError::Open(e));
         }
     }
     let shared = PgPoolOptions::new()

@@ -222,3 +222,49 @@ async fn announce(conn: &mut sqlx::AnyConnection, what: &str) -> Result<(), Stor
         .await?;
     Ok(())
 }
+
+impl Store {
+    /// The account's shared access_token as stored: sealed, with its fingerprint and when to
+    /// stop using it (µs since the epoch).
+    pub async fn token_stored(&self) -> Result<Option<(String, String, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT sealed, fingerprint, refresh_at FROM access_tokens WHERE account = $1",
+        )
+        .bind(self.account())
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Shares a token: `sealed` (never the token in clear), its `fingerprint` (to tell which
+    /// token a refusal was about) and when to stop using it.
+    pub async fn token_store(
+        &self,
+        sealed: &str,
+        fingerprint: &str,
+        refresh_at: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO access_tokens (account, sealed, fingerprint, refresh_at)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (account) DO UPDATE SET sealed = excluded.sealed,
+                 fingerprint = excluded.fingerprint, refresh_at = excluded.refresh_at",
+        )
+        .bind(self.account())
+        .bind(sealed)
+        .bind(fingerprint)
+        .bind(refresh_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets the shared token if it is still the one with `fingerprint`.
+    pub async fn token_discard(&self, fingerprint: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM access_tokens WHERE account = $1 AND fingerprint = $2")
+            .bind(self.account())
+            .bind(fingerprint)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -54,6 +54,10 @@ pub enum AppError {
     /// 503: the request took longer than the app's timeout.
     #[error("request timed out")]
     Timeout,
+    /// 503: the database does not answer (down, restarting, out of reach); nothing of the
+    /// request was done that needed it.
+    #[error("database unavailable: {0}")]
+    DatabaseUnavailable(String),
     /// 409 when WeChat refused (an errcode), 502 when it did not answer properly: for a
     /// handler that has no form of its own to show the message in.
     #[error("WeChat: {0}")]
@@ -69,17 +73,25 @@ impl From<askama::Error> for AppError {
     }
 }
 
-/// The database failing is an environment problem: logged, and a 500 with the request id.
+/// The database failing is an environment problem: logged, and a 500 with the request id —
+/// unless it does not answer at all (a restart, a network cut), which the operator is told in
+/// so many words, with a 503 that says "try again" to them and to the load balancer.
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
-        AppError::Internal(e.into())
+        if e.is_unavailable() {
+            AppError::DatabaseUnavailable(e.to_string())
+        } else {
+            AppError::Internal(e.into())
+        }
     }
 }
 
-/// The session store is the database too.
+/// The session store is the database too, and what fails there is reaching it: its errors
+/// carry only their text (the backend's), so a session the database cannot load or save is
+/// the database being unavailable.
 impl From<tower_sessions::session::Error> for AppError {
     fn from(e: tower_sessions::session::Error) -> Self {
-        AppError::Internal(anyhow::anyhow!("session store: {e}"))
+        AppError::DatabaseUnavailable(format!("session store: {e}"))
     }
 }
 
@@ -107,6 +119,7 @@ pub(super) enum ErrorKind {
     BadQuery,
     MethodNotAllowed,
     Timeout,
+    DatabaseUnavailable,
     UnknownHost(String),
     AlreadySent(Option<String>),
     Internal,
@@ -142,6 +155,7 @@ impl ErrorKind {
             ErrorKind::BadQuery => "error.bad_query",
             ErrorKind::MethodNotAllowed => "error.method",
             ErrorKind::Timeout => "error.timeout",
+            ErrorKind::DatabaseUnavailable => "error.database",
             ErrorKind::UnknownHost(_) => "error.unknown_host",
             ErrorKind::AlreadySent(Some(_)) => "error.already_sent",
             ErrorKind::AlreadySent(None) => "error.still_sending",
@@ -179,6 +193,13 @@ impl IntoResponse for AppError {
             }
             AppError::CrossSite => (StatusCode::FORBIDDEN, ErrorKind::CrossSite),
             AppError::Timeout => (StatusCode::SERVICE_UNAVAILABLE, ErrorKind::Timeout),
+            AppError::DatabaseUnavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorKind::DatabaseUnavailable,
+                )
+            }
             AppError::AlreadySent(location) => (
                 StatusCode::CONFLICT,
                 ErrorKind::AlreadySent(location.clone()),

@@ -82,6 +82,8 @@ pub struct ClientConfig {
     pub circuit_cooldown: Duration,
     /// Told about every request sent to WeChat.
     pub observer: Option<Arc<dyn CallObserver>>,
+    /// Where the deployment's instances share the access_token (see `TokenShelf`).
+    pub token_shelf: Option<Arc<dyn super::TokenShelf>>,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -101,6 +103,7 @@ impl fmt::Debug for ClientConfig {
             .field("circuit_threshold", &self.circuit_threshold)
             .field("circuit_cooldown", &self.circuit_cooldown)
             .field("observer", &self.observer.as_ref().map(|_| "set"))
+            .field("token_shelf", &self.token_shelf.as_ref().map(|_| "set"))
             .finish()
     }
 }
@@ -143,6 +146,7 @@ impl ClientConfig {
             circuit_threshold: 5,
             circuit_cooldown: Duration::from_secs(30),
             observer: None,
+            token_shelf: None,
         }
     }
 }
@@ -217,7 +221,8 @@ impl WeChatClient {
             config.appid,
             config.secret,
             config.refresh_margin,
-        );
+        )
+        .shared_on(config.token_shelf);
         let circuit = Circuit::new(config.circuit_threshold, config.circuit_cooldown);
         let retry = retry::Settings {
             max_retries: config.max_retries,

@@ -38,5 +38,5 @@ pub use client::{
 };
 pub use errors::{TransportKind, WeChatError, explain_code};
 pub use tags::{MAX_BLACKLIST_BATCH, MAX_TAG_BATCH, MAX_TAGS_PER_FOLLOWER, Tagging};
-pub use token::{ParseTokenModeError, TokenMode};
+pub use token::{ParseTokenModeError, TokenMode, TokenShelf};
 pub use transport::CallObserver;

@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -64,6 +65,23 @@ impl fmt::Display for TokenMode {
     }
 }
 
+/// Where the instances of one deployment keep the token they share (a database, sealed), so
+/// that one of them fetches it and the others use it: WeChat's daily token quota is per
+/// account, and in classic mode each fetch would knock out the token the others hold.
+#[async_trait::async_trait]
+pub trait TokenShelf: Send + Sync {
+    /// The shared token and when to stop using it (µs since the epoch), if one is stored and
+    /// can be opened.
+    async fn load(&self) -> Option<(SecretString, i64)>;
+    /// Shares a token just fetched.
+    async fn put(&self, token: &SecretString, refresh_at_us: i64);
+    /// Forgets the shared token if it is `token` (WeChat refused it).
+    async fn discard(&self, token: &SecretString);
+    /// Runs `work` while holding the deployment's lock on the token, so that of several
+    /// instances needing one at once, one fetches and the others find it on the shelf.
+    async fn exclusively<'a>(&'a self, work: futures_util::future::BoxFuture<'a, ()>);
+}
+
 /// One access_token as handed to a call.
 ///
 /// The generation tells tokens apart even when WeChat hands out the same string twice (the stable
@@ -117,6 +135,8 @@ pub(super) struct TokenSource {
     /// How many fetches have finished, successful or not. Read *before* waiting for the lock, it
     /// tells a caller whether a fetch ended while it waited.
     finished: AtomicU64,
+    /// Shared with the deployment's other instances, when there are any.
+    shelf: Option<Arc<dyn TokenShelf>>,
 }
 
 impl fmt::Debug for TokenSource {
@@ -144,7 +164,14 @@ impl TokenSource {
             refresh_margin,
             slot: Mutex::new(Slot::default()),
             finished: AtomicU64::new(0),
+            shelf: None,
         }
+    }
+
+    /// This source, sharing its token through `shelf`.
+    pub(super) fn shared_on(mut self, shelf: Option<Arc<dyn TokenShelf>>) -> Self {
+        self.shelf = shelf;
+        self
     }
 
     /// The AppSecret, so that the transport can scrub it from anything it reports.
@@ -175,6 +202,72 @@ impl TokenSource {
         {
             return Err(err.clone());
         }
+        match &self.shelf {
+            None => self.fetch_into(&mut slot, transport).await,
+            Some(shelf) => self.via_shelf(shelf.as_ref(), &mut slot, transport).await,
+        }
+    }
+
+    /// The shared token if there is a fresh one, else one fetched (and shared) under the
+    /// deployment's token lock, after looking at the shelf again: whoever held the lock before
+    /// may have just put one there.
+    async fn via_shelf(
+        &self,
+        shelf: &dyn TokenShelf,
+        slot: &mut Slot,
+        transport: &Transport,
+    ) -> Result<AccessToken, WeChatError> {
+        if let Some(token) = self.take_shared(shelf, slot).await {
+            return Ok(token);
+        }
+        let mut out = None;
+        shelf
+            .exclusively(Box::pin(async {
+                if let Some(token) = self.take_shared(shelf, slot).await {
+                    out = Some(Ok(token));
+                    return;
+                }
+                let fetched = self.fetch_into(slot, transport).await;
+                if let (Ok(token), Some(cached)) = (&fetched, &slot.current) {
+                    let left = cached.refresh_at.saturating_duration_since(Instant::now());
+                    let until = jiff::Timestamp::now().as_microsecond() + left.as_micros() as i64;
+                    shelf.put(&token.value, until).await;
+                }
+                out = Some(fetched);
+            }))
+            .await;
+        match out {
+            Some(answer) => answer,
+            // The lock could not be had (the database is down): fetch as if alone.
+            None => self.fetch_into(slot, transport).await,
+        }
+    }
+
+    /// The shelf's token, if it is fresh, made this instance's.
+    async fn take_shared(&self, shelf: &dyn TokenShelf, slot: &mut Slot) -> Option<AccessToken> {
+        let (value, refresh_at_us) = shelf.load().await?;
+        let left = refresh_at_us - jiff::Timestamp::now().as_microsecond();
+        if left <= 0 {
+            return None;
+        }
+        slot.fetched += 1;
+        let token = AccessToken {
+            value,
+            generation: slot.fetched,
+        };
+        slot.current = Some(Cached {
+            token: token.clone(),
+            refresh_at: Instant::now() + Duration::from_micros(left as u64),
+        });
+        Some(token)
+    }
+
+    /// One fetch from the token endpoint, cached in `slot` (the caller holds its lock).
+    async fn fetch_into(
+        &self,
+        slot: &mut Slot,
+        transport: &Transport,
+    ) -> Result<AccessToken, WeChatError> {
         let asked_at = Instant::now();
         let outcome = self.fetch(transport).await;
         let label = match &outcome {
@@ -236,6 +329,9 @@ impl TokenSource {
                 generation = failed.generation,
                 "wechat access_token refused; dropped it"
             );
+        }
+        if let Some(shelf) = &self.shelf {
+            shelf.discard(&failed.value).await;
         }
     }
 

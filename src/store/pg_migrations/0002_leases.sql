@@ -18,3 +18,13 @@ CREATE TABLE list_snapshots (
     body       TEXT   NOT NULL,
     PRIMARY KEY (account, api)
 );
+
+-- The access_token each account's instances share (one fetches, the others use it): sealed
+-- with a key derived from the deployment's secret key (ChaCha20-Poly1305), never in clear; the
+-- fingerprint (an HMAC under another derived key) tells which token WeChat refused.
+CREATE TABLE access_tokens (
+    account     TEXT   PRIMARY KEY,
+    sealed      TEXT   NOT NULL,
+    fingerprint TEXT   NOT NULL,
+    refresh_at  BIGINT NOT NULL
+);
