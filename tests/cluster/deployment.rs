@@ -363,38 +363,48 @@ async fn a_session_begun_on_one_instance_works_on_the_others_and_signing_out_end
     // The cookie as it is now: after signing out, the browser forgets it, but someone who
     // copied it must be refused too.
     let cookie = first.cookie_header();
-    let plain = http_client(None);
-    let groups_with = |n: usize| {
-        let url = d.instances[n].url("/groups");
-        let sent = plain.get(url).header("cookie", cookie.clone()).send();
-        async move { sent.await.expect("the instance answers") }
-    };
     for n in [1, 2] {
-        assert_eq!(groups_with(n).await.status(), 200, "signed in on {n}");
+        let page = groups_with_cookie(&d.instances[n], &cookie).await;
+        assert_eq!(page.status(), 200, "signed in on {}", d.instances[n].name());
     }
     let out = first.post("/signout", &[]).await;
     assert_eq!(out.status, 303, "sign out: {}", out.body);
-    let signed_out = Instant::now();
-    // Both looked at on each round, so each one's delay is measured from the sign-out.
-    let mut refused: [Option<Duration>; 2] = [None, None];
+    let delays = refused_within(&d.instances[1..], &cookie, Duration::from_millis(1500)).await;
+    eprintln!(
+        "signed out on i1: refused on i2 after {:?}, on i3 after {:?}",
+        delays[0], delays[1]
+    );
+}
+
+/// GET /groups on `instance` with this `Cookie` header (and no cookie jar).
+async fn groups_with_cookie(instance: &Instance, cookie: &str) -> reqwest::Response {
+    http_client(None)
+        .get(instance.url("/groups"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("the instance answers")
+}
+
+/// Polls each instance with `cookie` until it sends it to the sign-in page; answers how long
+/// each one took, from now (all are asked on each round, so no delay hides behind another's).
+async fn refused_within(instances: &[Instance], cookie: &str, within: Duration) -> Vec<Duration> {
+    let since = Instant::now();
+    let mut refused: Vec<Option<Duration>> = vec![None; instances.len()];
     while refused.iter().any(Option::is_none) {
-        for (k, n) in [1, 2].into_iter().enumerate() {
-            if refused[k].is_none() && sent_to_signin(&groups_with(n).await) {
-                refused[k] = Some(signed_out.elapsed());
+        for (i, delay) in instances.iter().zip(refused.iter_mut()) {
+            if delay.is_none() && sent_to_signin(&groups_with_cookie(i, cookie).await) {
+                *delay = Some(since.elapsed());
             }
         }
         assert!(
-            signed_out.elapsed() < Duration::from_millis(1500),
-            "signed out on i1, the session still works on i2/i3 (refused: {refused:?})"
+            since.elapsed() < within,
+            "signed out, the session still works on some (refused after: {refused:?})"
         );
         // The interval between two looks at the condition, not a guess at how long it takes.
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    eprintln!(
-        "signed out on i1: refused on i2 after {:?}, on i3 after {:?}",
-        refused[0].unwrap(),
-        refused[1].unwrap()
-    );
+    refused.into_iter().flatten().collect()
 }
 
 /// A redirect to the sign-in page.
@@ -774,6 +784,25 @@ impl Deployment {
     }
 }
 
+impl Deployment {
+    /// Instance `heir`'s log says it re-checked each chunk the dead worker left `sending`
+    /// against WeChat before sending anything of it.
+    fn assert_rechecked(&self, heir: usize, interrupted: &[i64]) {
+        let log = plain_log(&self.instances[heir].log());
+        for seq in interrupted {
+            let chunk = format!("chunk={seq} ");
+            assert!(
+                log.lines()
+                    .any(|l| l.contains("re-checked a chunk interrupted mid-call")
+                        && l.contains(&chunk)),
+                "{} re-checked chunk {seq}:\n{}",
+                self.instances[heir].name(),
+                self.instances[heir].log_tail(30)
+            );
+        }
+    }
+}
+
 /// The draft job a preview offers to confirm (`/jobs/ID/confirm`).
 fn draft_id(preview: &Page) -> i64 {
     preview
@@ -856,18 +885,7 @@ async fn a_job_whose_worker_is_killed_by_sigkill_is_finished_elsewhere_each_open
         sent_again.iter().all(|(seq, _)| interrupted.contains(seq)),
         "only a chunk cut off mid-call is marked sending twice: {sent_again:?}, cut off {interrupted:?}"
     );
-    let heir_log = plain_log(&d.instances[heir].log());
-    for seq in &interrupted {
-        let chunk = format!("chunk={seq} ");
-        assert!(
-            heir_log.lines().any(
-                |l| l.contains("re-checked a chunk interrupted mid-call") && l.contains(&chunk)
-            ),
-            "{} re-checked chunk {seq}:\n{}",
-            d.instances[heir].name(),
-            d.instances[heir].log_tail(30)
-        );
-    }
+    d.assert_rechecked(heir, &interrupted);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -888,68 +906,41 @@ async fn postgres_restarted_mid_job_pages_say_so_with_503_and_the_job_ends_each_
         (page.status != 200).then_some(page)
     })
     .await;
+    let refused_after = stopped.elapsed();
+    let probes = readyz_all(&d).await;
     eprintln!(
-        "database stopped: a page view answered {} after {:?}",
+        "database stopped: a page view answered {} after {refused_after:?}; /readyz answered {:?}",
         down.status,
-        stopped.elapsed()
+        probes.iter().map(|(s, _, t)| (*s, *t)).collect::<Vec<_>>()
     );
-    assert_eq!(down.status, 503, "{}", down.body);
-    assert!(down.body.contains("</html>"), "a whole page: {}", down.body);
-    assert!(
-        down.body.contains("数据库"),
-        "the page says the database is unavailable: {}",
-        down.body
-    );
-    for raw in [
-        "sqlx",
-        "error returned",
-        "Connection refused",
-        "pool timed out",
-    ] {
-        assert!(
-            !down.body.contains(raw),
-            "no raw error ({raw}): {}",
-            down.body
-        );
-    }
-    let http = http_client(None);
-    for i in &d.instances {
-        let r = http.get(i.url("/readyz")).send().await.expect("an answer");
-        let status = r.status();
-        let body = r.text().await.unwrap_or_default();
-        assert_eq!(
-            (status.as_u16(), body.contains("database")),
-            (503, true),
-            "{}: {body}",
-            i.name()
-        );
+    assert_unavailable_page(&down);
+    for ((status, body, _), i) in probes.iter().zip(&d.instances) {
+        assert_eq!(*status, 503, "{}'s /readyz: {body}", i.name());
+        assert!(body.contains("database"), "{}'s /readyz: {body}", i.name());
     }
 
     tokio::task::block_in_place(|| d.db.server().start_again());
     let restarted = Instant::now();
-    let (_, ready_after) = poll(
+    poll(
         Duration::from_secs(30),
         "every instance ready again",
         || async {
-            for i in &d.instances {
-                let r = http.get(i.url("/readyz")).send().await.ok()?;
-                if r.status() != 200 {
-                    return None;
-                }
-            }
-            Some(())
+            let probes = readyz_all(&d).await;
+            probes.iter().all(|(s, _, _)| *s == 200).then_some(())
         },
     )
     .await;
-    let (_, pages_after) = poll(Duration::from_secs(30), "pages again", || async {
+    let ready_after = restarted.elapsed();
+    poll(Duration::from_secs(30), "pages again", || async {
         (browser.get("/groups").await.status == 200).then_some(())
     })
     .await;
+    let pages_after = restarted.elapsed();
     let (state, moved, total) = d.wait_finished(&job, Duration::from_secs(120)).await;
     eprintln!(
-        "down {:?}; after the restart: ready after {ready_after:?}, pages after {:?}, job {state} after {:?}",
+        "down {:?}; after the restart: every /readyz 200 after {ready_after:?}, pages after \
+         {pages_after:?}, job {state} after {:?}",
         restarted - stopped,
-        ready_after + pages_after,
         restarted.elapsed()
     );
     assert_eq!(
@@ -963,4 +954,49 @@ async fn postgres_restarted_mid_job_pages_say_so_with_503_and_the_job_ends_each_
     eprintln!("chunks marked sending more than once: {sent_again:?}");
     // A crash (here: the database gone mid-chunk) leaves at most two chunks `sending`.
     assert!(sent_again.len() <= 2, "{sent_again:?}");
+}
+
+/// The page an operator sees while the database is away: a whole page, with a 503, that says
+/// so in words and shows no raw error.
+fn assert_unavailable_page(page: &Page) {
+    assert_eq!(page.status, 503, "{}", page.body);
+    assert!(page.body.contains("</html>"), "a whole page: {}", page.body);
+    assert!(
+        page.body.contains("数据库暂时无法连接"),
+        "the page says the database is unavailable: {}",
+        page.body
+    );
+    for raw in [
+        "sqlx",
+        "error returned",
+        "Connection refused",
+        "pool timed out",
+    ] {
+        assert!(
+            !page.body.contains(raw),
+            "a raw error ({raw}): {}",
+            page.body
+        );
+    }
+}
+
+/// Every instance's GET /readyz, asked at once: the status (0 for no answer), the body, and
+/// how long it took.
+async fn readyz_all(d: &Deployment) -> Vec<(u16, String, Duration)> {
+    let http = http_client(None);
+    let asks = d.instances.iter().map(|i| {
+        let sent = http.get(i.url("/readyz")).send();
+        async move {
+            let asked = Instant::now();
+            match sent.await {
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    let body = r.text().await.unwrap_or_default();
+                    (status, body, asked.elapsed())
+                }
+                Err(e) => (0, e.to_string(), asked.elapsed()),
+            }
+        }
+    });
+    futures_util::future::join_all(asks).await
 }
