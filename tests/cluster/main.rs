@@ -4,7 +4,7 @@
 //! multi-threaded runtime: the harness blocks while a process starts or stops, and the
 //! simulator in the test process must go on answering the instances meanwhile.
 
-// A toolkit: each test file uses part of it (`restart`, `served`… are for the tests to come).
+// A toolkit: some of it (`free_port`, `PgServer::port`) is for tests still to come.
 #[allow(dead_code, unused_imports)]
 mod harness;
 
