@@ -4,9 +4,9 @@
 //! multi-threaded runtime: the harness blocks while a process starts or stops, and the
 //! simulator in the test process must go on answering the instances meanwhile.
 
-// A toolkit for the tests to come (several instances on one PostgreSQL): today's smoke tests
-// use only part of it.
+// A toolkit: some of it (`free_port`, `PgServer::port`) is for tests still to come.
 #[allow(dead_code, unused_imports)]
 mod harness;
 
+mod deployment;
 mod smoke;

@@ -6,7 +6,11 @@ use std::{
     time::Duration,
 };
 
-use reqwest::{StatusCode, cookie::Jar, header};
+use reqwest::{
+    StatusCode,
+    cookie::{CookieStore, Jar},
+    header,
+};
 use scraper::{Html, Selector};
 
 /// An HTTP client that does not follow redirects (tests look at them), with `jar` for cookies
@@ -41,6 +45,16 @@ impl Page {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// The text of the first element matching `css`, trimmed (empty if there is none).
+    pub fn text(&self, css: &str) -> String {
+        let sel = Selector::parse(css).expect("a valid selector");
+        Html::parse_document(&self.body)
+            .select(&sel)
+            .next()
+            .map(|e| e.text().collect::<String>().trim().to_owned())
+            .unwrap_or_default()
+    }
+
     /// The value of `attr` on the first element matching `css`.
     pub fn attr(&self, css: &str, attr: &str) -> Option<String> {
         let sel = Selector::parse(css).expect("a valid selector");
@@ -55,17 +69,42 @@ impl Page {
 pub struct Browser {
     base: String,
     http: reqwest::Client,
-    csrf: Mutex<String>,
+    jar: Arc<Jar>,
+    csrf: Arc<Mutex<String>>,
 }
 
 impl Browser {
     /// A browser with no cookies, on the site at `base` (e.g. `http://127.0.0.1:PORT`).
     pub fn new(base: impl Into<String>) -> Browser {
+        let jar = Arc::new(Jar::default());
         Browser {
             base: base.into(),
-            http: http_client(Some(Arc::new(Jar::default()))),
-            csrf: Mutex::new(String::new()),
+            http: http_client(Some(jar.clone())),
+            jar,
+            csrf: Arc::new(Mutex::new(String::new())),
         }
+    }
+
+    /// The same browser (its cookies, its CSRF token) on the site at `base`: another instance
+    /// of the deployment, as a balancer would hand the next request to. Cookies are not bound
+    /// to a port, so every instance on 127.0.0.1 gets the session cookie.
+    pub fn at(&self, base: impl Into<String>) -> Browser {
+        Browser {
+            base: base.into(),
+            http: self.http.clone(),
+            jar: self.jar.clone(),
+            csrf: self.csrf.clone(),
+        }
+    }
+
+    /// The `Cookie` header this browser sends to its site now (to replay it after the site
+    /// has told the browser to forget the cookie).
+    pub fn cookie_header(&self) -> String {
+        let url = reqwest::Url::parse(&self.base).expect("the base is a URL");
+        self.jar
+            .cookies(&url)
+            .and_then(|v| v.to_str().ok().map(str::to_owned))
+            .unwrap_or_default()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -87,6 +126,22 @@ impl Browser {
         self.read(self.http.get(self.url(path)).send().await).await
     }
 
+    /// A GET that, unlike [`Self::get`], does not read the page for its CSRF token: for load,
+    /// where parsing every page would cost the test more than the server.
+    pub async fn fetch(&self, path: &str) -> Page {
+        let r = self
+            .http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("no answer from {}: {e}", self.base));
+        Page {
+            status: r.status(),
+            headers: r.headers().clone(),
+            body: r.text().await.expect("a text body"),
+        }
+    }
+
     /// A plain form post, with the token of the last page in the hidden `csrf` field, as the
     /// page's form would send it.
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
@@ -94,6 +149,31 @@ impl Browser {
         let mut fields = form.to_vec();
         fields.push(("csrf", &csrf));
         let sent = self.http.post(self.url(path)).form(&fields).send().await;
+        self.read(sent).await
+    }
+
+    /// A `multipart/form-data` post of text fields (the list form), the CSRF token in a part
+    /// of its own as the plain form sends it.
+    pub async fn post_multipart(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        const BOUNDARY: &str = "----wxgroupsClusterBoundary5vJ2xQ";
+        let csrf = self.csrf.lock().unwrap().clone();
+        let mut body = String::new();
+        for (name, value) in form.iter().copied().chain([("csrf", csrf.as_str())]) {
+            body.push_str(&format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            ));
+        }
+        body.push_str(&format!("--{BOUNDARY}--\r\n"));
+        let sent = self
+            .http
+            .post(self.url(path))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .body(body)
+            .send()
+            .await;
         self.read(sent).await
     }
 
