@@ -323,7 +323,10 @@ async fn account_state(
     );
     let mut client_config = account.client;
     client_config.observer = Some(quota.clone());
-    client_config.token_shelf = token_shelf(settings, &store, client_config.token_mode);
+    if account.demo.is_none() {
+        // A demo account's simulator lives in this process: its tokens are its own.
+        client_config.token_shelf = token_shelf(settings, &store, client_config.token_mode);
+    }
     let client = WeChatClient::new(client_config)
         .map_err(|e| anyhow::anyhow!("cannot build the WeChat client of account {key}: {e}"))?;
     let urls = if common.directory.several() {

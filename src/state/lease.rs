@@ -43,6 +43,16 @@ impl Lease {
         }
     }
 
+    /// This instance's name, as the lease table has it.
+    pub fn holder(&self) -> &str {
+        &self.holder
+    }
+
+    /// Which instance holds the lease now, if any (this one or another).
+    pub async fn current_holder(&self) -> Result<Option<String>, StoreError> {
+        self.store.lease_holder(&self.name).await
+    }
+
     /// Whether this instance holds the lease now (and will for a while).
     pub fn held(&self) -> bool {
         self.lock().is_some_and(|until| Instant::now() < until)

@@ -96,6 +96,22 @@ struct StatusPage {
     failures: u32,
     token_mode: String,
     wechat_api: String,
+    /// With several instances: this one's name, and the one running the account's jobs.
+    instances: Option<(String, String)>,
+}
+
+/// On a shared database: this instance, and which instance holds the account's job lease.
+async fn instances(state: &AppState, chrome: &Chrome) -> Option<(String, String)> {
+    if !state.store.engine().is_shared() {
+        return None;
+    }
+    let lease = &state.jobs.jobs_lease;
+    let runs_jobs = match lease.current_holder().await {
+        Ok(Some(holder)) => holder,
+        Ok(None) => chrome.t("status.no_job_instance"),
+        Err(_) => chrome.t("status.job_instance_unknown"),
+    };
+    Some((lease.holder().to_owned(), runs_jobs))
 }
 
 /// `GET /status`.
@@ -131,7 +147,9 @@ pub async fn page(
         CircuitState::Open => (chrome.t("status.circuit.open"), false),
     };
     let lang = chrome.lang;
+    let instances = instances(&state, &chrome).await;
     let page = StatusPage {
+        instances,
         day,
         usage,
         resets_in,

@@ -142,6 +142,39 @@ async fn every_response_carries_a_request_id() {
 }
 
 #[tokio::test]
+async fn on_a_shared_database_the_status_page_names_this_instance_and_the_one_running_jobs() {
+    let app = TestApp::spawn().await;
+    let page = app.get("/status").await;
+    assert_eq!(page.status, 200);
+    if !wxgroups::store::testing::postgres() {
+        assert!(!page.has("#status-instance"), "one process: nothing to say");
+        return;
+    }
+    let this = page.text("#status-instance");
+    assert!(this.contains(&std::process::id().to_string()), "{this}");
+    // The only instance takes the job lease as its worker starts.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let holder = loop {
+        let holder: Option<String> =
+            sqlx::query_scalar("SELECT holder FROM leases WHERE name = 'jobs:default'")
+                .fetch_optional(app.store.pool())
+                .await
+                .unwrap();
+        if let Some(h) = holder {
+            break h;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nobody took the lease"
+        );
+        tokio::task::yield_now().await;
+    };
+    assert_eq!(holder, this);
+    let page = app.get("/status").await;
+    assert_eq!(page.text("#status-job-instance"), this);
+}
+
+#[tokio::test]
 async fn the_status_page_counts_todays_calls_against_the_caps() {
     let app = TestApp::spawn().await;
     app.get("/groups").await;
