@@ -99,7 +99,18 @@ impl Nginx {
 }
 
 impl Drop for Nginx {
+    /// SIGTERM, so the master stops its workers (after SIGKILL they would live on, orphaned,
+    /// still holding the port); SIGKILL only if it does not stop within a few seconds.
     fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-s", "TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while self.child.try_wait().is_ok_and(|s| s.is_none()) && std::time::Instant::now() < deadline
+        {
+            // The interval between two looks at the condition, not a guess at how long it takes.
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
