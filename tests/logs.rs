@@ -34,7 +34,10 @@ async fn a_run_that_takes_every_path_logs_no_secret() {
     let _ = std::fs::remove_file(dir.join("wxgroups.db"));
     let db = wxgroups::store::testing::database_url_in(&dir);
     let env = |cmd: &mut Command| {
-        cmd.env("WXGROUPS_APPID", APPID)
+        // The test run's own switches are not the binary's settings (it refuses unknown ones).
+        cmd.env_remove("WXGROUPS_TEST_STORE")
+            .env_remove("WXGROUPS_TEST_POSTGRES")
+            .env("WXGROUPS_APPID", APPID)
             .env("WXGROUPS_APPSECRET", SECRET)
             .env("WXGROUPS_WECHAT_API", &sim_url)
             .env("WXGROUPS_DATABASE_URL", &db)
