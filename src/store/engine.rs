@@ -185,6 +185,19 @@ async fn open_postgres(
         .max_connections(16)
         .min_connections(1)
         .acquire_timeout(ACQUIRE_TIMEOUT)
+        // sqlx prepares and keeps every statement, and after five runs PostgreSQL may keep a
+        // generic plan made while a table was nearly empty: a batch job's follower lookups
+        // (50 OpenIDs at a time into a table that grows by 50 a chunk) then went from 1 ms to
+        // 250 ms, a sequential scan each. A plan made for each run's values costs a
+        // millisecond and follows the table as it grows.
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                use sqlx::Executor;
+                conn.execute("SET plan_cache_mode = force_custom_plan")
+                    .await?;
+                Ok(())
+            })
+        })
         .idle_timeout(Some(Duration::from_secs(600)))
         .max_lifetime(Some(Duration::from_secs(1800)))
         .connect_with(any)
@@ -192,4 +205,64 @@ async fn open_postgres(
         .map_err(StoreError::Open)?;
     sqlx::migrate!("src/store/pg_migrations").run(&pool).await?;
     Ok((pool, Engine::Postgres(shared)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Any driver reads only the URL: the settings SQLite's own options would set are
+    /// applied to each of its connections by hand, and must be there.
+    #[tokio::test]
+    async fn every_sqlite_connection_has_the_settings_the_store_relies_on() {
+        let dir = std::env::temp_dir().join(format!("wxgroups-engine-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("settings.db").display());
+        let (pool, _) = open(&url).await.unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        let pragma = |name: &'static str| sqlx::query_scalar::<_, i64>(name);
+        assert_eq!(
+            pragma("PRAGMA synchronous")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap(),
+            1,
+            "NORMAL"
+        );
+        assert_eq!(
+            pragma("PRAGMA foreign_keys")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            pragma("PRAGMA busy_timeout")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap(),
+            5000
+        );
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+        drop(conn);
+        pool.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn postgres_connections_plan_each_run_for_its_values() {
+        if !crate::store::testing::postgres() {
+            return;
+        }
+        let (pool, _) = open(&crate::store::testing::database_url()).await.unwrap();
+        let mode: String = sqlx::query_scalar("SHOW plan_cache_mode")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(mode, "force_custom_plan");
+    }
 }

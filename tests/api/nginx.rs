@@ -106,7 +106,8 @@ impl Drop for Nginx {
             .args(["-s", "TERM", &self.child.id().to_string()])
             .status();
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while self.child.try_wait().is_ok_and(|s| s.is_none()) && std::time::Instant::now() < deadline
+        while self.child.try_wait().is_ok_and(|s| s.is_none())
+            && std::time::Instant::now() < deadline
         {
             // The interval between two looks at the condition, not a guess at how long it takes.
             std::thread::sleep(Duration::from_millis(20));
