@@ -113,13 +113,14 @@ fn main() {
     };
     let mut sqlite_ratios = Vec::new();
     for &(conns, total) in &item1 {
-        let bare = Spec::plain(ceiling, "/groups");
-        // Warm both (connections, allocator, caches), then measure them back to back.
-        client.block_on(load(ceiling, &bare, conns, total / 10));
-        let top = client.block_on(load(ceiling, &bare, conns, total));
-        let spec = admin.request("/groups");
-        client.block_on(load(app, &spec, conns, total / 10));
-        let run = client.block_on(load(app, &spec, conns, total));
+        let (top, run) = against_ceiling(
+            &client,
+            ceiling,
+            app,
+            &admin.request("/groups"),
+            conns,
+            total,
+        );
         assert_eq!(run.bad, 0, "every page view answers 200");
         assert_eq!(
             run.bytes,
@@ -155,12 +156,14 @@ fn main() {
         let pg_app = start_app(&server, settings_on(&sim.url, &pg.url, 300));
         let pg_admin = client.block_on(sign_in(&pg_app, true));
         for (&(conns, total), sqlite) in item1.iter().zip(&sqlite_ratios) {
-            let bare = Spec::plain(ceiling, "/groups");
-            client.block_on(load(ceiling, &bare, conns, total / 10));
-            let top = client.block_on(load(ceiling, &bare, conns, total));
-            let spec = pg_admin.request("/groups");
-            client.block_on(load(pg_app, &spec, conns, total / 10));
-            let run = client.block_on(load(pg_app, &spec, conns, total));
+            let (top, run) = against_ceiling(
+                &client,
+                ceiling,
+                pg_app,
+                &pg_admin.request("/groups"),
+                conns,
+                total,
+            );
             assert_eq!(run.bad, 0, "every page view answers 200");
             let ratio = run.rate() / top.rate();
             report.row(
@@ -510,12 +513,7 @@ fn ten_accounts(
     eprintln!("1. ten accounts: one account's groups page vs the bare ceiling");
     for (conns, total) in [(1, scale(2_000)), (16, scale(10_000)), (64, scale(10_000))] {
         // The bare route answers at /groups, whatever page it holds.
-        let bare = Spec::plain(ceiling, "/groups");
-        client.block_on(load(ceiling, &bare, conns, total / 10));
-        let top = client.block_on(load(ceiling, &bare, conns, total));
-        let spec = admin.request(path);
-        client.block_on(load(app, &spec, conns, total / 10));
-        let run = client.block_on(load(app, &spec, conns, total));
+        let (top, run) = against_ceiling(client, ceiling, app, &admin.request(path), conns, total);
         assert_eq!(run.bad, 0, "every page view answers 200");
         assert_eq!(top.bytes, run.bytes, "the ceiling serves the same bytes");
         let ratio = run.rate() / top.rate();
@@ -588,12 +586,14 @@ fn tags_page(
     let ceiling = start_ceiling(server, body.clone());
     eprintln!("1. tags page vs the bare ceiling at 1, 16, 64 clients");
     for (conns, total) in [(1, scale(2_000)), (16, scale(10_000)), (64, scale(10_000))] {
-        let bare = Spec::plain(ceiling, "/groups");
-        client.block_on(load(ceiling, &bare, conns, total / 10));
-        let top = client.block_on(load(ceiling, &bare, conns, total));
-        let spec = admin.request("/groups");
-        client.block_on(load(app, &spec, conns, total / 10));
-        let run = client.block_on(load(app, &spec, conns, total));
+        let (top, run) = against_ceiling(
+            client,
+            ceiling,
+            app,
+            &admin.request("/groups"),
+            conns,
+            total,
+        );
         assert_eq!(run.bad, 0, "every page view answers 200");
         let ratio = run.rate() / top.rate();
         report.row(
@@ -711,6 +711,24 @@ impl Drop for PgDatabase {
         })
         .join();
     }
+}
+
+/// The bare ceiling, then `app` serving `spec`, back to back with `conns` connections: each
+/// warmed first with a tenth of `total` (connections, allocator, caches).
+fn against_ceiling(
+    client: &Runtime,
+    ceiling: SocketAddr,
+    app: SocketAddr,
+    spec: &Spec,
+    conns: usize,
+    total: usize,
+) -> (Run, Run) {
+    let bare = Spec::plain(ceiling, "/groups");
+    client.block_on(load(ceiling, &bare, conns, total / 10));
+    let top = client.block_on(load(ceiling, &bare, conns, total));
+    client.block_on(load(app, spec, conns, total / 10));
+    let run = client.block_on(load(app, spec, conns, total));
+    (top, run)
 }
 
 /// Builds and runs the dashboard in this process; adds the admin.

@@ -602,11 +602,45 @@ impl<'s> sqlx::migrate::MigrationSource<'s> for BeforeAccounts {
     }
 }
 
+/// SQLite's migration 0008 and its defaults: PostgreSQL's schema starts with accounts, so
+/// there these tests have nothing to test (and say so).
+fn sqlite_migrations_only() -> bool {
+    let skip = testing::postgres();
+    if skip {
+        eprintln!("SQLite's migrations only: skipped on PostgreSQL");
+    }
+    skip
+}
+
+/// A SQLite database at `url` migrated up to 0007 (before accounts), with a row in every
+/// per-account table.
+async fn database_before_accounts(url: &str) {
+    let options = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(url)
+        .unwrap()
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    let old = sqlx::migrate::Migrator::new(BeforeAccounts).await.unwrap();
+    assert_eq!(old.iter().count(), 7);
+    old.run(&pool).await.unwrap();
+    for sql in [
+        "INSERT INTO followers (openid, group_id, confirmed_at, sync_id) VALUES ('oOld', 100, 1, 1)",
+        "INSERT INTO follower_tags (tag_id, openid) VALUES (7, 'oOld')",
+        "INSERT INTO follower_syncs (id, state, operator, started_at) VALUES (1, 'running', 'alice', 1)",
+        "INSERT INTO quota_usage (day, endpoint, calls) VALUES ('2025-01-01', 'groups/get', 5)",
+        "INSERT INTO audit_log (at, operator, source, action, outcome) VALUES (1, 'alice', 'builtin', 'group_create', 'pending')",
+        "INSERT INTO jobs (id, state, operator, source, to_group, origin, total, created_at) VALUES (1, 'queued', 'alice', 'builtin', 100, 'list', 1, 1)",
+        "INSERT INTO job_chunks (job_id, seq, state) VALUES (1, 0, 'pending')",
+        "INSERT INTO job_items (job_id, pos, seq, openid) VALUES (1, 0, 0, 'oOld')",
+        "INSERT INTO operators (name, role, password_hash, sessions_valid_after, created_at, updated_at) VALUES ('alice', 'admin', 'h', 1, 1, 1)",
+    ] {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+}
+
 #[tokio::test]
 async fn a_database_from_before_accounts_migrates_and_its_rows_belong_to_default() {
-    if testing::postgres() {
-        // SQLite's migration 0008 and its defaults; PostgreSQL's schema starts with accounts.
-        eprintln!("SQLite's migrations only: skipped on PostgreSQL");
+    if sqlite_migrations_only() {
         return;
     }
     let dir = std::env::temp_dir().join(format!("wxgroups-store-accounts-{}", std::process::id()));
@@ -614,29 +648,7 @@ async fn a_database_from_before_accounts_migrates_and_its_rows_belong_to_default
     let path = dir.join("old.db");
     let _ = std::fs::remove_file(&path);
     let url = format!("sqlite://{}", path.display());
-    {
-        let options = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(&url)
-            .unwrap()
-            .create_if_missing(true);
-        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-        let old = sqlx::migrate::Migrator::new(BeforeAccounts).await.unwrap();
-        assert_eq!(old.iter().count(), 7);
-        old.run(&pool).await.unwrap();
-        for sql in [
-            "INSERT INTO followers (openid, group_id, confirmed_at, sync_id) VALUES ('oOld', 100, 1, 1)",
-            "INSERT INTO follower_tags (tag_id, openid) VALUES (7, 'oOld')",
-            "INSERT INTO follower_syncs (id, state, operator, started_at) VALUES (1, 'running', 'alice', 1)",
-            "INSERT INTO quota_usage (day, endpoint, calls) VALUES ('2025-01-01', 'groups/get', 5)",
-            "INSERT INTO audit_log (at, operator, source, action, outcome) VALUES (1, 'alice', 'builtin', 'group_create', 'pending')",
-            "INSERT INTO jobs (id, state, operator, source, to_group, origin, total, created_at) VALUES (1, 'queued', 'alice', 'builtin', 100, 'list', 1, 1)",
-            "INSERT INTO job_chunks (job_id, seq, state) VALUES (1, 0, 'pending')",
-            "INSERT INTO job_items (job_id, pos, seq, openid) VALUES (1, 0, 0, 'oOld')",
-            "INSERT INTO operators (name, role, password_hash, sessions_valid_after, created_at, updated_at) VALUES ('alice', 'admin', 'h', 1, 1, 1)",
-        ] {
-            sqlx::query(sql).execute(&pool).await.unwrap();
-        }
-        pool.close().await;
-    }
+    database_before_accounts(&url).await;
 
     let store = Store::connect(&url).await.unwrap();
     let shop = store.for_account("shop");
@@ -690,9 +702,7 @@ async fn a_database_from_before_accounts_migrates_and_its_rows_belong_to_default
 
 #[tokio::test]
 async fn the_tables_added_to_keep_old_rows_in_default_and_the_rebuilt_ones_insist_on_an_account() {
-    if testing::postgres() {
-        // SQLite's migration 0008 and its defaults; PostgreSQL's schema starts with accounts.
-        eprintln!("SQLite's migrations only: skipped on PostgreSQL");
+    if sqlite_migrations_only() {
         return;
     }
     let store = Store::connect(&testing::database_url()).await.unwrap();

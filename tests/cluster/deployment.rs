@@ -732,6 +732,25 @@ impl Deployment {
     }
 
     /// How often each chunk was marked `sending`: `(seq, sends)` for those sent more than once.
+    /// The job ended done with all 10,000 moved, each OpenID in one carried-out call; answers
+    /// the chunks marked `sending` more than once (for the caller's rule about them).
+    async fn assert_all_moved_once(
+        &self,
+        job: &Job,
+        (state, moved, total): (&str, i64, i64),
+    ) -> Vec<(i64, i64)> {
+        assert_eq!(
+            (state, moved, total),
+            ("done", 10_000, 10_000),
+            "{}",
+            self.logs()
+        );
+        self.assert_moved_exactly_once(job);
+        let sent_again = self.chunks_sent_again(job).await;
+        eprintln!("chunks marked sending more than once: {sent_again:?}");
+        sent_again
+    }
+
     async fn chunks_sent_again(&self, job: &Job) -> Vec<(i64, i64)> {
         sqlx::query_as(
             "SELECT seq, sends FROM job_chunks WHERE job_id = $1 AND sends <> 1 ORDER BY seq",
@@ -872,15 +891,7 @@ async fn a_job_whose_worker_is_killed_by_sigkill_is_finished_elsewhere_each_open
         killed - started,
         d.instances[heir].name()
     );
-    assert_eq!(
-        (state.as_str(), moved, total),
-        ("done", 10_000, 10_000),
-        "{}",
-        d.logs()
-    );
-    d.assert_moved_exactly_once(&job);
-    let sent_again = d.chunks_sent_again(&job).await;
-    eprintln!("chunks marked sending more than once: {sent_again:?}");
+    let sent_again = d.assert_all_moved_once(&job, (&state, moved, total)).await;
     assert!(
         sent_again.iter().all(|(seq, _)| interrupted.contains(seq)),
         "only a chunk cut off mid-call is marked sending twice: {sent_again:?}, cut off {interrupted:?}"
@@ -943,15 +954,7 @@ async fn postgres_restarted_mid_job_pages_say_so_with_503_and_the_job_ends_each_
         restarted - stopped,
         restarted.elapsed()
     );
-    assert_eq!(
-        (state.as_str(), moved, total),
-        ("done", 10_000, 10_000),
-        "{}",
-        d.logs()
-    );
-    d.assert_moved_exactly_once(&job);
-    let sent_again = d.chunks_sent_again(&job).await;
-    eprintln!("chunks marked sending more than once: {sent_again:?}");
+    let sent_again = d.assert_all_moved_once(&job, (&state, moved, total)).await;
     // A crash (here: the database gone mid-chunk) leaves at most two chunks `sending`.
     assert!(sent_again.len() <= 2, "{sent_again:?}");
 }
