@@ -49,7 +49,10 @@ pub fn main(cli: Cli) -> ExitCode {
             Command::Sim(args) => sim(args).await,
             Command::Operator { command } => {
                 let store = Store::connect(&settings.database_url).await.map_err(|e| {
-                    anyhow::anyhow!("{e} (WXGROUPS_DATABASE_URL is {:?})", settings.database_url)
+                    anyhow::anyhow!(
+                        "{e} (WXGROUPS_DATABASE_URL is {:?})",
+                        crate::store::redacted(&settings.database_url)
+                    )
                 })?;
                 crate::auth::cli::run(&store, &settings.account_list(), command).await
             }
@@ -92,7 +95,10 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         crate::status::telemetry::install();
         let store = Store::connect(&settings.database_url).await.map_err(|e| {
-            anyhow::anyhow!("{e} (WXGROUPS_DATABASE_URL is {:?})", settings.database_url)
+            anyhow::anyhow!(
+                "{e} (WXGROUPS_DATABASE_URL is {:?})",
+                crate::store::redacted(&settings.database_url)
+            )
         })?;
         let sessions = sessions(&store).await?;
         let accounts = accounts(&settings).await?;

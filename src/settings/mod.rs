@@ -416,6 +416,47 @@ mod tests {
     }
 
     #[test]
+    fn the_secret_key_is_long_from_one_place_and_never_shown() {
+        assert!(load(&[]).unwrap().secret_key.is_none());
+        let key = "k".repeat(40);
+        let s = load(&[("secret_key", key.as_str())]).unwrap();
+        assert_eq!(s.secret_key.as_ref().unwrap().expose_secret(), key);
+        assert!(!format!("{s:?}").contains(&key), "not in Debug");
+        let e = load(&[("secret_key", "short")]).unwrap_err().to_string();
+        assert!(e.contains("WXGROUPS_SECRET_KEY") && e.contains("32"), "{e}");
+        assert!(!e.contains("short\""), "the value is not repeated: {e}");
+        let e = load(&[("secret_key", key.as_str()), ("secret_key_file", "/x")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("keep only one"), "{e}");
+        let e = load(&[("secret_key_file", "/nonexistent/key")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("WXGROUPS_SECRET_KEY_FILE") && e.contains("/nonexistent/key"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_lease_has_a_default_and_bounds() {
+        assert_eq!(load(&[]).unwrap().jobs.lease, Duration::from_secs(15));
+        let with = |secs: u64| {
+            Settings::from_figment(
+                Figment::from(Serialized::defaults(Raw::default())).merge(("lease_secs", secs)),
+            )
+        };
+        assert_eq!(with(3).unwrap().jobs.lease, Duration::from_secs(3));
+        for bad in [0, 3601] {
+            let e = with(bad).unwrap_err().to_string();
+            assert!(
+                e.contains("WXGROUPS_LEASE_SECS") && e.contains("3600"),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    #[test]
     fn batch_pacing_has_defaults_and_bounds() {
         let s = load(&[]).unwrap();
         assert_eq!(s.jobs, JobSettings::default());

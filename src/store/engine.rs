@@ -84,6 +84,21 @@ impl Engine {
     }
 }
 
+/// `url` as it may be shown: a PostgreSQL URL can carry a password (`postgres://u:pw@host/db`),
+/// which no message or log line may repeat.
+pub fn redacted(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((userinfo, host)) => {
+                let user = userinfo.split(':').next().unwrap_or("");
+                format!("{scheme}://{user}:…@{host}")
+            }
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
 /// How long a request waits for a connection before the page says the database is unavailable
 /// (rather than hanging while PostgreSQL restarts).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -91,7 +106,7 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Opens and migrates the database at `url`.
 pub(super) async fn open(url: &str) -> Result<(AnyPool, Engine), StoreError> {
     sqlx::any::install_default_drivers();
-    let bad = || StoreError::BadUrl(url.to_owned());
+    let bad = || StoreError::BadUrl(redacted(url));
     if url.starts_with("sqlite:") {
         let options = SqliteConnectOptions::from_str(url).map_err(|_| bad())?;
         let any = AnyConnectOptions::from_str(url).map_err(|_| bad())?;
@@ -251,6 +266,32 @@ mod tests {
         drop(conn);
         pool.close().await;
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_password_in_a_database_url_is_never_repeated() {
+        assert_eq!(
+            redacted("postgres://wx:s3cret@db.internal:5432/wx"),
+            "postgres://wx:…@db.internal:5432/wx"
+        );
+        assert_eq!(redacted("sqlite://wxgroups.db"), "sqlite://wxgroups.db");
+        assert_eq!(redacted("postgres://wx@db/wx"), "postgres://wx:…@db/wx");
+    }
+
+    #[tokio::test]
+    async fn a_url_of_another_engine_is_refused_naming_the_two_it_could_be() {
+        let e = open("mysql://wx:s3cret@db/wx")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("s3cret"), "{e}");
+        for bad in ["mysql://db/wx", "wxgroups.db", "postgres://[::1"] {
+            let e = open(bad).await.unwrap_err().to_string();
+            assert!(
+                e.contains("sqlite://") && e.contains("postgres://"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -35,7 +35,7 @@ use std::sync::Arc;
 use sqlx::AnyPool;
 
 pub use audit::{AuditEntry, AuditFilter, AuditRow, Outcome, SETTLE_PENDING_AFTER};
-pub use engine::{Engine, StoreError};
+pub use engine::{Engine, StoreError, redacted};
 pub use followers::{FollowerRow, SeenFollower, SyncRow};
 pub use forms::FormClaim;
 pub use jobs::{
